@@ -1,0 +1,16 @@
+# FindUMFPACK: SuiteSparse UMFPACK from the system (Debian's libsuitesparse-dev
+# ships no CMake package for it in SuiteSparse 5.x).
+# Defines the imported target SuiteSparse::UMFPACK.
+find_path(UMFPACK_INCLUDE_DIR umfpack.h PATH_SUFFIXES suitesparse)
+find_library(UMFPACK_LIBRARY umfpack)
+find_library(SUITESPARSE_CONFIG_LIBRARY suitesparseconfig)
+include(FindPackageHandleStandardArgs)
+find_package_handle_standard_args(UMFPACK REQUIRED_VARS UMFPACK_LIBRARY UMFPACK_INCLUDE_DIR SUITESPARSE_CONFIG_LIBRARY)
+if(UMFPACK_FOUND AND NOT TARGET SuiteSparse::UMFPACK)
+  add_library(SuiteSparse::UMFPACK UNKNOWN IMPORTED)
+  set_target_properties(SuiteSparse::UMFPACK PROPERTIES
+    IMPORTED_LOCATION "${UMFPACK_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${UMFPACK_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${SUITESPARSE_CONFIG_LIBRARY}")
+endif()
+mark_as_advanced(UMFPACK_INCLUDE_DIR UMFPACK_LIBRARY SUITESPARSE_CONFIG_LIBRARY)

@@ -1,0 +1,21 @@
+// CSV export of accounts: one tidy table per file, labelled on every row.
+#pragma once
+
+#include <string>
+
+#include "mriotrace/accounts.hpp"
+#include "mriotrace/system.hpp"
+
+namespace mriotrace::io {
+
+/// Write regional accounts as a tidy CSV with header
+///   stressor,unit,region,D_cba_reg,D_pba_reg,D_imp_reg,D_exp_reg
+/// (one row per stressor x region), atomically. Requires accounts.regional.
+void write_regional_csv(const std::string& path, const Labels& labels, const Accounts& accounts);
+
+/// Write sector-level accounts as a tidy CSV with header
+///   stressor,unit,region,sector,M,D_cba,D_pba,D_imp,D_exp
+/// atomically. Requires accounts.sector_level.
+void write_sector_csv(const std::string& path, const Labels& labels, const Accounts& accounts);
+
+}  // namespace mriotrace::io

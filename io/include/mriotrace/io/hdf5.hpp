@@ -1,0 +1,56 @@
+// HDF5 storage of systems and results (layout: docs/file-format.md).
+//
+// Files are plain HDF5 (readable with h5py and no mriotrace code): labels as
+// UTF-8 variable-length string datasets, sparse A as CSC arrays, dense blocks
+// chunked and gzip-compressed. Every write goes to a temporary file in the
+// same directory, which is then renamed over the target: a reader never sees
+// a half-written file. Readers check the format name and version and throw
+// FileError (-> Python OSError) naming the file and what was wrong for a
+// missing, truncated or foreign file.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "mriotrace/accounts.hpp"
+#include "mriotrace/system.hpp"
+
+namespace mriotrace::io {
+
+/// Version of the layout written by this build; readers accept <= this.
+inline constexpr int kFormatVersion = 1;
+
+/// One set of accounts stored under /results/<name> (e.g. "stressors", "value_added").
+struct NamedAccounts {
+  std::string name;
+  Accounts accounts;
+};
+
+/// Write `system` (group /system) and optionally results (group /results) to `path`, atomically.
+void save(const std::string& path, const MrioSystem& system,
+          const std::vector<NamedAccounts>& results = {});
+
+/// Write only labels (/system/labels) and results, without the system matrices
+/// (a results file, e.g. from `mriotrace footprint -o out.h5`), atomically.
+void save_results(const std::string& path, const Labels& labels,
+                  const std::vector<NamedAccounts>& results);
+
+/// Read the system stored in `path`. Throws FileError if the file is absent,
+/// unreadable, not an mriotrace file, of a newer format version, or lacks /system.
+MrioSystem load_system(const std::string& path);
+
+/// Read all result sets stored in `path` (empty if none).
+std::vector<NamedAccounts> load_results(const std::string& path);
+
+/// Summary of a file without reading the matrices.
+struct FileInfo {
+  int format_version = 0;
+  std::string created_by;           ///< e.g. "mriotrace 0.1.0"
+  bool has_system = false;
+  Labels labels;
+  Index nnz_A = 0;                  ///< nonzeros of A (0 if no system)
+  std::vector<std::string> result_names;
+};
+FileInfo inspect(const std::string& path);
+
+}  // namespace mriotrace::io
