@@ -1,0 +1,182 @@
+// Accounts without n x n work: R solves for the regional accounts and Q,
+// k + R*k transposed solves for the sector-level ones (see accounts.hpp).
+#include "mriotrace/accounts.hpp"
+
+#include <algorithm>
+
+#include "mriotrace/error.hpp"
+#include "mriotrace/parallel.hpp"
+
+namespace mriotrace {
+namespace {
+
+/// out[:, (r,j)] = sum_o W[:, (o,j)] * Yr[(o,j), r] for one region r: the
+/// footprint of region r's demand for product j, with W a k x n multiplier
+/// matrix (pymrio: W L diagonalize_columns_to_sectors(Y), never formed).
+void product_footprint(const Matrix& W, const Eigen::Ref<const Matrix>& Yr, Index r, Index R, Index N,
+                       Eigen::Ref<Matrix> out) {
+  out.setZero();
+  for (Index o = 0; o < R; ++o)
+    out.noalias() += W.middleCols(o * N, N) * Yr.col(r).segment(o * N, N).asDiagonal();
+}
+
+}  // namespace
+
+Matrix calc_M(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S) {
+  MRIOTRACE_CHECK(S.cols() == solver.n(), "S has ", S.cols(), " columns; expected n = ", solver.n());
+  // (I - A)^T M^T = S^T: k transposed solves, no L.
+  return solver.solve_transposed(S.transpose()).transpose();
+}
+
+Accounts calc_accounts(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S,
+                       const Eigen::Ref<const Matrix>& Yr, const Eigen::Ref<const Matrix>& F_Y_r, Index R,
+                       const AccountsOptions& options) {
+  const Index n = solver.n(), k = S.rows();
+  MRIOTRACE_CHECK(R >= 1 && n % R == 0, "n = ", n, " is not a multiple of the number of regions R = ", R);
+  const Index N = n / R;
+  MRIOTRACE_CHECK(S.cols() == n, "S has shape ", k, " x ", S.cols(), "; expected k x n with n = ", n);
+  MRIOTRACE_CHECK(Yr.rows() == n && Yr.cols() == R, "final demand per region has shape ", Yr.rows(), " x ",
+                  Yr.cols(), "; expected n x R = ", n, " x ", R);
+  const bool hasFY = F_Y_r.size() > 0;
+  if (hasFY)
+    MRIOTRACE_CHECK(F_Y_r.rows() == k && F_Y_r.cols() == R, "F_Y per region has shape ", F_Y_r.rows(), " x ",
+                    F_Y_r.cols(), "; expected k x R = ", k, " x ", R);
+  check_finite(S, "S");
+  check_finite(Yr, "Y");
+  const int threads = solver.options().threads;
+
+  Accounts acc;
+  // X_r = (I - A)^-1 y_r: output induced by each region's final demand (n x R).
+  const Matrix X = solver.solve(Yr);
+  acc.x = X.rowwise().sum();
+
+  if (options.regional) {
+    // Q[:, p*R + r] = S^(p) X_r^(p): emitted in p for final demand of r.
+    acc.Q.resize(k, R * R);
+    parallel_for(0, R, threads, [&](std::int64_t p) {
+      acc.Q.middleCols(p * R, R).noalias() = S.middleCols(p * N, N) * X.middleRows(p * N, N);
+    });
+    acc.D_cba_reg = Matrix::Zero(k, R);
+    acc.D_pba_reg = Matrix::Zero(k, R);
+    acc.D_imp_reg = Matrix::Zero(k, R);
+    acc.D_exp_reg = Matrix::Zero(k, R);
+    for (Index p = 0; p < R; ++p)
+      for (Index r = 0; r < R; ++r) {
+        const auto q = acc.Q.col(p * R + r);
+        acc.D_cba_reg.col(r) += q;
+        acc.D_pba_reg.col(p) += q;
+        if (p != r) {
+          acc.D_imp_reg.col(r) += q;
+          acc.D_exp_reg.col(p) += q;
+        }
+      }
+    if (hasFY) {  // pymrio adds final-demand emissions to cba and pba, not to imp/exp
+      acc.D_cba_reg += F_Y_r;
+      acc.D_pba_reg += F_Y_r;
+    }
+    acc.regional = true;
+  }
+
+  if (options.sector_level) {
+    acc.M = calc_M(solver, S);
+    // D_pba = S o x (pymrio: calc_F(S, x_tot), x recomputed from L and y).
+    acc.D_pba = S * acc.x.asDiagonal();
+    // D_exp = S o x_exp, x_exp[(p,i)] = sum_{r != p} X[(p,i), r].
+    Vector x_exp(n);
+    for (Index p = 0; p < R; ++p)
+      x_exp.segment(p * N, N) = X.middleRows(p * N, N).rowwise().sum() - X.block(p * N, p, N, 1);
+    acc.D_exp = S * x_exp.asDiagonal();
+
+    acc.D_cba.resize(k, n);
+    acc.D_imp.resize(k, n);
+    parallel_for(0, R, threads, [&](std::int64_t r) {
+      product_footprint(acc.M, Yr, r, R, N, acc.D_cba.middleCols(r * N, N));
+    });
+    // D_imp[:, (r,j)] uses M^(-r) = S^(-r) L, S^(-r) = S with region r's
+    // columns zeroed (emissions abroad). Computed directly rather than as
+    // D_cba minus the domestic part, which would cancel digits when imports
+    // are small. Regions are batched so the right-hand sides stay within
+    // ~256 MB however large R * k * n grows.
+    const Index per_batch = std::clamp<Index>(Index(32'000'000) / std::max<Index>(n * std::max<Index>(k, 1), 1), 1, R);
+    for (Index r0 = 0; r0 < R; r0 += per_batch) {
+      const Index nb = std::min(per_batch, R - r0);
+      Matrix rhs(n, nb * k);
+      for (Index b = 0; b < nb; ++b) {
+        rhs.middleCols(b * k, k) = S.transpose();
+        rhs.block((r0 + b) * N, b * k, N, k).setZero();
+      }
+      const Matrix Mt = solver.solve_transposed(rhs);  // n x nb*k
+      parallel_for(0, nb, threads, [&](std::int64_t b) {
+        const Matrix M_abroad = Mt.middleCols(b * k, k).transpose();
+        product_footprint(M_abroad, Yr, r0 + b, R, N, acc.D_imp.middleCols((r0 + b) * N, N));
+      });
+    }
+    acc.sector_level = true;
+  }
+  return acc;
+}
+
+namespace {
+
+std::vector<Index> selected_stressors(const MrioSystem& system, const AccountsOptions& options) {
+  std::vector<Index> rows = options.stressors;
+  if (rows.empty())
+    for (Index i = 0; i < system.k(); ++i) rows.push_back(i);
+  for (Index i : rows)
+    MRIOTRACE_CHECK(i >= 0 && i < system.k(), "stressor index ", i, " is out of range; the system has ",
+                    system.k(), " stressors");
+  return rows;
+}
+
+void require_demand(const MrioSystem& system) {
+  MRIOTRACE_CHECK(system.Y().cols() > 0, "the system has no final demand Y; demand-based accounts need Y");
+}
+
+}  // namespace
+
+Accounts calc_accounts(const MrioSystem& system, const LeontiefSolver& solver, const AccountsOptions& options) {
+  MRIOTRACE_CHECK(solver.n() == system.n(), "solver is for n = ", solver.n(), " but the system has n = ",
+                  system.n());
+  require_demand(system);
+  const auto rows = selected_stressors(system, options);
+  const Index k = static_cast<Index>(rows.size()), R = system.R(), c = system.c();
+  Matrix S(k, system.n());
+  Matrix FYr;
+  if (system.has_F_Y()) FYr = Matrix::Zero(k, R);
+  for (Index i = 0; i < k; ++i) {
+    S.row(i) = system.S().row(rows[static_cast<size_t>(i)]);
+    if (system.has_F_Y())
+      for (Index r = 0; r < R; ++r) FYr(i, r) = system.F_Y().row(rows[static_cast<size_t>(i)]).segment(r * c, c).sum();
+  }
+  Accounts acc = calc_accounts(solver, S, system.Y_by_region(), FYr, R, options);
+  acc.stressors = rows;
+  return acc;
+}
+
+Accounts calc_value_added_accounts(const MrioSystem& system, const LeontiefSolver& solver,
+                                   const AccountsOptions& options) {
+  MRIOTRACE_CHECK(system.has_value_added(), "the system has no value added v; value-added accounts need v");
+  require_demand(system);
+  // Value-added intensity v / x (0 where x = 0), a one-row extension.
+  Matrix S(1, system.n());
+  for (Index j = 0; j < system.n(); ++j) S(0, j) = system.x()[j] == 0 ? 0.0 : system.v()[j] / system.x()[j];
+  AccountsOptions opts = options;
+  opts.stressors.clear();
+  return calc_accounts(solver, S, system.Y_by_region(), Matrix(), system.R(), opts);
+}
+
+DemandFootprint calc_demand_footprint(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S,
+                                      const Eigen::Ref<const Matrix>& M, const Eigen::Ref<const Vector>& y) {
+  const Index n = solver.n();
+  MRIOTRACE_CHECK(y.size() == n, "demand vector has ", y.size(), " entries; expected n = ", n);
+  MRIOTRACE_CHECK(S.cols() == n && M.cols() == n && S.rows() == M.rows(), "S (", S.rows(), " x ", S.cols(),
+                  ") and M (", M.rows(), " x ", M.cols(), ") must both be k x n with n = ", n);
+  check_finite(y, "demand vector");
+  DemandFootprint out;
+  out.x = solver.solve(y);
+  out.final_ = M * y.asDiagonal();
+  out.direct = S * out.x.asDiagonal();
+  return out;
+}
+
+}  // namespace mriotrace
