@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# mriotrace developer entry point: installs what it needs, then builds and runs.
+#
+#   ./dev.sh demo    build, then run the demo on the embedded default system
+#   ./dev.sh test    build, then run the C++ (ctest) and Python (pytest) tests
+#   ./dev.sh setup   only install the system and Python dependencies
+#
+# System packages come from Debian (apt-get), Python packages from PyPI into
+# ./.venv. Nothing else is downloaded; nothing is vendored.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+VENV=$ROOT/.venv
+
+APT_PACKAGES=(
+  build-essential pkg-config
+  libeigen3-dev libopenblas-dev libsuitesparse-dev libtbb-dev libhdf5-dev
+  libopenmpi-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
+)
+PIP_PACKAGES=(
+  "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
+  numpy scipy pandas h5py pytest pymrio
+)
+
+log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
+
+install_system() {
+  local missing=()
+  for p in "${APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    log "installing Debian packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  fi
+}
+
+install_python() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating the Python environment $VENV"
+    python3 -m venv "$VENV"
+  fi
+  log "installing Python packages into $VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "${PIP_PACKAGES[@]}"
+  export PATH="$VENV/bin:$PATH"
+}
+
+setup() {
+  install_system
+  install_python
+}
+
+build_python_package() {
+  # scikit-build-core builds the extension and the CLI into build/py (kept
+  # between runs, so rebuilds are incremental) and installs both into .venv.
+  log "building and installing the mriotrace Python package and CLI"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps "$ROOT"
+}
+
+run_tests() {
+  local status=0
+  log "building the C++ library and tests (cmake preset 'release')"
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j "$(nproc)"
+  log "running the C++ tests"
+  ctest --preset release -j "$(nproc)" || status=1
+  build_python_package
+  log "running the Python tests"
+  (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/python -q -p no:cacheprovider) || status=1
+  return $status
+}
+
+run_demo() {
+  build_python_package
+  log "running: mriotrace demo"
+  "$VENV/bin/mriotrace" demo "$@"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  setup) setup ;;
+  test) setup; run_tests ;;
+  demo) setup; run_demo "$@" ;;
+  *) echo "usage: ./dev.sh {demo|test|setup}" >&2; exit 2 ;;
+esac
