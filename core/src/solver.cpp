@@ -119,7 +119,13 @@ struct LeontiefSolver::Impl {
     int status = umfpack_dl_symbolic(n, n, Ap, Ai, IminusA.valuePtr(), &symbolic, control, info);
     if (status != UMFPACK_OK)
       throw NumericError(detail::concat("UMFPACK symbolic analysis of I - A failed (status ", status, ")"));
-    status = umfpack_dl_numeric(Ap, Ai, IminusA.valuePtr(), symbolic, &numeric, control, info);
+    {
+      // Serial BLAS inside UMFPACK: multi-threaded OpenBLAS changes the
+      // summation order in the frontal-matrix updates, so the factors (and
+      // every answer) would differ in the last bit between thread counts.
+      ThreadScope serial_blas(1);
+      status = umfpack_dl_numeric(Ap, Ai, IminusA.valuePtr(), symbolic, &numeric, control, info);
+    }
     umfpack_dl_free_symbolic(&symbolic);
     if (status == UMFPACK_WARNING_singular_matrix)
       throw NumericError("I - A is singular (UMFPACK found a zero pivot); the system is not productive");
@@ -149,10 +155,16 @@ struct LeontiefSolver::Impl {
       const auto* Ap = reinterpret_cast<const SuiteSparse_long*>(IminusA.outerIndexPtr());
       const auto* Ai = reinterpret_cast<const SuiteSparse_long*>(IminusA.innerIndexPtr());
       const int sys = transposed ? UMFPACK_At : UMFPACK_A;
+      const int workers = scope.threads();
+      // UMFPACK's solve calls BLAS-2 kernels. We parallelise over columns, so
+      // BLAS runs single-threaded inside: no nested oversubscription, and each
+      // column's arithmetic (hence its last bit) does not depend on the thread
+      // count (multi-threaded OpenBLAS dgemv splits its sums differently).
+      ThreadScope serial_blas(1);
       // One chunk of columns per thread, each with its own workspace: the
       // Numeric object is only read by wsolve, so the solves are independent.
-      const Index chunks = std::min<Index>(scope.threads(), m);
-      parallel_for(0, chunks, scope.threads(), [&](std::int64_t chunk) {
+      const Index chunks = std::min<Index>(workers, m);
+      parallel_for(0, chunks, workers, [&](std::int64_t chunk) {
         std::vector<SuiteSparse_long> Wi(static_cast<size_t>(n));
         std::vector<double> W(5 * static_cast<size_t>(n));
         double info[UMFPACK_INFO];

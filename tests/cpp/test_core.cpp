@@ -57,7 +57,7 @@ MrioSystem small_system() {
 
 TEST(MillerBlairTest, CoefficientsAndLeontiefInverseExact) {
   MRIOTRACE_REQUIRE_DATA("textbook/miller_blair_2_3.json");
-  std::ifstream in(testing::data_dir() / "textbook/miller_blair_2_3.json");
+  std::ifstream in(mriotrace::testdata::data_dir() / "textbook/miller_blair_2_3.json");
   const auto j = nlohmann::json::parse(in);
   Labels l;
   l.regions = {"economy"};
@@ -235,8 +235,14 @@ TEST(SystemTest, ZeroOutputSectorGetsZeroColumnAsPymrio) {
   EXPECT_EQ(sys.S()(0, 2), 0.0);
   LeontiefSolver solver(sys.A());
   const auto acc = calc_accounts(sys, solver);
-  EXPECT_TRUE(acc.D_cba.allFinite());
-  EXPECT_EQ(acc.D_cba(0, 2), 0.0);
+  EXPECT_TRUE(acc.D_cba.allFinite() && acc.D_pba.allFinite() && acc.M.allFinite());
+  // Column 2 is (south, energy): nothing is produced there, so nothing is
+  // emitted there and its multiplier is zero (A's column is zero, S is zero).
+  // D_cba's column 2 is south's *demand* for energy (bought from north): nonzero.
+  EXPECT_EQ(acc.M(0, 2), 0.0);
+  EXPECT_EQ(acc.D_pba(0, 2), 0.0);
+  EXPECT_EQ(acc.D_exp(0, 2), 0.0);
+  EXPECT_GT(acc.D_cba(0, 2), 0.0);
 }
 
 TEST(BadInputTest, ShapesLabelsAndValues) {

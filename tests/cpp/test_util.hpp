@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <string>
 
-namespace mriotrace::testing {
+namespace mriotrace::testdata {
 
 /// The reference data folder: $MRIOTRACE_DATA, else ../shared/data beside the project.
 inline std::filesystem::path data_dir() {
@@ -20,14 +20,14 @@ inline bool running_in_ci() {
   return ci && std::string(ci) == "true";
 }
 
-}  // namespace mriotrace::testing
+}  // namespace mriotrace::testdata
 
 /// Skip the test (or fail it under CI=true) when a reference file is absent.
 #define MRIOTRACE_REQUIRE_DATA(relpath)                                              \
   do {                                                                               \
-    auto p_ = ::mriotrace::testing::data_dir() / (relpath);                          \
+    auto p_ = ::mriotrace::testdata::data_dir() / (relpath);                          \
     if (!std::filesystem::exists(p_)) {                                              \
-      if (::mriotrace::testing::running_in_ci())                                     \
+      if (::mriotrace::testdata::running_in_ci())                                     \
         FAIL() << "reference data missing under CI: " << p_;                         \
       GTEST_SKIP() << "reference data not found: " << p_                             \
                    << " (set MRIOTRACE_DATA or place shared/data beside the project)"; \
