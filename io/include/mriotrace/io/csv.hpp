@@ -1,4 +1,8 @@
 // CSV export of accounts: one tidy table per file, labelled on every row.
+// Rows are named by labels.stressors[accounts.stressors[i]] and its unit;
+// accounts with one row and no stressor index (calc_value_added_accounts) are
+// named "value added" in labels.monetary_unit. Fields with commas, quotes or
+// line breaks are quoted (RFC 4180); numbers are printed with %.17g.
 #pragma once
 
 #include <string>

@@ -18,7 +18,9 @@ struct UseeioModel {
   /// R regions (locations) x N sector codes; S = B (flows x n, per USD),
   /// C = indicators x flows; Y = one category "final demand" per region
   /// (the model's Consumption/Complete demand for that location when present,
-  /// else zero); x from matrix/x.json when present, else L * sum(Y).
+  /// else zero); x = commodity output from matrix/q.json, else matrix/x.json
+  /// when it has n entries, else L * (sum of the Production/Complete demands)
+  /// (see useeio.cpp for why not L * sum(Y)).
   MrioSystem system;
   std::vector<std::string> demand_ids;  ///< ids from demands.json, in file order
   Matrix demands;                       ///< n x d, column j = demand vector demand_ids[j] (USD)
