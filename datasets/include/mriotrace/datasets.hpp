@@ -22,6 +22,7 @@ struct GeneratorOptions {
   bool value_added = true;        ///< store v = x - column sums of Z
   bool final_demand_stressors = true;  ///< F_Y for the first stressor (household emissions)
   std::uint64_t seed = 42;
+  int threads = 0;                ///< threads building A (0 = environment); results do not depend on it
 };
 
 /// Generate a system; labels are "R0".."R{R-1}", "S0".., "FD0".., "stressor0"..
@@ -31,7 +32,9 @@ MrioSystem generate(const GeneratorOptions& options);
 
 /// The demo's default system: China's 31 provinces x 42 sectors (NBS 2017
 /// sector classification) with generated numbers. Names are real, numbers are
-/// SYNTHETIC: stressors CO2 and energy, monetary unit "synthetic 10^4 CNY".
+/// SYNTHETIC: stressors "CO2" (Mt CO2) and "Energy" (Mtce), final-demand categories
+/// household consumption, government consumption, gross capital formation,
+/// monetary unit "10^4 CNY (synthetic)".
 MrioSystem china_default(std::uint64_t seed = 2017);
 
 }  // namespace mriotrace::datasets
