@@ -1,0 +1,33 @@
+"""mriotrace: environmentally-extended multi-regional input-output analysis.
+
+A C++20 engine (``mriotrace._core``) with pymrio's names and layouts on top::
+
+    import mriotrace
+    system = mriotrace.datasets.china_default()   # real names, synthetic numbers
+    system.calc_all()                             # one factorisation, no inverse
+    system.stressors.D_cba_reg                    # stressors x regions
+
+Main entry points: :class:`MRIOSystem`, :func:`from_pymrio`, :func:`load`,
+:func:`save`, :func:`read_useeio`, :mod:`mriotrace.datasets`,
+:mod:`mriotrace.math`. Errors: ValueError (bad input; mriotrace.InputError),
+RuntimeError (singular or non-productive system; mriotrace.NumericError),
+OSError (bad files; mriotrace.FileError).
+"""
+
+from . import _core
+from ._core import FileError, InputError, NumericError
+from . import datasets, math
+from .io import UseeioModel, inspect, load, read_useeio, save
+from .pymrio_compat import from_pymrio, to_pymrio
+from .system import Extension, MRIOSystem
+
+__version__ = _core.__version__
+
+for _exc in (InputError, NumericError, FileError):
+    _exc.__module__ = __name__  # shown as mriotrace.FileError, not mriotrace._core.FileError
+del _exc
+
+__all__ = [
+    "MRIOSystem", "Extension", "from_pymrio", "to_pymrio", "load", "save", "inspect", "read_useeio",
+    "UseeioModel", "datasets", "math", "InputError", "NumericError", "FileError", "__version__",
+]

@@ -1,0 +1,156 @@
+// Bindings of the file formats (HDF5, USEEIO JSON) and the synthetic datasets.
+// File errors surface as mriotrace.FileError (an OSError).
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <vector>
+
+#include "common.hpp"
+#include "mriotrace/datasets.hpp"
+#include "mriotrace/error.hpp"
+#include "mriotrace/io/hdf5.hpp"
+#include "mriotrace/io/useeio.hpp"
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace mriotrace::py {
+namespace {
+
+/// [(name, accounts dict), ...] -> NamedAccounts (copies; needs the GIL).
+std::vector<io::NamedAccounts> named_accounts(nb::handle results) {
+  std::vector<io::NamedAccounts> out;
+  for (nb::handle item : results) {
+    nb::tuple pair = nb::cast<nb::tuple>(item);
+    MRIOTRACE_CHECK(pair.size() == 2, "results must be (name, accounts dict) pairs");
+    out.push_back({nb::cast<std::string>(pair[0]), accounts_from_dict(pair[1])});
+  }
+  return out;
+}
+
+}  // namespace
+
+void bind_io(nb::module_& m) {
+  m.def(
+      "save",
+      [](const std::string& path, const MrioSystem& system, nb::handle results) {
+        std::vector<io::NamedAccounts> named = named_accounts(results);
+        nb::gil_scoped_release release;
+        io::save(path, system, named);
+      },
+      "path"_a, "system"_a, "results"_a = nb::list(),
+      "Write a system and optional results [(name, accounts dict), ...] to an HDF5 file, atomically.");
+
+  m.def(
+      "save_results",
+      [](const std::string& path, const Labels& labels, nb::handle results) {
+        std::vector<io::NamedAccounts> named = named_accounts(results);
+        nb::gil_scoped_release release;
+        io::save_results(path, labels, named);
+      },
+      "path"_a, "labels"_a, "results"_a,
+      "Write only labels and results [(name, accounts dict), ...] (no system matrices), atomically.");
+
+  m.def(
+      "load_system",
+      [](const std::string& path) {
+        nb::gil_scoped_release release;
+        return io::load_system(path);
+      },
+      "path"_a, "Read the system stored in an HDF5 file (OSError for a missing, truncated or foreign file).");
+
+  m.def(
+      "load_results",
+      [](const std::string& path) {
+        std::vector<io::NamedAccounts> named;
+        {
+          nb::gil_scoped_release release;
+          named = io::load_results(path);
+        }
+        nb::list out;
+        for (auto& na : named) out.append(nb::make_tuple(na.name, accounts_to_dict(std::move(na.accounts))));
+        return out;
+      },
+      "path"_a, "All result sets of a file as [(name, accounts dict), ...].");
+
+  m.def(
+      "inspect",
+      [](const std::string& path) {
+        io::FileInfo info;
+        {
+          nb::gil_scoped_release release;
+          info = io::inspect(path);
+        }
+        nb::dict d;
+        d["format_version"] = info.format_version;
+        d["created_by"] = info.created_by;
+        d["has_system"] = info.has_system;
+        d["labels"] = nb::cast(std::move(info.labels));
+        d["nnz_A"] = info.nnz_A;
+        d["result_names"] = nb::cast(info.result_names);
+        return d;
+      },
+      "path"_a, "Summary of a file without reading the matrices (dict).");
+
+  m.attr("FORMAT_VERSION") = io::kFormatVersion;
+
+  m.def(
+      "read_useeio",
+      [](const std::string& dir, int threads) {
+        io::UseeioModel model;
+        {
+          nb::gil_scoped_release release;
+          model = io::read_useeio(dir, threads);
+        }
+        nb::dict d;
+        d["system"] = nb::cast(std::move(model.system));
+        d["demand_ids"] = nb::cast(model.demand_ids);
+        d["demands"] = to_numpy(std::move(model.demands));
+        d["sector_ids"] = nb::cast(model.sector_ids);
+        d["sector_names"] = nb::cast(model.sector_names);
+        return d;
+      },
+      "dir"_a, "threads"_a = 0,
+      "Read a USEEIO JSON model folder: dict(system, demand_ids, demands (n, d), sector_ids, sector_names).");
+
+  const datasets::GeneratorOptions defaults;  // keep the Python defaults in sync with C++
+  m.def(
+      "generate",
+      [](Index regions, Index sectors, Index fd_categories, Index stressors, double domestic_density,
+         double trade_density, double domestic_share, double trade_share, bool value_added,
+         bool final_demand_stressors, std::uint64_t seed, int threads) {
+        datasets::GeneratorOptions o;
+        o.regions = regions;
+        o.sectors = sectors;
+        o.fd_categories = fd_categories;
+        o.stressors = stressors;
+        o.domestic_density = domestic_density;
+        o.trade_density = trade_density;
+        o.domestic_share = domestic_share;
+        o.trade_share = trade_share;
+        o.value_added = value_added;
+        o.final_demand_stressors = final_demand_stressors;
+        o.seed = seed;
+        o.threads = threads;
+        nb::gil_scoped_release release;
+        return datasets::generate(o);
+      },
+      "regions"_a = defaults.regions, "sectors"_a = defaults.sectors, "fd_categories"_a = defaults.fd_categories,
+      "stressors"_a = defaults.stressors, "domestic_density"_a = defaults.domestic_density,
+      "trade_density"_a = defaults.trade_density, "domestic_share"_a = defaults.domestic_share,
+      "trade_share"_a = defaults.trade_share, "value_added"_a = defaults.value_added,
+      "final_demand_stressors"_a = defaults.final_demand_stressors, "seed"_a = defaults.seed,
+      "threads"_a = defaults.threads,
+      "A deterministic synthetic system (same seed and options -> same numbers on every platform).");
+
+  m.def(
+      "china_default",
+      [](std::uint64_t seed) {
+        nb::gil_scoped_release release;
+        return datasets::china_default(seed);
+      },
+      "seed"_a = 2017,
+      "China's 31 provinces x 42 sectors with real names and SYNTHETIC numbers (CO2, energy).");
+}
+
+}  // namespace mriotrace::py
