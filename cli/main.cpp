@@ -1,0 +1,174 @@
+// mriotrace: the command-line program (CLI11 front end).
+//
+// Exit codes: 0 success, 1 a failure while running (bad file, unknown
+// stressor, numerical failure), 2 a wrong command line. Every error is one
+// line on stderr, "mriotrace: error: <message>"; no exception escapes main.
+#include <CLI/CLI.hpp>
+
+#include <algorithm>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "commands.hpp"
+#include "util.hpp"
+
+#ifndef MRIOTRACE_VERSION
+#define MRIOTRACE_VERSION "unknown"
+#endif
+
+namespace {
+
+/// Messages must stay on one line, whatever a library put into them.
+std::string one_line(std::string s) {
+  for (char& ch : s)
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  while (!s.empty() && s.back() == ' ') s.pop_back();
+  return s;
+}
+
+/// Whole number >= min (CLI11 2.1's own range checks print DBL_MAX in full).
+CLI::Validator whole_at_least(long long min, const std::string& meaning) {
+  return CLI::Validator(
+      [min, meaning](std::string& text) -> std::string {
+        size_t used = 0;
+        long long value = 0;
+        try {
+          value = std::stoll(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size()) return "\"" + text + "\" is not a whole number; expected " + meaning;
+        if (value < min) return "got " + text + "; expected " + meaning;
+        return "";
+      },
+      min == 0 ? "INT>=0" : "INT>=" + std::to_string(min));
+}
+
+/// A fraction in (0, 1].
+CLI::Validator fraction() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        size_t used = 0;
+        double value = 0;
+        try {
+          value = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size()) return "\"" + text + "\" is not a number; expected a fraction in (0, 1]";
+        if (!(value > 0 && value <= 1)) return "got " + text + "; expected a fraction in (0, 1]";
+        return "";
+      },
+      "(0,1]");
+}
+
+int fail(const std::string& message, int code) {
+  std::cerr << "mriotrace: error: " << one_line(message) << std::endl;
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace mriotrace::cli;
+  CLI::App app{"mriotrace: environmentally-extended multi-regional input-output analysis", "mriotrace"};
+  app.set_version_flag("--version", std::string("mriotrace ") + MRIOTRACE_VERSION);
+  app.require_subcommand(1);
+
+  InfoOptions info;
+  auto* cmd_info = app.add_subcommand("info", "Describe an mriotrace HDF5 file (labels, sizes, result sets)");
+  cmd_info->add_option("FILE", info.file, "HDF5 file written by mriotrace")->required();
+
+  FootprintOptions fp;
+  auto* cmd_fp = app.add_subcommand(
+      "footprint", "Consumption- and production-based accounts of a system (D_cba, D_pba, Q, ...)");
+  cmd_fp->add_option("FILE", fp.file, "HDF5 file holding a system")->required();
+  cmd_fp->add_option("--stressor", fp.stressors, "Stressor(s) to account for (repeatable); default: all")
+      ->take_all()
+      ->delimiter(',');
+  cmd_fp->add_option("--threads", fp.threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
+      ->check(whole_at_least(0, "0 (all cores) or a thread count"));
+  cmd_fp->add_option("--solver", fp.solver, "Linear solver")
+      ->check(CLI::IsMember({"auto", "dense", "umfpack"}))
+      ->capture_default_str();
+  cmd_fp->add_flag("--sector-level", fp.sector_level,
+                   "Also compute sector-level accounts (M, D_cba, ...); to CSV as OUT_sectors.csv");
+  cmd_fp->add_option("-o,--output", fp.output, "Output file: .h5 (results) or .csv (regional table)")->required();
+
+  GenerateOptions gen;
+  auto& g = gen.generator;
+  auto* cmd_gen = app.add_subcommand("generate", "Write a synthetic MRIO system (or the China default) to HDF5");
+  const CLI::Validator positive = whole_at_least(1, "a count of at least 1");
+  cmd_gen->add_flag("--china", gen.china,
+                    "The default system: China's 31 provinces x 42 sectors, SYNTHETIC numbers");
+  auto* opt_regions = cmd_gen->add_option("--regions", g.regions, "Number of regions R")->check(positive);
+  auto* opt_sectors =
+      cmd_gen->add_option("--sectors", g.sectors, "Number of sectors N per region")->check(positive);
+  // The options that shape a random system; the --china system has fixed shapes.
+  std::vector<CLI::Option*> shape_options{opt_regions, opt_sectors};
+  auto shape = [&](const char* name, auto& value, const char* help) {
+    CLI::Option* opt = cmd_gen->add_option(name, value, help)->capture_default_str();
+    shape_options.push_back(opt);
+    return opt;
+  };
+  shape("--categories", g.fd_categories, "Final-demand categories per region")->check(positive);
+  shape("--stressors", g.stressors, "Number of stressors")->check(positive);
+  shape("--domestic-density", g.domestic_density, "Fraction of nonzeros in the domestic blocks of A")->check(fraction());
+  shape("--trade-density", g.trade_density, "Fraction of nonzeros in the trade blocks of A")->check(fraction());
+  shape("--domestic-share", g.domestic_share, "Mean column sum of the domestic blocks of A");
+  shape("--trade-share", g.trade_share, "Mean column sum of all trade blocks of A together");
+  auto* opt_seed = cmd_gen->add_option("--seed", g.seed, "Random seed (default 42; 2017 with --china)");
+  cmd_gen->add_option("--threads", g.threads, "Threads (0 = OMP_NUM_THREADS or all cores); no effect on results")
+      ->check(whole_at_least(0, "0 (all cores) or a thread count"));
+  cmd_gen->add_option("-o,--output", gen.output, "Output HDF5 file (.h5)")->required();
+
+  DemoOptions demo;
+  auto* cmd_demo =
+      app.add_subcommand("demo", "China's provinces: CO2 footprints and flows (real names, SYNTHETIC numbers)");
+  cmd_demo->add_option("-o,--output", demo.output, "Where to write system and results")->capture_default_str();
+  cmd_demo->add_option("--threads", demo.threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
+      ->check(whole_at_least(0, "0 (all cores) or a thread count"));
+
+  // CLI11 reports an unknown first word as "A subcommand is required"; say what it is.
+  const std::vector<std::string> commands{"info", "footprint", "generate", "demo"};
+  if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end())
+    return fail(std::string("unknown command \"") + argv[1] +
+                    "\"; expected one of info, footprint, generate, demo (see mriotrace --help)",
+                2);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    // CLI11 prints multi-line help on errors; we keep to one line and point to --help.
+    return fail(std::string(e.what()) + " (see mriotrace --help)", 2);
+  }
+
+  try {
+    if (cmd_info->parsed()) run_info(info);
+    if (cmd_fp->parsed()) run_footprint(fp);
+    if (cmd_gen->parsed()) {
+      if (gen.china)
+        for (const CLI::Option* opt : shape_options)
+          if (opt->count() > 0)
+            throw UsageError(opt->get_name() + " cannot be combined with --china (its shapes are fixed)");
+      if (!gen.china && (opt_regions->count() == 0 || opt_sectors->count() == 0))
+        throw UsageError("generate needs --regions and --sectors, or --china (see mriotrace generate --help)");
+      gen.seed_given = opt_seed->count() > 0;
+      run_generate(gen);
+    }
+    if (cmd_demo->parsed()) run_demo(demo);
+  } catch (const UsageError& e) {
+    return fail(e.what(), 2);
+  } catch (const std::exception& e) {
+    return fail(e.what(), 1);
+  } catch (...) {
+    return fail("unexpected internal error (not a standard exception)", 1);
+  }
+  return 0;
+}

@@ -1,0 +1,111 @@
+// Small helpers of the command-line program: progress lines, timing, text layout.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mriotrace/solver.hpp"
+#include "mriotrace/types.hpp"
+
+namespace mriotrace::cli {
+
+/// A wrong command line that CLI11 cannot see (e.g. a missing --regions without
+/// --china): reported like CLI11's parse errors, with exit code 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+/// Wall-clock seconds since construction.
+class Stopwatch {
+ public:
+  double seconds() const { return std::chrono::duration<double>(Clock::now() - start_).count(); }
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  Clock::time_point start_ = Clock::now();
+};
+
+/// One progress line on stderr (stdout stays clean for results).
+inline void progress(const std::string& what) { std::cerr << "mriotrace: " << what << std::endl; }
+
+/// printf into a std::string.
+template <class... Args>
+std::string format(const char* fmt, Args... args) {
+  const int len = std::snprintf(nullptr, 0, fmt, args...);
+  std::string out(static_cast<size_t>(len > 0 ? len : 0), '\0');
+  std::snprintf(out.data(), out.size() + 1, fmt, args...);
+  return out;
+}
+
+/// 1234567 -> "1,234,567".
+inline std::string thousands(Index value) {
+  std::string digits = std::to_string(value < 0 ? -value : value), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
+/// Cut a label to `width` characters, marking the cut with "...".
+inline std::string clip(const std::string& s, size_t width) {
+  return s.size() <= width ? s : s.substr(0, width - 3) + "...";
+}
+
+/// "count: a, b, c, ..., y, z" wrapped at `width` columns with continuation
+/// lines indented by `indent`; long lists show their first 6 and last 2 names,
+/// long names are clipped to 40 characters.
+inline std::string name_list(const std::vector<std::string>& names, size_t indent, size_t width = 100,
+                             const std::vector<std::string>* units = nullptr) {
+  std::vector<std::string> items;
+  auto item = [&](size_t i) {
+    std::string s = clip(names[i], 40);
+    if (units && i < units->size() && !(*units)[i].empty()) s += " [" + (*units)[i] + "]";
+    return s;
+  };
+  if (names.size() <= 10) {
+    for (size_t i = 0; i < names.size(); ++i) items.push_back(item(i));
+  } else {
+    for (size_t i = 0; i < 6; ++i) items.push_back(item(i));
+    items.push_back(format("... (%zu more) ...", names.size() - 8));
+    for (size_t i = names.size() - 2; i < names.size(); ++i) items.push_back(item(i));
+  }
+  std::string out = std::to_string(names.size());
+  if (!items.empty()) out += ": ";
+  size_t col = indent + out.size();
+  for (size_t i = 0; i < items.size(); ++i) {
+    std::string piece = items[i] + (i + 1 < items.size() ? ", " : "");
+    if (col + piece.size() > width && col > indent + 4) {
+      if (!out.empty() && out.back() == ' ') out.pop_back();
+      out += '\n';
+      out.append(indent, ' ');
+      col = indent;
+    }
+    out += piece;
+    col += piece.size();
+  }
+  return out;
+}
+
+/// "dense LU (LAPACK)" / "sparse LU (UMFPACK)".
+inline std::string solver_name(SolverKind kind) {
+  switch (kind) {
+    case SolverKind::DenseLU: return "dense LU (LAPACK)";
+    case SolverKind::SparseLU: return "sparse LU (UMFPACK)";
+    default: return "auto";
+  }
+}
+
+/// Two lines summarising a solver's diagnostics, each starting with `prefix`.
+inline std::string solver_summary(const SolveDiagnostics& d, const std::string& prefix) {
+  return prefix + format("solver: %s, %d thread%s, factorisation %.3f s\n", solver_name(d.kind).c_str(), d.threads,
+                         d.threads == 1 ? "" : "s", d.factor_seconds) +
+         prefix + format("solves: %s right-hand sides in %.3f s, max relative residual %.1e",
+                         thousands(d.rhs_solved).c_str(), d.solve_seconds, d.max_relative_residual);
+}
+
+}  // namespace mriotrace::cli
