@@ -1,0 +1,350 @@
+// Structural path analysis: an exact threshold search over the supply-chain
+// tree, parallel over subtrees, deterministic output (see tracing.hpp).
+//
+// Plain formula: total = s L y = sum_t s A^t y = sum over paths
+//   j_t <- ... <- j_0 of s_{j_t} a_{j_t j_{t-1}} ... a_{j_1 j_0} y_{j_0}.
+// Kernel: depth-first from each final product j_0 (weight w = y_{j_0}); the
+// subtree of a node (j, w) sums to at most |w| mbar_j, so only children with
+// |w a_ij| mbar_i >= threshold are visited. Each column of A is copied once,
+// sorted by |a_ij| mbar_i descending, so the child loop stops at the first
+// child that fails the bound: the work is proportional to the nodes visited,
+// not to the nonzeros scanned.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "mriotrace/error.hpp"
+#include "mriotrace/parallel.hpp"
+#include "mriotrace/tracing.hpp"
+
+namespace mriotrace {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// Relative slack on the bound so that rounding in mbar (a solve, ~1e-15
+/// relative) can never prune a path that is exactly at the threshold.
+constexpr double kBoundSlack = 1.0 + 1e-9;
+/// Subtree tasks handled per parallel round; their paths are then flushed in
+/// task order (bounded memory, deterministic stream order).
+constexpr std::size_t kTasksPerRound = 8192;
+
+/// Columns of A, each sorted by |a_ij| mbar_i descending (ties: row ascending);
+/// entries that can never carry anything (a_ij = 0 or mbar_i = 0) are dropped.
+struct SortedColumns {
+  std::vector<Index> start;        // n + 1
+  std::vector<std::int32_t> rows;  // nnz kept
+  std::vector<double> values;      // a_ij, signed
+  std::vector<double> keys;        // |a_ij| mbar_i (kBoundSlack applied)
+};
+
+SortedColumns sort_columns(const SparseMatrix& A, const Vector& mbar, int threads) {
+  const Index n = A.cols();
+  SortedColumns g;
+  g.start.assign(static_cast<size_t>(n + 1), 0);
+  for (Index j = 0; j < n; ++j) {
+    Index count = 0;
+    for (SparseMatrix::InnerIterator it(A, j); it; ++it)
+      if (it.value() != 0 && mbar[it.row()] > 0) ++count;
+    g.start[static_cast<size_t>(j + 1)] = g.start[static_cast<size_t>(j)] + count;
+  }
+  const auto nnz = static_cast<size_t>(g.start.back());
+  g.rows.resize(nnz);
+  g.values.resize(nnz);
+  g.keys.resize(nnz);
+  parallel_for(0, n, threads, [&](std::int64_t j) {
+    struct Entry {
+      double key, value;
+      std::int32_t row;
+    };
+    std::vector<Entry> col;
+    for (SparseMatrix::InnerIterator it(A, j); it; ++it)
+      if (it.value() != 0 && mbar[it.row()] > 0)
+        col.push_back({std::abs(it.value()) * mbar[it.row()] * kBoundSlack, it.value(),
+                       static_cast<std::int32_t>(it.row())});
+    std::sort(col.begin(), col.end(),
+              [](const Entry& a, const Entry& b) { return a.key > b.key || (a.key == b.key && a.row < b.row); });
+    size_t q = static_cast<size_t>(g.start[static_cast<size_t>(j)]);
+    for (const Entry& e : col) {
+      g.rows[q] = e.row;
+      g.values[q] = e.value;
+      g.keys[q] = e.key;
+      ++q;
+    }
+  }, 64);
+  return g;
+}
+
+/// A subtree root: final product `root` and, unless child < 0, its first supplier.
+struct Task {
+  std::int32_t root;
+  std::int32_t child;  // -1: only the depth-0 path of root
+  double w;            // weight of the task's top node
+};
+
+/// Paths recorded by one task, in depth-first order, emitter first.
+struct TaskPaths {
+  std::vector<double> values;
+  std::vector<std::uint16_t> depths;
+  std::vector<std::int32_t> nodes;  // concatenated, depth + 1 each
+  Index expanded = 0;
+};
+
+enum StopReason : int { kNone = 0, kMaxPaths = 1, kTime = 2 };
+
+struct Search {
+  const SortedColumns& g;
+  const double* s;
+  const double* mbar;
+  double threshold;
+  int max_depth;
+  Index max_paths;
+  bool has_deadline;
+  Clock::time_point deadline;
+  std::atomic<Index>& found;
+  std::atomic<int>& stop;
+  std::atomic<bool>& depth_capped;
+
+  struct Walker {
+    const Search& S;
+    TaskPaths& out;
+    std::vector<std::int32_t> stack;
+
+    void record(int depth, double value) {
+      if (S.max_paths > 0 && S.found.fetch_add(1, std::memory_order_relaxed) >= S.max_paths) {
+        int none = kNone;
+        S.stop.compare_exchange_strong(none, kMaxPaths);
+        return;
+      }
+      if (S.max_paths == 0) S.found.fetch_add(1, std::memory_order_relaxed);
+      out.values.push_back(value);
+      out.depths.push_back(static_cast<std::uint16_t>(depth));
+      for (int t = depth; t >= 0; --t) out.nodes.push_back(stack[static_cast<size_t>(t)]);
+    }
+
+    /// Visit node j at `depth` with weight w (its bound was checked by the caller).
+    void visit(std::int32_t j, double w, int depth) {
+      if (S.stop.load(std::memory_order_relaxed) != kNone) return;
+      if ((++out.expanded & 1023) == 0 && S.has_deadline && Clock::now() > S.deadline) {
+        int none = kNone;
+        S.stop.compare_exchange_strong(none, kTime);
+        return;
+      }
+      stack[static_cast<size_t>(depth)] = j;
+      const double v = S.s[j] * w;
+      if (v != 0 && std::abs(v) >= S.threshold) record(depth, v);
+      const double aw = std::abs(w);
+      const Index end = S.g.start[static_cast<size_t>(j) + 1];
+      for (Index q = S.g.start[static_cast<size_t>(j)]; q < end; ++q) {
+        const double bound = aw * S.g.keys[static_cast<size_t>(q)];
+        if (!(bound >= S.threshold && bound > 0)) break;  // sorted: every later child is smaller
+        if (depth == S.max_depth) {
+          if (S.max_depth == kSpaDepthCap) S.depth_capped.store(true, std::memory_order_relaxed);
+          break;
+        }
+        visit(S.g.rows[static_cast<size_t>(q)], w * S.g.values[static_cast<size_t>(q)], depth + 1);
+      }
+    }
+  };
+
+  void run(const Task& task, TaskPaths& out) const {
+    Walker walker{*this, out, std::vector<std::int32_t>(static_cast<size_t>(max_depth) + 1)};
+    if (task.child < 0) {
+      // Depth 0 only: the final product's own direct emission.
+      ++out.expanded;
+      walker.stack[0] = task.root;
+      const double v = s[task.root] * task.w;
+      if (v != 0 && std::abs(v) >= threshold) walker.record(0, v);
+      return;
+    }
+    walker.stack[0] = task.root;
+    walker.visit(task.child, task.w, 1);
+  }
+};
+
+/// Strict total order of paths: |value| descending, then nodes lexicographically.
+bool better(double va, const std::int32_t* a, int da, double vb, const std::int32_t* b, int db) {
+  const double x = std::abs(va), y = std::abs(vb);
+  if (x != y) return x > y;
+  return std::lexicographical_compare(a, a + da + 1, b, b + db + 1);
+}
+bool better(const SpaPath& a, const SpaPath& b) {
+  return better(a.value, a.nodes.data(), a.depth(), b.value, b.nodes.data(), b.depth());
+}
+
+void check_spa_input(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::Ref<const Vector>& s,
+                     const Eigen::Ref<const Vector>& y, const SpaOptions& o) {
+  const Index n = solver.n();
+  MRIOTRACE_CHECK(A.rows() == n && A.cols() == n, "A is ", A.rows(), " x ", A.cols(),
+                  "; expected the solver's n x n with n = ", n);
+  MRIOTRACE_CHECK(n < std::numeric_limits<std::int32_t>::max(), "n = ", n, " is too large for SPA (max 2^31 - 1)");
+  MRIOTRACE_CHECK(s.size() == n, "intensity vector s has ", s.size(), " entries; expected n = ", n);
+  MRIOTRACE_CHECK(y.size() == n, "demand vector y has ", y.size(), " entries; expected n = ", n);
+  check_finite(s, "intensity vector s");
+  check_finite(y, "demand vector y");
+  MRIOTRACE_CHECK(std::isfinite(o.tau) && o.tau >= 0, "tau = ", o.tau,
+                  "; expected a finite threshold >= 0 (a fraction of the total, or absolute)");
+  MRIOTRACE_CHECK(o.absolute || o.tau <= 1, "tau = ", o.tau,
+                  " as a fraction of the total must be <= 1 (set absolute for a threshold in the stressor's unit)");
+  MRIOTRACE_CHECK(o.max_depth >= -1 && o.max_depth <= kSpaMaxDepth, "max_depth = ", o.max_depth,
+                  "; expected 0..", kSpaMaxDepth, " steps, or -1 for unlimited");
+  MRIOTRACE_CHECK(!(o.max_depth == -1 && o.tau == 0), "tau = 0 with unlimited depth (max_depth = -1) would "
+                  "enumerate infinitely many paths; give tau > 0 or a finite max_depth");
+  MRIOTRACE_CHECK(o.max_paths >= 0, "max_paths = ", o.max_paths, "; expected >= 0 (0 = no limit)");
+  MRIOTRACE_CHECK(o.keep >= 0, "keep = ", o.keep, "; expected >= 0 (0 = keep every path found)");
+  MRIOTRACE_CHECK(std::isfinite(o.time_budget) && o.time_budget >= 0, "time_budget = ", o.time_budget,
+                  "; expected seconds >= 0 (0 = no limit)");
+  MRIOTRACE_CHECK(o.threads >= 0, "threads = ", o.threads, "; expected >= 0 (0 = all cores)");
+}
+
+}  // namespace
+
+SpaResult spa(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::Ref<const Vector>& s,
+              const Eigen::Ref<const Vector>& y, const SpaOptions& o, PathSink* sink) {
+  check_spa_input(A, solver, s, y, o);
+  const auto t0 = Clock::now();
+  const Index n = solver.n();
+  SpaResult res;
+  res.max_depth = o.max_depth < 0 ? kSpaDepthCap : o.max_depth;
+
+  // m = s L (one transposed solve); total = m . y.
+  const Vector m = solver.solve_transposed(Eigen::Map<const Matrix>(s.data(), n, 1)).col(0);
+  res.total = m.dot(y);
+  res.threshold = o.absolute ? o.tau : o.tau * std::abs(res.total);
+
+  // The bound mbar = |s| (I - |A|)^-1 >= |partial sums| of any subtree.
+  const bool s_negative = (s.array() < 0).any();
+  bool A_negative = false;
+  for (Index q = 0; q < A.nonZeros(); ++q) A_negative = A_negative || A.valuePtr()[q] < 0;
+  Vector mbar;
+  if (A_negative) {
+    SparseMatrix absA = A.cwiseAbs();
+    const LeontiefSolver abs_solver(absA, solver.options());
+    const Vector abs_s = s.cwiseAbs();
+    mbar = abs_solver.solve_transposed(Eigen::Map<const Matrix>(abs_s.data(), n, 1)).col(0);
+  } else if (s_negative) {
+    const Vector abs_s = s.cwiseAbs();
+    mbar = solver.solve_transposed(Eigen::Map<const Matrix>(abs_s.data(), n, 1)).col(0);
+  } else {
+    mbar = m;
+  }
+  mbar = mbar.cwiseMax(0.0);  // rounding below 0 where the true value is 0
+  const SortedColumns g = sort_columns(A, mbar, o.threads);
+
+  // Tasks: each final product's depth-0 path, then one task per first supplier
+  // whose bound passes (the subtrees below are what runs in parallel).
+  std::vector<Task> tasks;
+  for (Index j = 0; j < n; ++j) {
+    const double wy = y[j];
+    if (wy == 0 || !(std::abs(wy) * mbar[j] * kBoundSlack >= res.threshold)) continue;
+    const auto root = static_cast<std::int32_t>(j);
+    tasks.push_back({root, -1, wy});
+    if (res.max_depth == 0) continue;
+    for (Index q = g.start[static_cast<size_t>(j)]; q < g.start[static_cast<size_t>(j) + 1]; ++q) {
+      const double bound = std::abs(wy) * g.keys[static_cast<size_t>(q)];
+      if (!(bound >= res.threshold && bound > 0)) break;
+      tasks.push_back({root, g.rows[static_cast<size_t>(q)], wy * g.values[static_cast<size_t>(q)]});
+    }
+  }
+  res.setup_seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  if (sink) sink->begin(res.total, res.threshold);
+
+  const auto t1 = Clock::now();
+  std::atomic<Index> found{0};
+  std::atomic<int> stop{kNone};
+  std::atomic<bool> depth_capped{false};
+  const Search search{g, s.data(), mbar.data(), res.threshold, res.max_depth, o.max_paths, o.time_budget > 0,
+                      t1 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.time_budget)),
+                      found, stop, depth_capped};
+
+  std::vector<double> by_depth(static_cast<size_t>(res.max_depth) + 1, 0.0);
+  std::vector<SpaPath>& kept = res.paths;  // keep == 0: every path; else a heap whose front is the worst kept
+  const auto keep = static_cast<size_t>(o.keep);
+  auto heap_order = [](const SpaPath& a, const SpaPath& b) { return better(a, b); };
+
+  std::vector<TaskPaths> outs;
+  for (size_t first = 0; first < tasks.size() && stop.load() == kNone; first += kTasksPerRound) {
+    const size_t count = std::min(kTasksPerRound, tasks.size() - first);
+    outs.assign(count, TaskPaths{});
+    parallel_for(0, static_cast<std::int64_t>(count), o.threads,
+                 [&](std::int64_t i) { search.run(tasks[first + static_cast<size_t>(i)], outs[static_cast<size_t>(i)]); });
+    // Flush in task order: the same stream, sums and kept set for any thread count.
+    for (const TaskPaths& out : outs) {
+      res.nodes_expanded += out.expanded;
+      const std::int32_t* nodes = out.nodes.data();
+      for (size_t p = 0; p < out.values.size(); ++p) {
+        const int d = out.depths[p];
+        const double v = out.values[p];
+        by_depth[static_cast<size_t>(d)] += v;
+        ++res.paths_found;
+        if (sink) sink->write(nodes, d, v);
+        if (keep == 0 || kept.size() < keep) {
+          kept.push_back({std::vector<std::int32_t>(nodes, nodes + d + 1), v});
+          if (keep > 0) std::push_heap(kept.begin(), kept.end(), heap_order);
+        } else if (better(v, nodes, d, kept.front().value, kept.front().nodes.data(), kept.front().depth())) {
+          std::pop_heap(kept.begin(), kept.end(), heap_order);
+          kept.back() = {std::vector<std::int32_t>(nodes, nodes + d + 1), v};
+          std::push_heap(kept.begin(), kept.end(), heap_order);
+        }
+        nodes += d + 1;
+      }
+    }
+  }
+  std::sort(kept.begin(), kept.end(), heap_order);
+  res.search_seconds = std::chrono::duration<double>(Clock::now() - t1).count();
+
+  res.coverage_by_depth = Vector::Zero(res.max_depth + 1);
+  double covered = 0;
+  for (size_t d = 0; d < by_depth.size(); ++d) covered += by_depth[d];
+  if (res.total != 0) {
+    for (size_t d = 0; d < by_depth.size(); ++d)
+      res.coverage_by_depth[static_cast<Index>(d)] = by_depth[d] / res.total;
+    res.coverage = covered / res.total;
+  }
+  switch (stop.load()) {
+    case kMaxPaths: res.truncated = true; res.truncation = "max_paths"; break;
+    case kTime: res.truncated = true; res.truncation = "time_budget"; break;
+    default:
+      if (depth_capped.load()) {
+        res.truncated = true;
+        res.truncation = "depth_cap";
+      }
+  }
+  return res;
+}
+
+SpaPathDetail spa_path_detail(const SparseMatrix& A, const Eigen::Ref<const Vector>& s, const std::int32_t* nodes,
+                              int depth) {
+  MRIOTRACE_CHECK(depth >= 0, "path depth ", depth, " is negative");
+  SpaPathDetail d;
+  d.intensities.reserve(static_cast<size_t>(depth) + 1);
+  d.coefficients.reserve(static_cast<size_t>(depth));
+  for (int t = 0; t <= depth; ++t) {
+    const std::int32_t j = nodes[t];
+    MRIOTRACE_CHECK(j >= 0 && j < s.size(), "path node ", j, " is outside 0..", s.size() - 1);
+    d.intensities.push_back(s[j]);
+    if (t < depth) d.coefficients.push_back(A.coeff(j, nodes[t + 1]));  // emitter j supplies nodes[t+1]
+  }
+  return d;
+}
+
+Vector target_demand(const MrioSystem& system, Index region, Index product) {
+  MRIOTRACE_CHECK(system.Y().cols() > 0, "the system has no final demand Y; SPA of a region's demand needs Y");
+  MRIOTRACE_CHECK(region >= -1 && region < system.R(), "region index ", region, " is outside 0..", system.R() - 1,
+                  " (or -1 for all regions)");
+  MRIOTRACE_CHECK(product >= -1 && product < system.n(), "product index ", product, " is outside 0..",
+                  system.n() - 1, " (or -1 for all products)");
+  const Matrix Yr = system.Y_by_region();
+  Vector y = region >= 0 ? Vector(Yr.col(region)) : Vector(Yr.rowwise().sum());
+  if (product >= 0) {
+    const double keep = y[product];
+    y.setZero();
+    y[product] = keep;
+  }
+  return y;
+}
+
+}  // namespace mriotrace
