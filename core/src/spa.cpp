@@ -185,6 +185,12 @@ void check_spa_input(const SparseMatrix& A, const LeontiefSolver& solver, const 
   MRIOTRACE_CHECK(y.size() == n, "demand vector y has ", y.size(), " entries; expected n = ", n);
   check_finite(s, "intensity vector s");
   check_finite(y, "demand vector y");
+  check_spa_options(o);
+}
+
+}  // namespace
+
+void check_spa_options(const SpaOptions& o) {
   MRIOTRACE_CHECK(std::isfinite(o.tau) && o.tau >= 0, "tau = ", o.tau,
                   "; expected a finite threshold >= 0 (a fraction of the total, or absolute)");
   MRIOTRACE_CHECK(o.absolute || o.tau <= 1, "tau = ", o.tau,
@@ -199,8 +205,6 @@ void check_spa_input(const SparseMatrix& A, const LeontiefSolver& solver, const 
                   "; expected seconds >= 0 (0 = no limit)");
   MRIOTRACE_CHECK(o.threads >= 0, "threads = ", o.threads, "; expected >= 0 (0 = all cores)");
 }
-
-}  // namespace
 
 SpaResult spa(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::Ref<const Vector>& s,
               const Eigen::Ref<const Vector>& y, const SpaOptions& o, PathSink* sink) {

@@ -237,3 +237,82 @@ def test_plot_paths_writes_png_and_svg(china, tmp_path):
     empty = tracing.spa(china, "CO2", region="Zhejiang", tau=1.0)
     with pytest.raises(ValueError, match="no paths"):
         empty.plot()
+
+
+# --- the CLI (spa, layers, extract, linkages), run as a subprocess ---------------------------
+
+def _cli():
+    import os
+    import shutil
+    env = os.environ.get("MRIOTRACE_CLI")
+    return os.path.abspath(env) if env else shutil.which("mriotrace")
+
+
+@pytest.fixture(scope="module")
+def china_file(tmp_path_factory, china):
+    path = tmp_path_factory.mktemp("cli") / "china.h5"
+    mriotrace.save(china, path)
+    return path
+
+
+def cli(*args):
+    import subprocess
+    exe = _cli()
+    if exe is None:
+        pytest.skip("the mriotrace program was not found: set MRIOTRACE_CLI=/path/to/mriotrace")
+    return subprocess.run([exe, *map(str, args)], capture_output=True, text=True, timeout=300)
+
+
+def test_cli_spa_streams_every_path_and_prints_the_top(china, china_file, tmp_path):
+    out = tmp_path / "paths.csv"
+    res = cli("spa", china_file, "--stressor", "CO2", "--region", "Zhejiang", "--tau", "2e-4", "--max-depth", "6",
+              "--top", "5", "--threads", "2", "-o", out)
+    assert res.returncode == 0, res.stderr
+    ref = tracing.spa(china, "CO2", region="Zhejiang", tau=2e-4, max_depth=6, keep=5)
+    assert f"{ref.paths_found:,} found" in res.stdout
+    assert len(pd.read_csv(out)) == ref.paths_found
+    ranks = [ln for ln in res.stdout.splitlines() if ln.strip().startswith(("1 ", "5 "))]
+    assert len(ranks) == 2 and f"{ref.paths['value'].iloc[0]:.5g}" in ranks[0]
+    h5 = tmp_path / "paths.h5"
+    assert cli("spa", china_file, "--stressor", "CO2", "--region", "Zhejiang", "--max-paths", "7", "-o",
+               h5).returncode == 0
+    assert "TRUNCATED by max_paths" in cli("spa", china_file, "--stressor", "CO2", "--max-paths", "7").stdout
+
+
+def test_cli_layers_extract_linkages(china, china_file, tmp_path):
+    res = cli("layers", china_file, "--stressor", "CO2", "--region", "Zhejiang", "--tiers", "3", "-o",
+              tmp_path / "layers.csv")
+    assert res.returncode == 0, res.stderr
+    table = pd.read_csv(tmp_path / "layers.csv")
+    ref = tracing.production_layers(china, "CO2", region="Zhejiang", T=3)
+    assert table["emitted"].sum() == pytest.approx(ref["total"].sum(), rel=1e-12)
+    sector = f"Zhejiang/{china.sectors[23]}"
+    res = cli("extract", china_file, "--sector", sector, "--mode", "backward", "--stressor", "CO2")
+    assert res.returncode == 0, res.stderr
+    df = tracing.hypothetical_extraction(china, [("Zhejiang", china.sectors[23])], mode="backward",
+                                         stressors="CO2")
+    assert f"{df['delta'].iloc[0]:.6g}" in res.stdout
+    res = cli("linkages", china_file, "--stressor", "CO2", "--top", "3", "-o", tmp_path / "lk.csv")
+    assert res.returncode == 0, res.stderr
+    lk = pd.read_csv(tmp_path / "lk.csv")
+    np.testing.assert_allclose(lk["backward"].to_numpy(), tracing.linkages(china, "CO2")["backward"].to_numpy(),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("args, code, text", [
+    (("spa", "{f}", "--stressor", "NOx"), 1, "unknown stressor"),
+    (("spa", "{f}", "--stressor", "CO2", "--region", "Atlantis"), 1, "unknown region"),
+    (("spa", "{f}", "--stressor", "CO2", "--tau", "0", "--max-depth", "-1"), 2, "unlimited depth"),
+    (("spa", "{f}", "--stressor", "CO2", "--max-depth", "500"), 2, "max_depth"),
+    (("spa", "{f}", "--stressor", "CO2", "--product", "Zhejiang/Rockets"), 1, "unknown sector"),
+    (("spa", "{f}", "--stressor", "CO2", "-o", "paths.txt"), 2, ".csv, .h5"),
+    (("spa", "{f}"), 2, "--stressor is required"),
+    (("extract", "{f}", "--sector", "Foo/Bar"), 1, "REGION/SECTOR"),
+    (("layers", "{f}", "--tiers", "-1"), 2, "--tiers"),
+    (("linkages", "{f}", "--threads", "-2"), 2, "--threads"),
+])
+def test_cli_tracing_bad_input(china_file, args, code, text):
+    res = cli(*[a.format(f=china_file) for a in args])
+    assert res.returncode == code, res.stderr
+    last = res.stderr.strip().splitlines()[-1]
+    assert last.startswith("mriotrace: error: ") and text in last

@@ -92,6 +92,10 @@ inline constexpr int kSpaDepthCap = 1000;
 SpaResult spa(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::Ref<const Vector>& s,
               const Eigen::Ref<const Vector>& y, const SpaOptions& options = {}, PathSink* sink = nullptr);
 
+/// The option checks of spa() alone (InputError naming the bad option), for
+/// front ends that want to fail before loading or factoring anything.
+void check_spa_options(const SpaOptions& options);
+
 /// Per-step detail of a path, emitter first: intensities[t] = s at nodes[t]
 /// (depth + 1 values), coefficients[t] = A(nodes[t], nodes[t+1]) (depth values).
 struct SpaPathDetail {
