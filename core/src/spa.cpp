@@ -14,7 +14,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
-#include <numeric>
+#include <memory>
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
@@ -32,37 +32,49 @@ constexpr double kBoundSlack = 1.0 + 1e-9;
 /// task order (bounded memory, deterministic stream order).
 constexpr std::size_t kTasksPerRound = 8192;
 
-/// Columns of A, each sorted by |a_ij| mbar_i descending (ties: row ascending);
-/// entries that can never carry anything (a_ij = 0 or mbar_i = 0) are dropped.
+/// Columns of A, each sorted by |a_ij| mbar_i descending (ties: row ascending),
+/// holding only the entries that can ever be visited: a node at column j has
+/// weight |w| <= xbar_j = ((I - |A|)^-1 |y|)_j (the sum of every path weight
+/// ending there), so an entry with |a_ij| mbar_i xbar_j < threshold never
+/// passes the bound. On real tables this keeps a small fraction of A, which
+/// is what makes the setup cheap.
 struct SortedColumns {
   std::vector<Index> start;        // n + 1
-  std::vector<std::int32_t> rows;  // nnz kept
+  std::vector<std::int32_t> rows;  // entries kept
   std::vector<double> values;      // a_ij, signed
   std::vector<double> keys;        // |a_ij| mbar_i (kBoundSlack applied)
 };
 
-SortedColumns sort_columns(const SparseMatrix& A, const Vector& mbar, int threads) {
+SortedColumns sort_columns(const SparseMatrix& A, const Vector& mbar, const Vector& xbar, double threshold,
+                           int threads) {
   const Index n = A.cols();
+  auto useful = [&](double a, Index i, Index j) {
+    const double key = std::abs(a) * mbar[i] * kBoundSlack;
+    return key > 0 && key * xbar[j] * kBoundSlack >= threshold;
+  };
   SortedColumns g;
+  std::vector<Index> count(static_cast<size_t>(n), 0);
+  parallel_for(0, n, threads, [&](std::int64_t j) {
+    Index c = 0;
+    for (SparseMatrix::InnerIterator it(A, j); it; ++it) c += useful(it.value(), it.row(), j) ? 1 : 0;
+    count[static_cast<size_t>(j)] = c;
+  }, 64);
   g.start.assign(static_cast<size_t>(n + 1), 0);
-  for (Index j = 0; j < n; ++j) {
-    Index count = 0;
-    for (SparseMatrix::InnerIterator it(A, j); it; ++it)
-      if (it.value() != 0 && mbar[it.row()] > 0) ++count;
-    g.start[static_cast<size_t>(j + 1)] = g.start[static_cast<size_t>(j)] + count;
-  }
-  const auto nnz = static_cast<size_t>(g.start.back());
-  g.rows.resize(nnz);
-  g.values.resize(nnz);
-  g.keys.resize(nnz);
+  for (Index j = 0; j < n; ++j)
+    g.start[static_cast<size_t>(j + 1)] = g.start[static_cast<size_t>(j)] + count[static_cast<size_t>(j)];
+  const auto kept = static_cast<size_t>(g.start.back());
+  g.rows.resize(kept);
+  g.values.resize(kept);
+  g.keys.resize(kept);
   parallel_for(0, n, threads, [&](std::int64_t j) {
     struct Entry {
       double key, value;
       std::int32_t row;
     };
     std::vector<Entry> col;
+    col.reserve(static_cast<size_t>(count[static_cast<size_t>(j)]));
     for (SparseMatrix::InnerIterator it(A, j); it; ++it)
-      if (it.value() != 0 && mbar[it.row()] > 0)
+      if (useful(it.value(), it.row(), j))
         col.push_back({std::abs(it.value()) * mbar[it.row()] * kBoundSlack, it.value(),
                        static_cast<std::int32_t>(it.row())});
     std::sort(col.begin(), col.end(),
@@ -219,24 +231,29 @@ SpaResult spa(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::
   res.total = m.dot(y);
   res.threshold = o.absolute ? o.tau : o.tau * std::abs(res.total);
 
-  // The bound mbar = |s| (I - |A|)^-1 >= |partial sums| of any subtree.
-  const bool s_negative = (s.array() < 0).any();
+  // The bounds: mbar = |s| (I - |A|)^-1 bounds the value of a subtree per unit
+  // of weight, xbar = (I - |A|)^-1 |y| the weight of any node (see sort_columns).
+  // With A, s, y >= 0 they are m and L y; otherwise extra solves (with |A|:
+  // a factorisation of I - |A|).
   bool A_negative = false;
   for (Index q = 0; q < A.nonZeros(); ++q) A_negative = A_negative || A.valuePtr()[q] < 0;
-  Vector mbar;
-  if (A_negative) {
-    SparseMatrix absA = A.cwiseAbs();
-    const LeontiefSolver abs_solver(absA, solver.options());
+  const bool s_negative = (s.array() < 0).any();
+  std::unique_ptr<LeontiefSolver> abs_solver;
+  if (A_negative) abs_solver = std::make_unique<LeontiefSolver>(SparseMatrix(A.cwiseAbs()), solver.options());
+  const LeontiefSolver& bound_solver = A_negative ? *abs_solver : solver;
+  Vector mbar = m, xbar;
+  if (A_negative || s_negative) {
     const Vector abs_s = s.cwiseAbs();
-    mbar = abs_solver.solve_transposed(Eigen::Map<const Matrix>(abs_s.data(), n, 1)).col(0);
-  } else if (s_negative) {
-    const Vector abs_s = s.cwiseAbs();
-    mbar = solver.solve_transposed(Eigen::Map<const Matrix>(abs_s.data(), n, 1)).col(0);
-  } else {
-    mbar = m;
+    mbar = bound_solver.solve_transposed(Eigen::Map<const Matrix>(abs_s.data(), n, 1)).col(0);
   }
-  mbar = mbar.cwiseMax(0.0);  // rounding below 0 where the true value is 0
-  const SortedColumns g = sort_columns(A, mbar, o.threads);
+  {
+    const Vector abs_y = y.cwiseAbs();
+    xbar = bound_solver.solve(Eigen::Map<const Matrix>(abs_y.data(), n, 1)).col(0);
+  }
+  // Rounding can leave tiny negatives where the true value is 0.
+  mbar = mbar.cwiseMax(0.0);
+  xbar = xbar.cwiseMax(0.0);
+  const SortedColumns g = sort_columns(A, mbar, xbar, res.threshold, o.threads);
 
   // Tasks: each final product's depth-0 path, then one task per first supplier
   // whose bound passes (the subtrees below are what runs in parallel).
