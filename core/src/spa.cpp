@@ -15,6 +15,7 @@
 #include <cmath>
 #include <limits>
 #include <memory>
+#include <mutex>
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
@@ -36,59 +37,47 @@ constexpr std::size_t kTasksPerRound = 8192;
 /// holding only the entries that can ever be visited: a node at column j has
 /// weight |w| <= xbar_j = ((I - |A|)^-1 |y|)_j (the sum of every path weight
 /// ending there), so an entry with |a_ij| mbar_i xbar_j < threshold never
-/// passes the bound. On real tables this keeps a small fraction of A, which
-/// is what makes the setup cheap.
-struct SortedColumns {
-  std::vector<Index> start;        // n + 1
-  std::vector<std::int32_t> rows;  // entries kept
-  std::vector<double> values;      // a_ij, signed
-  std::vector<double> keys;        // |a_ij| mbar_i (kBoundSlack applied)
-};
-
-SortedColumns sort_columns(const SparseMatrix& A, const Vector& mbar, const Vector& xbar, double threshold,
-                           int threads) {
-  const Index n = A.cols();
-  auto useful = [&](double a, Index i, Index j) {
-    const double key = std::abs(a) * mbar[i] * kBoundSlack;
-    return key > 0 && key * xbar[j] * kBoundSlack >= threshold;
+/// passes the bound. Columns are prepared lazily, the first time the search
+/// reaches them (once, whichever thread gets there first; the content does not
+/// depend on which), so a search that touches few sectors never pays for a
+/// pass over all of A.
+class SortedColumns {
+ public:
+  struct Entry {
+    double key;    // |a_ij| mbar_i (kBoundSlack applied)
+    double value;  // a_ij, signed
+    std::int32_t row;
   };
-  SortedColumns g;
-  std::vector<Index> count(static_cast<size_t>(n), 0);
-  parallel_for(0, n, threads, [&](std::int64_t j) {
-    Index c = 0;
-    for (SparseMatrix::InnerIterator it(A, j); it; ++it) c += useful(it.value(), it.row(), j) ? 1 : 0;
-    count[static_cast<size_t>(j)] = c;
-  }, 64);
-  g.start.assign(static_cast<size_t>(n + 1), 0);
-  for (Index j = 0; j < n; ++j)
-    g.start[static_cast<size_t>(j + 1)] = g.start[static_cast<size_t>(j)] + count[static_cast<size_t>(j)];
-  const auto kept = static_cast<size_t>(g.start.back());
-  g.rows.resize(kept);
-  g.values.resize(kept);
-  g.keys.resize(kept);
-  parallel_for(0, n, threads, [&](std::int64_t j) {
-    struct Entry {
-      double key, value;
-      std::int32_t row;
-    };
-    std::vector<Entry> col;
-    col.reserve(static_cast<size_t>(count[static_cast<size_t>(j)]));
-    for (SparseMatrix::InnerIterator it(A, j); it; ++it)
-      if (useful(it.value(), it.row(), j))
-        col.push_back({std::abs(it.value()) * mbar[it.row()] * kBoundSlack, it.value(),
-                       static_cast<std::int32_t>(it.row())});
+
+  SortedColumns(const SparseMatrix& A, const Vector& mbar, const Vector& xbar, double threshold)
+      : A_(A), mbar_(mbar), xbar_(xbar), threshold_(threshold), columns_(static_cast<size_t>(A.cols())),
+        once_(new std::once_flag[static_cast<size_t>(A.cols())]) {}
+
+  const std::vector<Entry>& column(Index j) const {
+    std::call_once(once_[static_cast<size_t>(j)], [&] { prepare(j); });
+    return columns_[static_cast<size_t>(j)];
+  }
+
+ private:
+  void prepare(Index j) const {
+    std::vector<Entry>& col = columns_[static_cast<size_t>(j)];
+    for (SparseMatrix::InnerIterator it(A_, j); it; ++it) {
+      const double key = std::abs(it.value()) * mbar_[it.row()] * kBoundSlack;
+      if (key > 0 && key * xbar_[j] * kBoundSlack >= threshold_)
+        col.push_back({key, it.value(), static_cast<std::int32_t>(it.row())});
+    }
     std::sort(col.begin(), col.end(),
               [](const Entry& a, const Entry& b) { return a.key > b.key || (a.key == b.key && a.row < b.row); });
-    size_t q = static_cast<size_t>(g.start[static_cast<size_t>(j)]);
-    for (const Entry& e : col) {
-      g.rows[q] = e.row;
-      g.values[q] = e.value;
-      g.keys[q] = e.key;
-      ++q;
-    }
-  }, 64);
-  return g;
-}
+    col.shrink_to_fit();
+  }
+
+  const SparseMatrix& A_;
+  const Vector& mbar_;
+  const Vector& xbar_;
+  double threshold_;
+  mutable std::vector<std::vector<Entry>> columns_;
+  std::unique_ptr<std::once_flag[]> once_;
+};
 
 /// A subtree root: final product `root` and, unless child < 0, its first supplier.
 struct Task {
@@ -149,15 +138,14 @@ struct Search {
       const double v = S.s[j] * w;
       if (v != 0 && std::abs(v) >= S.threshold) record(depth, v);
       const double aw = std::abs(w);
-      const Index end = S.g.start[static_cast<size_t>(j) + 1];
-      for (Index q = S.g.start[static_cast<size_t>(j)]; q < end; ++q) {
-        const double bound = aw * S.g.keys[static_cast<size_t>(q)];
+      for (const SortedColumns::Entry& e : S.g.column(j)) {
+        const double bound = aw * e.key;
         if (!(bound >= S.threshold && bound > 0)) break;  // sorted: every later child is smaller
         if (depth == S.max_depth) {
           if (S.max_depth == kSpaDepthCap) S.depth_capped.store(true, std::memory_order_relaxed);
           break;
         }
-        visit(S.g.rows[static_cast<size_t>(q)], w * S.g.values[static_cast<size_t>(q)], depth + 1);
+        visit(e.row, w * e.value, depth + 1);
       }
     }
   };
@@ -253,21 +241,26 @@ SpaResult spa(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::
   // Rounding can leave tiny negatives where the true value is 0.
   mbar = mbar.cwiseMax(0.0);
   xbar = xbar.cwiseMax(0.0);
-  const SortedColumns g = sort_columns(A, mbar, xbar, res.threshold, o.threads);
+  const SortedColumns g(A, mbar, xbar, res.threshold);
 
   // Tasks: each final product's depth-0 path, then one task per first supplier
   // whose bound passes (the subtrees below are what runs in parallel).
+  std::vector<Index> roots;
+  for (Index j = 0; j < n; ++j)
+    if (y[j] != 0 && std::abs(y[j]) * mbar[j] * kBoundSlack >= res.threshold) roots.push_back(j);
+  if (res.max_depth > 0)  // the final products' columns are all needed: prepare them in parallel
+    parallel_for(0, static_cast<std::int64_t>(roots.size()), o.threads,
+                 [&](std::int64_t i) { g.column(roots[static_cast<size_t>(i)]); }, 16);
   std::vector<Task> tasks;
-  for (Index j = 0; j < n; ++j) {
+  for (Index j : roots) {
     const double wy = y[j];
-    if (wy == 0 || !(std::abs(wy) * mbar[j] * kBoundSlack >= res.threshold)) continue;
     const auto root = static_cast<std::int32_t>(j);
     tasks.push_back({root, -1, wy});
     if (res.max_depth == 0) continue;
-    for (Index q = g.start[static_cast<size_t>(j)]; q < g.start[static_cast<size_t>(j) + 1]; ++q) {
-      const double bound = std::abs(wy) * g.keys[static_cast<size_t>(q)];
+    for (const SortedColumns::Entry& e : g.column(j)) {
+      const double bound = std::abs(wy) * e.key;
       if (!(bound >= res.threshold && bound > 0)) break;
-      tasks.push_back({root, g.rows[static_cast<size_t>(q)], wy * g.values[static_cast<size_t>(q)]});
+      tasks.push_back({root, e.row, wy * e.value});
     }
   }
   res.setup_seconds = std::chrono::duration<double>(Clock::now() - t0).count();

@@ -30,6 +30,18 @@ MrioSystem small_random(std::uint64_t seed, Index R = 2, Index N = 4) {
   return datasets::generate(g);
 }
 
+/// A small random system, its factorisation, stressor 0's intensities and a region's demand.
+struct Traced {
+  MrioSystem sys;
+  LeontiefSolver solver;
+  Vector s, y;
+  Traced(std::uint64_t seed, Index R, Index N, Index region)
+      : sys(small_random(seed, R, N)),
+        solver(sys.A(), {SolverKind::Auto, 1}),
+        s(sys.S().row(0).transpose()),
+        y(target_demand(sys, region)) {}
+};
+
 using PathKey = std::vector<std::int32_t>;  // emitter first
 
 /// Every path up to `depth` with its value, by plain recursion over the dense A.
@@ -77,10 +89,10 @@ struct CountingSink : PathSink {
 }  // namespace
 
 TEST(SpaTest, AllPathsSumToPowerSeriesPerDepth) {
-  const MrioSystem sys = small_random(7);
-  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
-  const Vector s = sys.S().row(0).transpose();
-  const Vector y = target_demand(sys, 0);
+  const Traced t_(7, 2, 4, 0);
+  const MrioSystem& sys = t_.sys;
+  const LeontiefSolver& solver = t_.solver;
+  const Vector &s = t_.s, &y = t_.y;
   const int depth = 4;
   const SpaResult r = spa(sys.A(), solver, s, y, all_paths(depth));
   EXPECT_FALSE(r.truncated);
@@ -165,10 +177,10 @@ TEST(SpaTest, NegativeCoefficientsAndIntensitiesStayExact) {
 }
 
 TEST(SpaTest, SameResultWithOneAndTwoThreads) {
-  const MrioSystem sys = small_random(11, 3, 6);
-  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
-  const Vector s = sys.S().row(0).transpose();
-  const Vector y = target_demand(sys, -1);
+  const Traced t_(11, 3, 6, -1);
+  const MrioSystem& sys = t_.sys;
+  const LeontiefSolver& solver = t_.solver;
+  const Vector &s = t_.s, &y = t_.y;
   SpaOptions o;
   o.tau = 1e-5;
   o.max_depth = 6;
@@ -188,10 +200,10 @@ TEST(SpaTest, SameResultWithOneAndTwoThreads) {
 }
 
 TEST(SpaTest, KeepReturnsTheTopPathsAndSinkGetsAll) {
-  const MrioSystem sys = small_random(5, 2, 5);
-  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
-  const Vector s = sys.S().row(0).transpose();
-  const Vector y = target_demand(sys, 0);
+  const Traced t_(5, 2, 5, 0);
+  const MrioSystem& sys = t_.sys;
+  const LeontiefSolver& solver = t_.solver;
+  const Vector &s = t_.s, &y = t_.y;
   SpaOptions o;
   o.tau = 1e-4;
   o.max_depth = 5;
@@ -211,10 +223,10 @@ TEST(SpaTest, KeepReturnsTheTopPathsAndSinkGetsAll) {
 }
 
 TEST(SpaTest, MaxPathsStopsCleanlyAndFlagsTruncation) {
-  const MrioSystem sys = small_random(5, 2, 5);
-  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
-  const Vector s = sys.S().row(0).transpose();
-  const Vector y = target_demand(sys, 0);
+  const Traced t_(5, 2, 5, 0);
+  const MrioSystem& sys = t_.sys;
+  const LeontiefSolver& solver = t_.solver;
+  const Vector &s = t_.s, &y = t_.y;
   SpaOptions o = all_paths(6, 2);
   o.max_paths = 25;
   const SpaResult r = spa(sys.A(), solver, s, y, o);
@@ -234,10 +246,10 @@ TEST(SpaTest, MaxPathsStopsCleanlyAndFlagsTruncation) {
 }
 
 TEST(SpaTest, UnlimitedDepthTerminatesWithPositiveTau) {
-  const MrioSystem sys = small_random(3, 2, 3);
-  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
-  const Vector s = sys.S().row(0).transpose();
-  const Vector y = target_demand(sys, 0);
+  const Traced t_(3, 2, 3, 0);
+  const MrioSystem& sys = t_.sys;
+  const LeontiefSolver& solver = t_.solver;
+  const Vector &s = t_.s, &y = t_.y;
   SpaOptions o;
   o.tau = 1e-4;
   o.max_depth = -1;
@@ -250,10 +262,10 @@ TEST(SpaTest, UnlimitedDepthTerminatesWithPositiveTau) {
 }
 
 TEST(SpaTest, PathDetailGivesIntensitiesAndCoefficients) {
-  const MrioSystem sys = small_random(9);
-  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
-  const Vector s = sys.S().row(0).transpose();
-  const Vector y = target_demand(sys, 0);
+  const Traced t_(9, 2, 4, 0);
+  const MrioSystem& sys = t_.sys;
+  const LeontiefSolver& solver = t_.solver;
+  const Vector &s = t_.s, &y = t_.y;
   SpaOptions o;
   o.tau = 1e-3;
   o.max_depth = 4;
@@ -269,10 +281,10 @@ TEST(SpaTest, PathDetailGivesIntensitiesAndCoefficients) {
 }
 
 TEST(SpaTest, BadInputIsRejected) {
-  const MrioSystem sys = small_random(1);
-  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
-  const Vector s = sys.S().row(0).transpose();
-  const Vector y = target_demand(sys, 0);
+  const Traced t_(1, 2, 4, 0);
+  const MrioSystem& sys = t_.sys;
+  const LeontiefSolver& solver = t_.solver;
+  const Vector &s = t_.s, &y = t_.y;
   auto run = [&](SpaOptions o) { return spa(sys.A(), solver, s, y, o); };
   SpaOptions o;
   o.tau = 0;

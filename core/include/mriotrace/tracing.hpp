@@ -70,7 +70,7 @@ struct SpaResult {
   Vector coverage_by_depth;    ///< (max_depth + 1): sum of recorded values at each depth / total
   double coverage = 0;         ///< sum of all recorded values / total
   Index nodes_expanded = 0;    ///< search-tree nodes visited
-  double setup_seconds = 0;    ///< bounds (two solves) and the filtered, sorted copy of A
+  double setup_seconds = 0;    ///< bounds (two solves) and the final products' sorted columns
   double search_seconds = 0;   ///< the tree search itself
   bool truncated = false;      ///< a limit (max_paths, time budget, depth cap) cut the search short
   std::string truncation;      ///< which limit, empty when complete
@@ -85,9 +85,10 @@ inline constexpr int kSpaDepthCap = 1000;
 /// at sector j holds at most |w| mbar_j in its whole subtree, mbar = |s| (I - |A|)^-1
 /// (= m when s, A >= 0: one transposed solve; otherwise a second one, and a
 /// factorisation of I - |A| when A has negative entries). Nodes with
-/// |w| mbar_j < threshold are never visited, so the search is exact. Setup
-/// keeps only the coefficients a_ij with |a_ij| mbar_i xbar_j >= threshold,
-/// xbar = (I - |A|)^-1 |y| (one more solve), sorted by |a_ij| mbar_i.
+/// |w| mbar_j < threshold are never visited, so the search is exact. The
+/// column of a sector is prepared when the search first reaches it: only the
+/// a_ij with |a_ij| mbar_i xbar_j >= threshold, xbar = (I - |A|)^-1 |y| (one
+/// more solve), sorted by |a_ij| mbar_i.
 /// Parallel over the subtrees below the first step; output identical for any
 /// thread count. Throws InputError for bad shapes, non-finite input, tau < 0,
 /// tau = 0 with unlimited depth, max_depth outside [-1, kSpaMaxDepth], keep < 0.
