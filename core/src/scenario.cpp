@@ -236,15 +236,12 @@ Prepared prepare(const MrioSystem& base, const Scenario& sc, const ScenarioOptio
   p.edits = scenario_detail::build_edits(base, sc);
   p.targets = scenario_detail::resolve_targets(base, sc);
   const Index n = base.n(), R = base.R(), c = base.c();
-  for (const auto& [cell, value] : p.edits.A) {
-    const double delta = value - base.A().coeff(cell.second, cell.first);
+  for (const auto& [cell, delta] : p.edits.dA)
     if (delta != 0) p.dA.emplace_back(cell.second, cell.first, delta);
-  }
-  if (!p.edits.Y.empty()) {
+  if (!p.edits.dY.empty()) {
     p.dYr = Matrix::Zero(n, R);
-    for (const auto& [row, y] : p.edits.Y)
-      for (Index r = 0; r < R; ++r)
-        p.dYr(row, r) = (y.segment(r * c, c) - base.Y().row(row).segment(r * c, c)).sum();
+    for (const auto& [row, dy] : p.edits.dY)
+      for (Index r = 0; r < R; ++r) p.dYr(row, r) = dy.segment(r * c, c).sum();
   }
   const std::string& method = o.method;
   MRIOTRACE_CHECK(method == "auto" || method == "lowrank" || method == "full", "method = \"", method,

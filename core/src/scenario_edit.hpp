@@ -3,7 +3,9 @@
 // Operations never modify the base system; they write new values into sparse
 // overlays (A cells, Y rows, S columns). The overlays are turned into dA, dY,
 // dS once every operation has been applied and checked, so a failing scenario
-// leaves nothing behind.
+// leaves nothing behind. Changes are also kept as the operations state them
+// (a relocation's -theta a and +theta a exactly), not as new - old, so
+// proportional rows stay exactly proportional for the low-rank path.
 #pragma once
 
 #include <map>
@@ -25,7 +27,9 @@ struct MarginalSupply {
 
 struct Edits {
   std::map<std::pair<Index, Index>, double> A;  ///< (column, row) -> new coefficient
+  std::map<std::pair<Index, Index>, double> dA; ///< (column, row) -> change, accumulated as the operations state it
   std::map<Index, RowVector> Y;                 ///< row -> new final-demand row (R*c)
+  std::map<Index, RowVector> dY;                ///< row -> change of the final-demand row
   std::map<Index, Vector> S;                    ///< column -> new intensities (k)
   std::vector<MarginalSupply> marginal;
   std::set<Index> origins;                      ///< regions that relocations move supply out of

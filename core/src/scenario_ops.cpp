@@ -302,23 +302,32 @@ class Editor {
     auto it = e_.A.find({col, row});
     return it != e_.A.end() ? it->second : b_.A().coeff(row, col);
   }
-  void set_a(Index row, Index col, double value) {
+  void set_a(Index row, Index col, double value) { add_a(row, col, value - a(row, col)); }
+  /// A[row, col] += delta, with delta kept exactly as given.
+  void add_a(Index row, Index col, double delta) {
+    const double value = a(row, col) + delta;
     if (!(value >= 0))
       op_->fail_op(detail::concat("coefficient A[", cell_name(row), ", ", cell_name(col), "] would become ", value,
                                   "; expected >= 0 (no negative coefficients)"));
     touch('A', row, col);
     e_.A[{col, row}] = value;
+    e_.dA[{col, row}] += delta;
     columns_.insert(col);
   }
   double y(Index row, Index col) const {
     auto it = e_.Y.find(row);
     return it != e_.Y.end() ? it->second[col] : b_.Y()(row, col);
   }
-  void set_y(Index row, Index col, double value) {
+  void set_y(Index row, Index col, double value) { add_y(row, col, value - y(row, col)); }
+  void add_y(Index row, Index col, double delta) {
     touch('Y', row, col);
     auto it = e_.Y.find(row);
-    if (it == e_.Y.end()) it = e_.Y.emplace(row, RowVector(b_.Y().row(row))).first;
-    it->second[col] = value;
+    if (it == e_.Y.end()) {
+      it = e_.Y.emplace(row, RowVector(b_.Y().row(row))).first;
+      e_.dY.emplace(row, RowVector::Zero(b_.Y().cols()));
+    }
+    it->second[col] += delta;
+    e_.dY[row][col] += delta;
   }
   double s(Index stressor, Index col) const {
     auto it = e_.S.find(col);
@@ -435,14 +444,14 @@ void relocate(const Op& op, Editor& ed, Edits& e, const MrioSystem& b) {
   for (Index c = 0; c < n; ++c) {
     const double ar = ed.a(ri, c);
     if (ar == 0) continue;
-    ed.set_a(si, c, ed.a(si, c) + theta * ar);
-    ed.set_a(ri, c, (1 - theta) * ar);
+    ed.add_a(si, c, theta * ar);
+    ed.add_a(ri, c, -theta * ar);
   }
   for (Index f = 0; f < b.Y().cols(); ++f) {
     const double yr = ed.y(ri, f);
     if (yr == 0) continue;
-    ed.set_y(si, f, ed.y(si, f) + theta * yr);
-    ed.set_y(ri, f, (1 - theta) * yr);
+    ed.add_y(si, f, theta * yr);
+    ed.add_y(ri, f, -theta * yr);
   }
   if (tech == "new") {
     // The destination's column becomes the output-weighted mix of its own

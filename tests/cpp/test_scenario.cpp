@@ -467,3 +467,124 @@ TEST(ScenarioErrors, BadInputNamesScenarioOperationParameter) {
   batch[1].operations.erase(batch[1].operations.begin());
   expect_error([&] { run_scenarios(f.sys, f.solver, f.base, batch); }, {"scenario \"bad one\"", "operation 1"});
 }
+
+// ------------------------------------------------------------ TOML files
+
+#include "mriotrace/io/scenario_toml.hpp"
+
+#include <filesystem>
+
+TEST(ScenarioToml, ParsesStructureTypesAndFileWideTargets) {
+  const ScenarioSet set = io::parse_scenarios(R"(
+[base]
+system = "systems/base.h5"
+industry = ["02 Coal", "12 Chemicals"]
+
+[[targets]]
+indicator = "CO2/VA"
+change = -0.2
+
+[[scenario]]
+name = "a"
+description = "two operations"
+[[scenario.operation]]
+kind = "relocate"
+product = "12 Chemicals"
+from = "North"
+to = "East"
+share = 1          # an integer is a number
+[[scenario.operation]]
+kind = "green_power"
+sectors = ["12 Chemicals"]
+additional = false
+intensity = {CO2 = 0, Energy = 0.5}
+[[scenario.target]]
+indicator = "Energy/VA"
+region = "East"
+change = -0.1
+
+[[scenario]]
+name = "b"
+)",
+                                              "test.toml", "/data");
+  EXPECT_EQ(set.base_system, "/data/systems/base.h5");
+  EXPECT_EQ(set.industry, (std::vector<std::string>{"02 Coal", "12 Chemicals"}));
+  ASSERT_EQ(set.scenarios.size(), 2u);
+  const Scenario& a = set.scenarios[0];
+  EXPECT_EQ(a.description, "two operations");
+  ASSERT_EQ(a.operations.size(), 2u);
+  EXPECT_EQ(a.operations[0].kind, "relocate");
+  EXPECT_EQ(std::get<double>(a.operations[0].params.at("share")), 1.0);
+  EXPECT_EQ(std::get<std::string>(a.operations[0].params.at("from")), "North");
+  EXPECT_EQ(std::get<std::vector<std::string>>(a.operations[1].params.at("sectors")).size(), 1u);
+  EXPECT_EQ(std::get<bool>(a.operations[1].params.at("additional")), false);
+  EXPECT_EQ((std::get<std::map<std::string, double>>(a.operations[1].params.at("intensity")).at("Energy")), 0.5);
+  ASSERT_EQ(a.targets.size(), 2u);  // file-wide first, then its own
+  EXPECT_EQ(a.targets[0].indicator, "CO2/VA");
+  EXPECT_EQ(a.targets[1].region, "East");
+  EXPECT_DOUBLE_EQ(a.targets[1].change, -0.1);
+  EXPECT_EQ(set.scenarios[1].targets.size(), 1u);
+  EXPECT_TRUE(set.scenarios[1].operations.empty());
+}
+
+TEST(ScenarioToml, ParsedScenarioRunsLikeTheCppOne) {
+  Fixture f;
+  const ScenarioSet set = io::parse_scenarios(R"(
+[[scenario]]
+name = "move"
+[[scenario.operation]]
+kind = "relocate"
+product = "12 Chemicals"
+from = "North"
+to = "East"
+share = 0.4
+)");
+  const auto a = f.run(set.scenarios[0]);
+  const auto b = f.run(
+      scenario("move", {op("relocate", {{"product", kChem}, {"from", "North"}, {"to", "East"}, {"share", 0.4}})}));
+  EXPECT_EQ(a.cba, b.cba);
+}
+
+TEST(ScenarioToml, ErrorsNameFileLineScenarioAndParameter) {
+  auto expect = [](const std::string& text, const std::vector<std::string>& parts) {
+    expect_error([&] { io::parse_scenarios(text, "bad.toml"); }, parts);
+  };
+  expect("[[scenario]\nname = 1", {"bad.toml:1:", "malformed TOML"});
+  expect("[[scenario]]\nname = \"a\"\n[[scenario.operation]]\nkind = \"relocate\"\nshare = [0.1, 0.2]\n",
+         {"bad.toml:5:", "scenario \"a\", operation 1 (relocate): parameter \"share\"", "strings"});
+  expect("[[scenario]]\nname = \"a\"\n[[scenario.operation]]\nshare = 0.1\n", {"operation 1", "\"kind\" is required"});
+  expect("[[scenario]]\nname = \"a\"\n[[scenario]]\nname = \"a\"\n", {"bad.toml:4:", "duplicate scenario name"});
+  expect("[[scenario]]\ndescription = \"x\"\n", {"[[scenario]] 1", "\"name\" is required"});
+  expect("[[scenario]]\nname = \"a\"\nop = 1\n", {"unknown key \"op\"", "operation"});
+  expect("[base]\nsystem = \"demo\"\nseed = 3\n[[scenario]]\nname = \"a\"\n", {"[base]", "unknown key \"seed\""});
+  expect("[[targets]]\nindicator = \"CO2/VA\"\n[[scenario]]\nname = \"a\"\n", {"[[targets]] 1", "\"change\" is required"});
+  expect("[base]\nsystem = \"demo\"\n", {"no [[scenario]] tables"});
+  expect("scenario = 3\n", {"\"scenario\" must be an array of tables"});
+  try {
+    io::read_scenarios("/nonexistent/folder/scenarios.toml");
+    ADD_FAILURE() << "expected FileError";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("/nonexistent/folder/scenarios.toml"), std::string::npos);
+  }
+}
+
+TEST(ScenarioToml, ExampleFilesRunOnTheDemoSystem) {
+  const auto examples = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "datasets" / "scenarios";
+  const MrioSystem sys = datasets::china_default();
+  LeontiefSolver solver(sys.A());
+  const BaseResults base = compute_base(sys, solver);
+  int files = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(examples)) {
+    if (entry.path().extension() != ".toml") continue;
+    ++files;
+    const ScenarioSet set = io::read_scenarios(entry.path().string());
+    EXPECT_EQ(set.base_system, "demo") << entry.path();
+    const auto results = run_scenarios(sys, solver, base, set.scenarios);
+    for (const auto& r : results) {
+      EXPECT_EQ(r.path, "lowrank") << r.name;
+      EXPECT_FALSE(r.targets.empty()) << r.name;
+      EXPECT_TRUE(r.dpba.allFinite()) << r.name;
+    }
+  }
+  EXPECT_EQ(files, 5);
+}

@@ -158,7 +158,7 @@ std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const Leontief
 struct ScenarioSet {
   std::string base_system;            ///< "demo" (datasets::china_default) or a path to an .h5 system; "" = not given
   std::vector<std::string> industry;  ///< industrial sectors (empty = default)
-  std::vector<Target> targets;        ///< checked in every scenario (before each scenario's own)
+  std::vector<Target> targets;        ///< file-wide targets (the parser also puts them first in every scenario's targets)
   std::vector<Scenario> scenarios;
 };
 
