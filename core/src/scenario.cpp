@@ -358,6 +358,8 @@ ScenarioResult report(const MrioSystem& base, const BaseResults& br, const Prepa
   res.dpba = res.pba - br.pba;
   res.dcba = res.cba - br.cba;
   res.dQ = Q - br.Q;
+  res.dF = S1 * res.x.asDiagonal();
+  res.dF -= base.S() * br.x.asDiagonal();
   res.leakage = Vector::Constant(k, NAN);
   if (!p.edits.origins.empty())
     for (Index s = 0; s < k; ++s) {

@@ -128,6 +128,7 @@ struct ScenarioResult {
   Matrix pba, cba;           ///< k x R scenario D_pba_reg, D_cba_reg
   Matrix dpba, dcba;         ///< k x R changes
   Matrix dQ;                 ///< k x R*R change of Q (column p*R + r)
+  Matrix dF;                 ///< k x n change of direct emissions S' o x' - S o x0 per (region, sector)
   Vector leakage;            ///< k, dPBA outside the relocations' origins / (-dPBA of the origins); NaN when undefined
   Matrix intensity;          ///< k x (R+1) scenario intensity per industrial VA (last column: all regions)
   Matrix lmdi_structure;     ///< k x (R+1) LMDI-I structure effect (industrial VA mix) on the intensity change
