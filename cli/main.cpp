@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "scenario.hpp"
 #include "spa.hpp"
 #include "util.hpp"
 
@@ -133,14 +134,23 @@ int main(int argc, char** argv) {
 
   const TracingCommands tracing = add_tracing_commands(app);  // spa, layers, extract, linkages
 
-  // CLI11 reports an unknown first word as "A subcommand is required"; say what it is.
-  const std::vector<std::string> commands{"info", "footprint", "generate", "demo", "spa", "layers", "extract",
-                                         "linkages"};
-  if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end())
-    return fail(std::string("unknown command \"") + argv[1] +
-                    "\"; expected one of info, footprint, generate, demo, spa, layers, extract, linkages "
-                    "(see mriotrace --help)",
+  ScenarioRunOptions scen;
+  CLI::App* cmd_scen_run = nullptr;
+  add_scenario_command(app, scen, &cmd_scen_run, whole_at_least(0, "0 (all cores) or a thread count"));
+
+  // CLI11 reports an unknown first word as "A subcommand is required"; say
+  // what it is. The list comes from the registered subcommands, so a new
+  // command needs no edit here.
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    commands.push_back(sub->get_name());
+  if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+    std::string known;
+    for (const auto& c : commands) known += (known.empty() ? "" : ", ") + c;
+    return fail(std::string("unknown command \"") + argv[1] + "\"; expected one of " + known +
+                    " (see mriotrace --help)",
                 2);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -169,6 +179,7 @@ int main(int argc, char** argv) {
     }
     if (cmd_demo->parsed()) run_demo(demo);
     tracing.run();
+    if (cmd_scen_run->parsed()) run_scenario_command(scen);
   } catch (const UsageError& e) {
     return fail(e.what(), 2);
   } catch (const std::exception& e) {
