@@ -1,0 +1,246 @@
+// Sparse x block products, column dot products and the block-Jacobi
+// preconditioner of the iterative solvers (see kernels.hpp).
+#include "kernels.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <limits>
+
+#include "mriotrace/error.hpp"
+#include "mriotrace/parallel.hpp"
+
+namespace mriotrace::kernels {
+namespace {
+
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Rows per task: enough work to amortise scheduling, small enough to balance
+// rows of very different lengths over the threads.
+constexpr Index kRowsPerTask = 64;
+// Rows per partial sum of column_dots. Fixed (not per thread), so the order of
+// the additions, hence every bit of the result, is the same for any thread count.
+constexpr Index kDotChunk = 4096;
+
+// ---- Y = M X, one range of rows ---------------------------------------------
+// Accumulators stay in registers: for each tile of columns the row's nonzeros
+// are streamed once (they stay in L1 across the tiles of the same row).
+
+__attribute__((target("avx2,fma"))) inline void tile_avx2_8(const Csr& M, const double* X, double* y, Index m,
+                                                             Index c, Index p0, Index p1) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  for (Index p = p0; p < p1; ++p) {
+    const __m256d a = _mm256_set1_pd(M.val[p]);
+    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
+    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
+    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
+    a2 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 8), a2);
+    a3 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 12), a3);
+    a4 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 16), a4);
+    a5 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 20), a5);
+    a6 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 24), a6);
+    a7 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 28), a7);
+  }
+  _mm256_storeu_pd(y + c, a0);
+  _mm256_storeu_pd(y + c + 4, a1);
+  _mm256_storeu_pd(y + c + 8, a2);
+  _mm256_storeu_pd(y + c + 12, a3);
+  _mm256_storeu_pd(y + c + 16, a4);
+  _mm256_storeu_pd(y + c + 20, a5);
+  _mm256_storeu_pd(y + c + 24, a6);
+  _mm256_storeu_pd(y + c + 28, a7);
+}
+
+__attribute__((target("avx2,fma"))) inline void tile_avx2_1(const Csr& M, const double* X, double* y, Index m,
+                                                             Index c, Index p0, Index p1) {
+  // Two accumulators over alternating nonzeros hide the FMA latency; they are
+  // added at the end, the same way whatever the thread count.
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0;
+  Index p = p0;
+  for (; p + 1 < p1; p += 2) {
+    a0 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p]) * m + c), a0);
+    a1 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p + 1]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p + 1]) * m + c),
+                         a1);
+  }
+  if (p < p1)
+    a0 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p]) * m + c), a0);
+  _mm256_storeu_pd(y + c, _mm256_add_pd(a0, a1));
+}
+
+__attribute__((target("avx2,fma"))) void spmm_rows_avx2(const Csr& M, const double* X, double* Y, Index m,
+                                                        Index r0, Index r1) {
+  for (Index i = r0; i < r1; ++i) {
+    const Index p0 = M.ptr[i], p1 = M.ptr[i + 1];
+    double* y = Y + i * m;
+    Index c = 0;
+    for (; c + 32 <= m; c += 32) tile_avx2_8(M, X, y, m, c, p0, p1);
+    for (; c + 4 <= m; c += 4) tile_avx2_1(M, X, y, m, c, p0, p1);
+    for (; c < m; ++c) {
+      double s = 0;
+      for (Index p = p0; p < p1; ++p) s = __builtin_fma(M.val[p], X[static_cast<Index>(M.idx[p]) * m + c], s);
+      y[c] = s;
+    }
+  }
+}
+
+// Portable version (CPUs without AVX2/FMA).
+void spmm_rows_generic(const Csr& M, const double* X, double* Y, Index m, Index r0, Index r1) {
+  for (Index i = r0; i < r1; ++i) {
+    double* y = Y + i * m;
+    std::fill(y, y + m, 0.0);
+    for (Index p = M.ptr[i]; p < M.ptr[i + 1]; ++p) {
+      const double a = M.val[p];
+      const double* x = X + static_cast<Index>(M.idx[p]) * m;
+      for (Index c = 0; c < m; ++c) y[c] += a * x[c];
+    }
+  }
+}
+
+bool cpu_has_avx2_fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+/// One CSR from per-row buckets: count, prefix-sum, fill. Entries are visited
+/// in increasing source order, so each row's columns come out sorted.
+template <class ForEachEntry>
+Csr fill_csr(Index rows, Index cols, ForEachEntry&& for_each_entry) {
+  MRIOTRACE_CHECK(cols <= std::numeric_limits<std::int32_t>::max(), "matrix has ", cols,
+                  " columns; the iterative kernels support at most 2^31 - 1");
+  Csr out;
+  out.rows = rows;
+  out.cols = cols;
+  out.ptr.assign(static_cast<size_t>(rows + 1), 0);
+  for_each_entry([&](Index r, Index, double) { ++out.ptr[static_cast<size_t>(r + 1)]; });
+  for (Index r = 0; r < rows; ++r) out.ptr[static_cast<size_t>(r + 1)] += out.ptr[static_cast<size_t>(r)];
+  out.idx.resize(static_cast<size_t>(out.ptr.back()));
+  out.val.resize(static_cast<size_t>(out.ptr.back()));
+  std::vector<std::int64_t> next(out.ptr.begin(), out.ptr.end() - 1);
+  for_each_entry([&](Index r, Index c, double v) {
+    const auto q = static_cast<size_t>(next[static_cast<size_t>(r)]++);
+    out.idx[q] = static_cast<std::int32_t>(c);
+    out.val[q] = v;
+  });
+  return out;
+}
+
+}  // namespace
+
+Csr offdiagonal_csr(const SparseMatrix& A, Index block_size, bool transpose) {
+  const Index n = A.rows();
+  const auto keep = [block_size](Index r, Index c) { return block_size == 0 || r / block_size != c / block_size; };
+  // CSC column j of A = CSR row j of A^T: a filtered copy, columns in order.
+  // Otherwise a bucket transpose.
+  return fill_csr(n, n, [&](auto&& emit) {
+    for (Index j = 0; j < A.outerSize(); ++j)
+      for (SparseMatrix::InnerIterator it(A, j); it; ++it)
+        if (it.value() != 0 && keep(it.row(), j)) {
+          if (transpose)
+            emit(j, it.row(), it.value());
+          else
+            emit(it.row(), j, it.value());
+        }
+  });
+}
+
+Csr transpose(const Csr& M) {
+  return fill_csr(M.cols, M.rows, [&](auto&& emit) {
+    for (Index i = 0; i < M.rows; ++i)
+      for (Index p = M.ptr[i]; p < M.ptr[i + 1]; ++p) emit(M.idx[p], i, M.val[p]);
+  });
+}
+
+void spmm(const Csr& M, const double* X, double* Y, Index m, int threads) {
+  const bool avx2 = cpu_has_avx2_fma();
+  const Index tasks = (M.rows + kRowsPerTask - 1) / kRowsPerTask;
+  parallel_for(0, tasks, threads, [&](std::int64_t t) {
+    const Index r0 = t * kRowsPerTask, r1 = std::min(M.rows, r0 + kRowsPerTask);
+    if (avx2)
+      spmm_rows_avx2(M, X, Y, m, r0, r1);
+    else
+      spmm_rows_generic(M, X, Y, m, r0, r1);
+  });
+}
+
+void column_dots(const double* U, const double* W, Index n, Index m, int threads, double* out) {
+  const Index chunks = std::max<Index>(1, (n + kDotChunk - 1) / kDotChunk);
+  std::vector<double> partial(static_cast<size_t>(chunks * m), 0.0);
+  parallel_for(0, chunks, threads, [&](std::int64_t ch) {
+    double* acc = partial.data() + ch * m;
+    const Index i1 = std::min(n, (ch + 1) * kDotChunk);
+    for (Index i = ch * kDotChunk; i < i1; ++i) {
+      const double* u = U + i * m;
+      const double* w = W + i * m;
+      for (Index c = 0; c < m; ++c) acc[c] += u[c] * w[c];
+    }
+  });
+  std::fill(out, out + m, 0.0);
+  for (Index ch = 0; ch < chunks; ++ch)
+    for (Index c = 0; c < m; ++c) out[c] += partial[static_cast<size_t>(ch * m + c)];
+}
+
+BlockJacobi BlockJacobi::build(const SparseMatrix& A, Index bs) {
+  BlockJacobi P;
+  P.bs = bs;
+  P.n = A.rows();
+  if (bs == 0) return P;
+  const Index n = A.rows();
+  P.blocks = n / bs;
+  P.D.assign(static_cast<size_t>(P.blocks), Matrix::Zero(bs, bs));
+  for (Index j = 0; j < A.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(A, j); it; ++it)
+      if (it.row() / bs == j / bs) P.D[static_cast<size_t>(j / bs)](it.row() % bs, j % bs) = it.value();
+  P.Inv.resize(static_cast<size_t>(P.blocks));
+  std::vector<double> rcond(static_cast<size_t>(P.blocks));
+  parallel_for(0, P.blocks, 0, [&](std::int64_t b) {
+    const Matrix IminusD = Matrix::Identity(bs, bs) - P.D[static_cast<size_t>(b)];
+    Eigen::PartialPivLU<Matrix> lu(IminusD);
+    rcond[static_cast<size_t>(b)] = lu.rcond();
+    P.Inv[static_cast<size_t>(b)] = lu.inverse();
+  });
+  for (Index b = 0; b < P.blocks; ++b)
+    if (!(rcond[static_cast<size_t>(b)] > 1e-14) || !P.Inv[static_cast<size_t>(b)].allFinite())
+      throw NumericError(detail::concat("diagonal block ", b, " (rows ", b * bs, "..", (b + 1) * bs - 1,
+                                        ") of I - A is singular (reciprocal condition estimate ",
+                                        rcond[static_cast<size_t>(b)], "); the system is not productive"));
+  return P;
+}
+
+void BlockJacobi::solve(const double* W, double* Z, Index m, bool transposed, int threads) const {
+  if (bs == 0) {  // M = I
+    if (Z != W) std::copy(W, W + n * m, Z);
+    return;
+  }
+  // Serial BLAS inside: the blocks run in parallel, and each product's
+  // summation order must not depend on how many threads BLAS would use.
+  ThreadScope serial_blas(1);
+  parallel_for(0, blocks, threads, [&](std::int64_t b) {
+    Eigen::Map<const RowMat> w(W + b * bs * m, bs, m);
+    Eigen::Map<RowMat> z(Z + b * bs * m, bs, m);
+    // z = (I - A_rr)^-1 w, or (I - A_rr)^-T w
+    if (transposed)
+      z.noalias() = Inv[static_cast<size_t>(b)].transpose() * w;
+    else
+      z.noalias() = Inv[static_cast<size_t>(b)] * w;
+  });
+}
+
+void BlockJacobi::multiply(const double* X, double* Y, Index m, bool transposed, int threads) const {
+  if (bs == 0) {  // M = I
+    std::copy(X, X + n * m, Y);
+    return;
+  }
+  ThreadScope serial_blas(1);
+  parallel_for(0, blocks, threads, [&](std::int64_t b) {
+    Eigen::Map<const RowMat> x(X + b * bs * m, bs, m);
+    Eigen::Map<RowMat> y(Y + b * bs * m, bs, m);
+    // y = x - A_rr x, or x - A_rr^T x
+    y = x;
+    if (transposed)
+      y.noalias() -= D[static_cast<size_t>(b)].transpose() * x;
+    else
+      y.noalias() -= D[static_cast<size_t>(b)] * x;
+  });
+}
+
+}  // namespace mriotrace::kernels
