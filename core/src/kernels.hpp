@@ -18,19 +18,40 @@ namespace mriotrace::kernels {
 
 /// Compressed sparse rows with 32-bit column indices: 12 bytes per nonzero
 /// (Eigen's CSC with 64-bit indices takes 16), i.e. less to stream per sweep.
+///
+/// Split into column panels of `panel_width` columns, stored panel after
+/// panel: the product visits one panel at a time, so the rows of X it reads
+/// (panel_width x m doubles) stay in the L2 cache instead of being fetched
+/// from L3/memory once per nonzero. Row i of panel q is the range
+/// ptr[q * rows + i] .. ptr[q * rows + i + 1]. Sparse matrices get one panel.
 struct Csr {
   Index rows = 0, cols = 0;
-  std::vector<std::int64_t> ptr;  ///< rows + 1 offsets into idx/val
+  Index panels = 1, panel_width = 0;
+  std::vector<std::int64_t> ptr;  ///< panels * rows + 1 offsets into idx/val
   std::vector<std::int32_t> idx;  ///< column of each nonzero, increasing within a row
   std::vector<double> val;
   Index nnz() const { return static_cast<Index>(idx.size()); }
   double bytes() const { return 12.0 * static_cast<double>(idx.size()) + 8.0 * static_cast<double>(ptr.size()); }
+  /// Calls f(row, col, value) for every nonzero.
+  template <class F>
+  void for_each(F&& f) const {
+    for (Index q = 0; q < panels; ++q)
+      for (Index i = 0; i < rows; ++i)
+        for (Index p = ptr[static_cast<size_t>(q * rows + i)]; p < ptr[static_cast<size_t>(q * rows + i + 1)]; ++p)
+          f(i, static_cast<Index>(idx[static_cast<size_t>(p)]), val[static_cast<size_t>(p)]);
+  }
 };
+
+/// Panels for a rows x cols matrix with nnz nonzeros: `width` columns each
+/// (0: 128, so a 128 x 64 block of X is 64 KB, near L1), but only while rows
+/// average >= 4 nonzeros per panel, so the offsets never outweigh the entries.
+Index choose_panels(Index cols, Index rows, Index nnz, Index width = 0);
 
 /// The CSR of A (transpose = false) or of A^T (transpose = true), A an n x n CSC,
 /// without the entries of the diagonal blocks of size block_size (0: keep all).
 /// That is A_T = A - A_D, the trade part of an MRIO when block_size = N.
-Csr offdiagonal_csr(const SparseMatrix& A, Index block_size, bool transpose);
+/// panel_width: columns per panel (0: choose_panels' default).
+Csr offdiagonal_csr(const SparseMatrix& A, Index block_size, bool transpose, Index panel_width = 0);
 
 /// The transpose of a CSR (a CSR of M^T); rows of the result are sorted.
 Csr transpose(const Csr& M);

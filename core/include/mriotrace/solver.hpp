@@ -44,7 +44,7 @@ std::string to_string(SolverKind kind);
 struct SolverOptions {
   SolverKind kind = SolverKind::Auto;
   int threads = 0;              ///< 0 = respect OMP_NUM_THREADS / core count
-  double max_residual = 1e-8;   ///< relative residual above which a solve fails
+  double max_residual = 1e-8;   ///< relative residual above which a solve fails (iterative: max(max_residual, tolerance))
   // Iterative solvers (GMRES, PowerSeries, and Auto when it picks one):
   double tolerance = 1e-13;     ///< per column ||b - (I-A)x||_2 / ||b||_2 to reach (> 0, < 1)
   Index max_iterations = 1000;  ///< sweeps over A per solve (over all restarts) before giving up (>= 1)
