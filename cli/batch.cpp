@@ -84,8 +84,12 @@ void run_batch_command(const BatchCommands::Options& o) {
     std::cout << format("items        %s total, %s done earlier (resumed), %s computed now, %s failed\n",
                         thousands(s.total).c_str(), thousands(s.resumed).c_str(), thousands(s.computed).c_str(),
                         thousands(s.failed).c_str());
-    std::cout << format("time         %.2f s wall, %.4f s per item (%d rank%s)\n", s.seconds, s.seconds_per_item,
-                        mpi.size(), mpi.size() == 1 ? "" : "s");
+    const double items_seconds = s.seconds - s.setup_seconds;
+    std::cout << format("time         %.2f s wall: %.2f s setup (load, factorise), %.2f s items, %.3f items/s "
+                        "(%d rank%s)\n",
+                        s.seconds, s.setup_seconds, items_seconds,
+                        items_seconds > 0 ? static_cast<double>(s.computed) / items_seconds : 0.0, mpi.size(),
+                        mpi.size() == 1 ? "" : "s");
     for (const auto& f : s.failures) std::cout << "failed       " << f << '\n';
     if (s.failed > static_cast<Index>(s.failures.size()))
       std::cout << format("failed       ... and %lld more (see /items/message in the results file)\n",

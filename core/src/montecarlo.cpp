@@ -300,12 +300,13 @@ DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, c
     MRIOTRACE_CHECK(i >= 0 && i < system.k(), "stressor index ", i, " is out of range; the system has ",
                     system.k(), " stressors");
   b.with_Q = options.with_Q;
+  b.production = options.production || options.with_Q;
   const auto [S, FYr] = selected_rows(system.S(), Matrix(), b.stressors, system.R(), system.c());
   if (b.with_Q) {
     b.X = solver.solve(system.Y_by_region());
   } else {
     b.Mt = solver.solve_transposed(S.transpose());
-    b.x = solver.solve(system.Y().rowwise().sum());
+    if (b.production) b.x = solver.solve(system.Y().rowwise().sum());
   }
   return b;
 }
@@ -348,16 +349,18 @@ Accounts draw_accounts(const MrioSystem& system, const LeontiefSolver& solver, c
     // M'^T = (I - A')^-T S'^T;  x' = (I - A')^-1 Y' 1.
     const Matrix Mt = warm_solve(solver, p.A, S.transpose(), base.Mt, true, options, &one, threads);
     merge_info(total, one);
-    const Matrix x = warm_solve(solver, p.A, p.Y.rowwise().sum(), base.x, false, options, &one, threads);
-    merge_info(total, one);
-    acc.x = x.col(0);
     acc.D_cba_reg.noalias() = Mt.transpose() * Yr;
-    acc.D_pba_reg.resize(k, R);
-    for (Index q = 0; q < R; ++q) acc.D_pba_reg.col(q).noalias() = S.middleCols(q * N, N) * acc.x.segment(q * N, N);
+    if (base.production) {
+      const Matrix x = warm_solve(solver, p.A, p.Y.rowwise().sum(), base.x, false, options, &one, threads);
+      merge_info(total, one);
+      acc.x = x.col(0);
+      acc.D_pba_reg.resize(k, R);
+      for (Index q = 0; q < R; ++q) acc.D_pba_reg.col(q).noalias() = S.middleCols(q * N, N) * acc.x.segment(q * N, N);
+    }
   }
   if (FYr.size() > 0) {  // pymrio adds final-demand emissions to cba and pba only
     acc.D_cba_reg += FYr;
-    acc.D_pba_reg += FYr;
+    if (acc.D_pba_reg.size() > 0) acc.D_pba_reg += FYr;
   }
   if (info) *info = total;
   return acc;

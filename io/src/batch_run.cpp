@@ -73,6 +73,7 @@ class Worker {
         DrawAccountsOptions dopt;
         dopt.stressors = rows;
         dopt.with_Q = job.with_Q();
+        dopt.production = std::find(job.keep.begin(), job.keep.end(), "D_pba_reg") != job.keep.end();
         ctx->base = prepare_draws(sys, *ctx->solver, dopt);
       }
       contexts_.push_back(std::move(ctx));
@@ -170,9 +171,11 @@ class Monitor {
     std::lock_guard<std::mutex> lock(mutex_);
     const double now = since(start_);
     BatchProgress p = progress_locked(now);
-    if (!o_.quiet && (now - last_print_ >= o_.progress_seconds || p.done == total_)) {
+    const bool last = p.done == total_ && !final_printed_;
+    if (!o_.quiet && (now - last_print_ >= o_.progress_seconds || last) && !final_printed_) {
       print(p);
       last_print_ = now;
+      final_printed_ = last;
     }
     if (o_.on_progress) o_.on_progress(p);
     if (now - last_snapshot_ >= o_.snapshot_seconds) {
@@ -213,6 +216,7 @@ class Monitor {
   Index total_, resumed_;
   Clock::time_point start_ = Clock::now();
   double last_print_ = -1e9, last_snapshot_ = 0;
+  bool final_printed_ = false;
   std::mutex mutex_;
 };
 
@@ -263,6 +267,7 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
 
   if (store) store->snapshot();  // the results file exists (and opens) from the start
   const Worker worker(job, threads);
+  summary.setup_seconds = since(t0);
   ThreadScope single(1);         // one BLAS thread per item; items run side by side
 
   if (rank != 0) {

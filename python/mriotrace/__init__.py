@@ -16,7 +16,7 @@ OSError (bad files; mriotrace.FileError).
 
 from . import _core
 from ._core import FileError, InputError, NumericError
-from . import datasets, math
+from . import batch, datasets, math, sda
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
 from .system import Extension, MRIOSystem
@@ -29,5 +29,5 @@ del _exc
 
 __all__ = [
     "MRIOSystem", "Extension", "from_pymrio", "to_pymrio", "load", "save", "inspect", "read_useeio",
-    "UseeioModel", "datasets", "math", "InputError", "NumericError", "FileError", "__version__",
+    "UseeioModel", "datasets", "math", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
 ]

@@ -104,14 +104,18 @@ struct DrawAccountsOptions {
   /// false: D_cba_reg and D_pba_reg from k transposed solves and 1 solve;
   /// true: also Q, D_imp_reg, D_exp_reg from R solves (one per region's demand).
   bool with_Q = false;
+  /// Without Q: also x' and D_pba_reg (one more solve per draw); false keeps
+  /// only D_cba_reg (x left empty).
+  bool production = true;
 };
 
 /// Base solutions of a system: the warm starts of every draw.
 struct DrawBase {
   std::vector<Index> stressors;  ///< k selected stressors
   bool with_Q = false;
+  bool production = true;
   Matrix Mt;  ///< n x k   (I - A)^-T S^T (S restricted to the selected rows)
-  Vector x;   ///< n       (I - A)^-1 Y 1                     (without Q)
+  Vector x;   ///< n       (I - A)^-1 Y 1                     (without Q, with production)
   Matrix X;   ///< n x R   (I - A)^-1 Y_r, one column per region (with Q)
 };
 /// Solve the base once (the solver holds the factorisation of the system's I - A).

@@ -134,7 +134,8 @@ struct BatchRunSummary {
   std::string output;            ///< the results file
   Index total = 0, resumed = 0, computed = 0, failed = 0;
   double seconds = 0;            ///< wall time of this run
-  double seconds_per_item = 0;   ///< mean compute time of this run's items
+  double setup_seconds = 0;      ///< of which loading systems and factorising them
+  double seconds_per_item = 0;   ///< wall time per item of this run (all workers together)
   bool complete = false;         ///< every item of this shard is done
   std::vector<std::string> failures;  ///< "item 12 (system 2017, base, draw 3): reason", first 20
 };
