@@ -241,8 +241,19 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
   if (rank == 0) {
     // Labels without loading matrices: the store is opened (and a foreign or
     // changed job refused) before the systems are factorised.
-    const FileInfo info = inspect(job.systems.front().file);
-    labels = info.labels;
+    // Every system file is readable and has the job's stressors, or nothing
+    // is written (a corrected job must not be refused as a changed one).
+    for (const auto& s : job.systems) {
+      const FileInfo info = inspect(s.file);
+      for (const auto& name : job.stressors)
+        if (std::find(info.labels.stressors.begin(), info.labels.stressors.end(), name) == info.labels.stressors.end()) {
+          std::string known;
+          for (const auto& k : info.labels.stressors) known += (known.empty() ? "\"" : ", \"") + k + "\"";
+          throw InputError(concat("stressor \"", name, "\" of the job is not in system \"", s.name, "\" (", s.file,
+                                  "); its stressors: ", known));
+        }
+      if (labels.regions.empty()) labels = info.labels;
+    }
     if (!job.stressors.empty()) labels.stressors = job.stressors;
     store = std::make_unique<BatchStore>(job, output, o.shard_index, o.shard_count, o.restart, labels);
   }
