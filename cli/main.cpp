@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "batch_commands.hpp"
 #include "commands.hpp"
 #include "scenario.hpp"
 #include "spa.hpp"
@@ -134,6 +135,8 @@ int main(int argc, char** argv) {
 
   const TracingCommands tracing = add_tracing_commands(app);  // spa, layers, extract, linkages
 
+  const BatchCommands batch = add_batch_commands(app);  // batch run, batch merge, sda
+
   ScenarioRunOptions scen;
   CLI::App* cmd_scen_run = nullptr;
   add_scenario_command(app, scen, &cmd_scen_run, whole_at_least(0, "0 (all cores) or a thread count"));
@@ -180,6 +183,7 @@ int main(int argc, char** argv) {
     if (cmd_demo->parsed()) run_demo(demo);
     tracing.run();
     if (cmd_scen_run->parsed()) run_scenario_command(scen);
+    batch.run();
   } catch (const UsageError& e) {
     return fail(e.what(), 2);
   } catch (const std::exception& e) {
