@@ -131,55 +131,20 @@ void build_column(const Blueprint& bp, const ColumnPlan& plan, Index col, Column
   }
 }
 
-/// A as CSC, built in fixed blocks of columns (so results do not depend on the
-/// thread count). Blocks are generated a wave at a time into reused buffers and
-/// appended to A's storage, which is reserved once for the expected nnz: peak
-/// memory is about nnz plus one wave, and no fresh pages are touched twice.
+/// A as CSC for the blueprint's block structure (see build_column).
 SparseMatrix random_coefficients(const Blueprint& bp) {
   const Index n = bp.R * bp.N;
   const ColumnPlan plan = plan_columns(bp);
-  constexpr Index kBlock = 256;
-  const Index nblocks = (n + kBlock - 1) / kBlock;
-  struct Block {
-    std::vector<Index> rows;
-    std::vector<double> vals;
-    std::vector<Index> col_end;  ///< running nnz at the end of each column of the block
-  };
   const double per_column = 1.0 + plan.p_offdiag * static_cast<double>(bp.N - 1) +
                             plan.p_trade * static_cast<double>((bp.R - 1) * bp.N);
-  const Index wave = 4 * static_cast<Index>(resolve_threads(bp.threads));
-  std::vector<Block> buffers(static_cast<size_t>(std::min(wave, nblocks)));
-
-  SparseMatrix A(n, n);
-  A.data().reserve(static_cast<Index>(per_column * static_cast<double>(n) * 1.02) + 1024);
-  Index* outer = A.outerIndexPtr();
-  outer[0] = 0;
-  Index offset = 0, col = 0;
-  for (Index first = 0; first < nblocks; first += wave) {
-    const Index last = std::min(nblocks, first + wave);
-    parallel_for(first, last, bp.threads, [&](std::int64_t b) {
-      Block& blk = buffers[static_cast<size_t>(b - first)];
-      blk.rows.clear();
-      blk.vals.clear();
-      blk.col_end.clear();
-      ColumnScratch scratch;
-      const Index begin = b * kBlock, end = std::min(n, begin + kBlock);
-      for (Index j = begin; j < end; ++j) {
-        build_column(bp, plan, j, scratch, blk.rows, blk.vals);
-        blk.col_end.push_back(static_cast<Index>(blk.rows.size()));
-      }
-    });
-    for (Index b = first; b < last; ++b) {
-      const Block& blk = buffers[static_cast<size_t>(b - first)];
-      const auto len = static_cast<Index>(blk.rows.size());
-      A.data().resize(offset + len, 0.1);  // grows (rarely) past the reservation
-      std::copy(blk.rows.begin(), blk.rows.end(), A.innerIndexPtr() + offset);
-      std::copy(blk.vals.begin(), blk.vals.end(), A.valuePtr() + offset);
-      for (Index e : blk.col_end) outer[++col] = offset + e;
-      offset += len;
-    }
-  }
-  return A;
+  return assemble_columns(n, bp.threads, per_column * static_cast<double>(n),
+                          [&](Index begin, Index end, ColumnSink& sink) {
+                            ColumnScratch scratch;
+                            for (Index j = begin; j < end; ++j) {
+                              build_column(bp, plan, j, scratch, sink.rows, sink.vals);
+                              sink.end_column();
+                            }
+                          });
 }
 
 /// Split y (n) into Y (n x R*c), see Blueprint.
@@ -231,15 +196,62 @@ Matrix split_final_demand(const Blueprint& bp, const Vector& y) {
 
 }  // namespace
 
+SparseMatrix assemble_columns(Index n, int threads, double expected_nnz, const ColumnBlockBuilder& build) {
+  // Fixed blocks of columns, so results do not depend on the thread count.
+  // Blocks are generated a wave at a time into reused buffers and appended to
+  // A's storage, which is reserved once for the expected nnz: peak memory is
+  // about nnz plus one wave, and no fresh pages are touched twice.
+  constexpr Index kBlock = 256;
+  const Index nblocks = (n + kBlock - 1) / kBlock;
+  const Index wave = 4 * static_cast<Index>(resolve_threads(threads));
+  std::vector<ColumnSink> buffers(static_cast<size_t>(std::min(wave, nblocks)));
+
+  SparseMatrix A(n, n);
+  A.data().reserve(static_cast<Index>(expected_nnz * 1.02) + 1024);
+  Index* outer = A.outerIndexPtr();
+  outer[0] = 0;
+  Index offset = 0, col = 0;
+  for (Index first = 0; first < nblocks; first += wave) {
+    const Index last = std::min(nblocks, first + wave);
+    parallel_for(first, last, threads, [&](std::int64_t b) {
+      ColumnSink& sink = buffers[static_cast<size_t>(b - first)];
+      sink.rows.clear();
+      sink.vals.clear();
+      sink.col_end.clear();
+      const Index begin = b * kBlock, end = std::min(n, begin + kBlock);
+      build(begin, end, sink);
+      MRIOTRACE_CHECK(static_cast<Index>(sink.col_end.size()) == end - begin,
+                      "internal: a column builder produced ", sink.col_end.size(), " columns; expected ", end - begin);
+    });
+    for (Index b = first; b < last; ++b) {
+      const ColumnSink& sink = buffers[static_cast<size_t>(b - first)];
+      const auto len = static_cast<Index>(sink.rows.size());
+      A.data().resize(offset + len, 0.1);  // grows (rarely) past the reservation
+      std::copy(sink.rows.begin(), sink.rows.end(), A.innerIndexPtr() + offset);
+      std::copy(sink.vals.begin(), sink.vals.end(), A.valuePtr() + offset);
+      for (Index e : sink.col_end) outer[++col] = offset + e;
+      offset += len;
+    }
+  }
+  return A;
+}
+
 Economy random_economy(const Blueprint& bp) {
   const Index n = bp.R * bp.N;
   MRIOTRACE_CHECK(bp.x.size() == n && (bp.x.array() > 0).all(), "internal: blueprint x must have n positive entries");
+  return balance_economy(bp, random_coefficients(bp));
+}
+
+Economy balance_economy(const Blueprint& bp, SparseMatrix&& A) {
+  const Index n = bp.R * bp.N;
+  MRIOTRACE_CHECK(bp.x.size() == n && (bp.x.array() > 0).all(), "internal: blueprint x must have n positive entries");
+  MRIOTRACE_CHECK(A.rows() == n && A.cols() == n, "internal: A must be n x n");
   MRIOTRACE_CHECK(bp.category_weight.rows() == bp.N && bp.category_weight.cols() == bp.c,
                   "internal: blueprint category_weight must be N x c");
   MRIOTRACE_CHECK(static_cast<Index>(bp.region_weight.size()) == bp.R, "internal: blueprint region_weight must have R entries");
   Economy e;
   e.x = bp.x;
-  e.A = random_coefficients(bp);
+  e.A.swap(A);  // Eigen 3.4's SparseMatrix has no move constructor: std::move would copy
 
   // Cap the intermediate sales of each row: (A x)_i <= (1 - min_final_share) x_i.
   // Scaling row i only lowers column sums, so A stays productive.
