@@ -117,22 +117,34 @@ def _input_bytes(w: workloads.Workload) -> float:
 BASE_BYTES = 250 * MB  # interpreter, NumPy, pandas, SciPy, the extension
 
 
-def predict(w: workloads.Workload, tool: str, scope: str, gflops: float) -> tuple[float | None, float | None]:
+GMRES_ITERATIONS = 50  # assumed per right-hand side, for predictions only
+
+
+def predict(w: workloads.Workload, tool: str, scope: str, machine: dict) -> tuple[float | None, float | None]:
     """(peak bytes, seconds) predicted for a task, None where no honest guess exists.
 
-    Dense work is priced with the machine's measured dgemm rate `gflops`
-    (GFLOP/s on the benchmark's thread count); sparse direct solvers are priced
-    as dense when A has >= 0.5 % nonzeros (random sparsity fills in to dense);
-    iterative solvers and very sparse direct factorisations get no prediction
-    (the run's watchdog and timeout still hold them).
+    machine: {"gflops": dgemm GFLOP/s, "copy_bandwidth_gbs": GB/s} measured on
+    the benchmark's thread count. Dense work is priced at the dgemm rate;
+    sparse direct solvers are priced as dense when A has >= 0.5 % nonzeros
+    (random sparsity fills in to dense factors); GMRES as GMRES_ITERATIONS
+    iterations per right-hand side, each streaming A (12 B per nonzero) and
+    ~25 basis vectors at the copy bandwidth. Very sparse direct factorisations
+    and engine solvers other than dense/umfpack get no prediction (the run's
+    watchdog and timeout still hold them).
     """
     n = float(w.n)
     d = 8.0 * n * n  # one dense n x n matrix
     base = BASE_BYTES + _input_bytes(w)
-    rate = max(gflops, 0.1) * 1e9
+    rate = max(machine.get("gflops", 1.0), 0.1) * 1e9
+    bandwidth = max(machine.get("copy_bandwidth_gbs", 1.0), 0.1) * 1e9
     solve_flops = 4.0 * n * n * _rhs(w, scope)  # forward + backward substitution
     lu_flops = 2.0 / 3.0 * n ** 3
     dense_fill = w.density >= 0.005
+
+    def gmres(rhs: int) -> tuple[float, float]:
+        per_iteration = 12.0 * w.nnz + 25 * 2 * 8.0 * n
+        return base + 16.0 * w.nnz + 8.0 * n * 110, rhs * GMRES_ITERATIONS * per_iteration / bandwidth
+
     if tool.startswith("mriotrace:"):
         solver = tool.split(":", 1)[1]
         if solver == "auto":
@@ -150,10 +162,12 @@ def predict(w: workloads.Workload, tool: str, scope: str, gflops: float) -> tupl
         if dense_fill:  # SuperLU is single-threaded and slow on dense fronts
             return base + 2 * d, lu_flops / (0.1 * rate) + solve_flops / (0.2 * rate)
         return None, None
+    if tool == "scipy-gmres":
+        return gmres(_rhs(w, scope))
     if tool == "reference":
         if w.n <= DENSE_REFERENCE_MAX_N:
             return base + 2 * d, (lu_flops + 4.0 * n * n * _rhs(w, "all")) / rate
-        return None, None
+        return gmres(w.stressors + 2)
     return None, None
 
 

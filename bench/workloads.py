@@ -35,7 +35,8 @@ WIOD_FILE = "wiod/wiot_2011_release2013.npz"
 # WIOD 2011 carries no emissions. Its stressors here are synthetic: for
 # stressor s, intensity S[s, (r, i)] = exp(mu_s + 1.5 z_{s,i} + 0.3 z_{s,r,i})
 # (kt per M.USD; z standard normal from numpy's PCG64 with seed 2011, mu_0 =
-# log 0.3, mu_s = log 0.3 + 1.5 z_s), flows F = S diag(x); no F_Y.
+# log 0.3, mu_s = log 0.3 + 1.5 z_s), flows F = S diag(x); no F_Y. x is the
+# file's gross output (A = Z diag(x)^-1, zero columns where x = 0).
 WIOD_STRESSORS = 3
 WIOD_SEED = 2011
 
@@ -127,12 +128,14 @@ def _wiod_arrays():
     mu = np.log(0.3) + np.concatenate([[0.0], 1.5 * rng.standard_normal(k - 1)])
     sector_effect = 1.5 * rng.standard_normal((k, N))
     S = np.exp(mu[:, None] + np.tile(sector_effect, (1, R)) + 0.3 * rng.standard_normal((k, R * N)))
-    x = Z.sum(axis=1) + Y.sum(axis=1)
+    # Gross output from the file: Z 1 + Y 1 differs by rounding (up to 108 M.USD)
+    # and is -1 for two cells with negative inventory changes.
+    x = np.asarray(d["x"], dtype=float)
     F = S * x[None, :]
     regions = [str(c) for c in d["countries"]]
     sectors = [str(s) for s in d["industries"]]
     categories = ["household", "non-profit", "government", "GFCF", "inventories"]
-    return Z, Y, F, regions, sectors, categories
+    return Z, Y, x, F, regions, sectors, categories
 
 
 def build_mriotrace(w: Workload, threads: int = 0):
@@ -143,10 +146,10 @@ def build_mriotrace(w: Workload, threads: int = 0):
         import pymrio
         return mriotrace.from_pymrio(pymrio.load_test())
     if w.kind == "wiod":
-        Z, Y, F, regions, sectors, categories = _wiod_arrays()
+        Z, Y, x, F, regions, sectors, categories = _wiod_arrays()
         stress = [f"synthetic{s}" for s in range(F.shape[0])]
         return mriotrace.MRIOSystem.from_arrays(
-            regions, sectors, categories, Z=Z, Y=Y, monetary_unit="M.USD", name="WIOD 2011", threads=threads,
+            regions, sectors, categories, Z=Z, Y=Y, x=x, monetary_unit="M.USD", name="WIOD 2011", threads=threads,
             extensions={"emissions": dict(F=F, stressors=stress, unit="kt (synthetic)")})
     if w.kind == "generate":
         return mriotrace.datasets.generate(**w.options, threads=threads)
