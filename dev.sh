@@ -63,12 +63,14 @@ build_python_package() {
 
 run_tests() {
   local status=0
-  log "building the C++ library and tests (cmake preset 'release')"
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j "$(nproc)"
+  # One build serves both runners: the package's CMake build (scikit-build-core,
+  # build/test) also builds the GoogleTest binary, so CI compiles everything once.
+  log "building the C++ engine, its tests, the CLI and the Python package (build/test)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+    --config-settings=build-dir=build/test \
+    --config-settings=cmake.define.MRIOTRACE_BUILD_TESTS=ON "$ROOT"
   log "running the C++ tests"
-  ctest --preset release -j "$(nproc)" || status=1
-  build_python_package
+  ctest --test-dir "$ROOT/build/test" -j "$(nproc)" --output-on-failure || status=1
   log "running the Python tests"
   (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/python -q -p no:cacheprovider) || status=1
   return $status
