@@ -45,14 +45,7 @@ DEFAULT_SIZES = "S,M,L,XL,XXL,firm"
 
 
 def mem_available_bytes() -> float:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemAvailable:"):
-                    return float(line.split()[1]) * 1024.0
-    except OSError:
-        pass
-    return 8 * tools.GB
+    return tools.proc_bytes("/proc/meminfo", "MemAvailable") or 8 * tools.GB
 
 
 def child_env(threads: int) -> dict:
@@ -81,14 +74,7 @@ def measure_machine(threads: int) -> dict:
 
 
 def _status_rss(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith("VmRSS:"):
-                    return float(line.split()[1]) * 1024.0
-    except OSError:
-        pass
-    return 0.0
+    return tools.proc_bytes(f"/proc/{pid}/status", "VmRSS") or 0.0
 
 
 def run_task(spec: dict, threads: int, timeout: float, max_memory: float) -> dict:
@@ -155,7 +141,7 @@ def run_suite(args) -> dict:
     meta = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "host": socket.gethostname(), "platform": platform.platform(), "processor": platform.processor(),
-        "cpu_count": os.cpu_count(), "mem_total_gb": _meminfo("MemTotal") / tools.GB,
+        "cpu_count": os.cpu_count(), "mem_total_gb": (tools.proc_bytes("/proc/meminfo", "MemTotal") or 0.0) / tools.GB,
         "mem_available_gb": mem_available_bytes() / tools.GB, "threads": threads,
         "timeout_s": args.timeout, "reference_timeout_s": max(args.timeout, args.reference_timeout),
         "max_memory_gb": max_memory / tools.GB, "quick": args.quick,
@@ -235,17 +221,6 @@ def _progress(rec) -> None:
     print(f"[bench] {rec['workload']:>5} {rec['tool']:<22} {rec['scope']:<8} {msg}", flush=True)
 
 
-def _meminfo(field: str) -> float:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith(field + ":"):
-                    return float(line.split()[1]) * 1024.0
-    except OSError:
-        pass
-    return 0.0
-
-
 def _versions() -> dict:
     out = {"python": platform.python_version()}
     for mod in ("mriotrace", "numpy", "scipy", "pandas", "pymrio"):
@@ -257,6 +232,17 @@ def _versions() -> dict:
 
 
 # ------------------------------------------------------------------ report
+def _diag_note(diag: dict) -> str:
+    """The solver mriotrace used and, where the engine reports them, iterations and fallbacks."""
+    if not diag.get("solver"):
+        return ""
+    parts = [f"solver {diag['solver']}"]
+    for key in ("iterations", "fallback", "fell_back", "fallback_reason"):
+        if diag.get(key) not in (None, False, "", 0):
+            parts.append(f"{key} {diag[key]}")
+    return ", ".join(parts)
+
+
 def markdown(report: dict) -> str:
     m = report["meta"]
     lines = [
@@ -279,7 +265,7 @@ def markdown(report: dict) -> str:
     for r in report["results"]:
         ok = r.get("status") == "ok"
         diag = r.get("diagnostics") or {}
-        note = r.get("reason", "") if not ok else (f"solver {diag['solver']}" if diag.get("solver") else "")
+        note = r.get("reason", "") if not ok else _diag_note(diag)
         if ok and r.get("diff_key"):
             note = (note + "; " if note else "") + f"worst: {r['diff_key']}"
         lines.append("| " + " | ".join([
@@ -289,8 +275,52 @@ def markdown(report: dict) -> str:
             f"{r['memory_vs_pymrio']:.2f}" if "memory_vs_pymrio" in r else "",
             f"{r['max_rel_diff']:.1e}" if r.get("max_rel_diff") is not None else "",
             note.replace("|", "/")]) + " |")
+    targets = target_lines(report)
+    if targets:
+        lines += ["", "## Targets of the issue (mriotrace:auto, ratios from this run)", "", *targets]
     lines.append("")
     return "\n".join(lines)
+
+
+# The issue's targets (ratios from the same run), checked on what users get: solver="auto".
+TARGETS = [
+    ("L", "regional", "speed-up vs pymrio >= 20x, memory <= 1/4 of pymrio", dict(speedup=20, memory=0.25)),
+    ("L", "all", "speed-up vs pymrio >= 3x, memory <= 1/2 of pymrio", dict(speedup=3, memory=0.5)),
+    ("XL", "regional", "<= 10 s, <= 4 GB peak", dict(seconds=10, peak_gb=4)),
+    ("firm", "all", "footprints of every firm (scope all) <= 10 s", dict(seconds=10)),
+]
+
+
+def target_lines(report: dict, tool: str = "mriotrace:auto") -> list[str]:
+    rows = {(r["workload"], r["tool"], r["scope"]): r for r in report["results"]}
+    out = ["| target | workload | scope | measured | met |", "|---|---|---|---|---|"]
+    for wl, scope, text, t in TARGETS:
+        r = rows.get((wl, tool, scope))
+        if r is None:
+            continue
+        if r.get("status") != "ok":
+            out.append(f"| {text} | {wl} | {scope} | {r.get('status')}: {r.get('reason', '')} | no |")
+            continue
+        parts, met = [f"{r['wall_s']:.3g} s, {r['peak_rss_mb'] / 1024:.2f} GB"], True
+        if "speedup" in t:
+            if "speedup_vs_pymrio" not in r:
+                parts.append("no pymrio result")
+                met = False
+            else:
+                parts.append(f"{r['speedup_vs_pymrio']:.1f}x faster, memory {r['memory_vs_pymrio']:.2f} of pymrio")
+                met &= r["speedup_vs_pymrio"] >= t["speedup"] and r["memory_vs_pymrio"] <= t["memory"]
+        if "seconds" in t:
+            met &= r["wall_s"] <= t["seconds"]
+        if "peak_gb" in t:
+            met &= r["peak_rss_mb"] / 1024 <= t["peak_gb"]
+        out.append(f"| {text} | {wl} | {scope} | {'; '.join(parts)} | {'yes' if met else 'no'} |")
+    acc = [r for r in report["results"] if r["tool"].startswith("mriotrace:") and r.get("max_rel_diff") is not None]
+    if acc:
+        worst = max(acc, key=lambda r: r["max_rel_diff"])
+        out.append(f"| every mriotrace result within 1e-9 of the reference | all | all | worst "
+                   f"{worst['max_rel_diff']:.1e} ({worst['workload']}, {worst['tool']}, {worst['scope']}, "
+                   f"{worst.get('diff_key')}) | {'yes' if worst['max_rel_diff'] <= 1e-9 else 'no'} |")
+    return out if len(out) > 2 else []
 
 
 def plot(report: dict, path: Path) -> None:

@@ -442,15 +442,23 @@ def _reset_peak() -> bool:
         return False
 
 
-def _rss(field: str) -> float:
-    """VmRSS / VmHWM of this process in bytes (Linux), else ru_maxrss."""
+def proc_bytes(path: str, field: str) -> float | None:
+    """A "<field>: <n> kB" line of a /proc file (status, meminfo) in bytes, or None."""
     try:
-        with open("/proc/self/status") as f:
+        with open(path) as f:
             for line in f:
                 if line.startswith(field + ":"):
                     return float(line.split()[1]) * 1024.0
     except OSError:
         pass
+    return None
+
+
+def _rss(field: str) -> float:
+    """VmRSS / VmHWM of this process in bytes (Linux), else the peak from getrusage."""
+    value = proc_bytes("/proc/self/status", field)
+    if value is not None:
+        return value
     import resource
     return float(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024.0
 

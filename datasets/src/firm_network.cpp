@@ -145,19 +145,11 @@ MrioSystem firm_network(const FirmNetworkOptions& o) {
       });
 
   // 4. Balance (rows capped, y = x - A x split over regions and categories).
-  Blueprint bp;
-  bp.R = R;
-  bp.N = N;
-  bp.c = c;
-  bp.seed = o.seed;
-  bp.threads = o.threads;
+  Blueprint bp = sized_blueprint(R, N, c, o.seed, o.threads);
   bp.x = std::move(x);
   bp.region_weight.assign(static_cast<size_t>(R), 0.0);
   for (Index i = 0; i < n; ++i) bp.region_weight[static_cast<size_t>(i / N)] += bp.x[i];
-  bp.category_weight.resize(N, c);
-  Rng rc(o.seed, Stream::CategoryWeights);
-  for (Index i = 0; i < N; ++i)
-    for (Index f = 0; f < c; ++f) bp.category_weight(i, f) = (f == 0 ? 3.0 : 1.0) * rc.lognormal(0.0, 0.8);
+  bp.category_weight = household_heavy_categories(N, c, o.seed);
   Economy e = balance_economy(bp, std::move(A));
 
   // Intensities (kt per M.USD): stressor 0 about 0.3 on average, firm effects sigma 1.5.
@@ -167,24 +159,10 @@ MrioSystem firm_network(const FirmNetworkOptions& o) {
     const double mu = std::log(0.3) + (s == 0 ? 0.0 : 1.5 * ri.normal());
     for (Index i = 0; i < n; ++i) S(s, i) = std::exp(mu + 1.5 * ri.normal());
   }
-  const Matrix prod = regional_production_flows(S, e.x, R);
-  Matrix per_region = Matrix::Zero(k, R);
-  Rng rf(o.seed, Stream::FinalDemandStressors);
-  for (Index r = 0; r < R; ++r) per_region(0, r) = rf.uniform(0.05, 0.15) * prod(0, r);
-  Matrix F_Y = household_stressors(per_region, c);
+  Matrix F_Y = household_emissions(S, e.x, R, c, o.seed);
   Vector v = value_added(e.A, e.x);
-
-  Labels labels;
-  for (Index r = 0; r < R; ++r) labels.regions.push_back("R" + std::to_string(r));
-  for (Index i = 0; i < N; ++i) labels.sectors.push_back("F" + std::to_string(i));
-  for (Index f = 0; f < c; ++f) labels.fd_categories.push_back("FD" + std::to_string(f));
-  for (Index s = 0; s < k; ++s) {
-    labels.stressors.push_back("stressor" + std::to_string(s));
-    labels.stressor_units.push_back("kt");
-  }
-  labels.monetary_unit = "synthetic M.USD";
-  return MrioSystem::from_A_x(std::move(labels), std::move(e.A), std::move(e.x), std::move(e.Y), std::move(S),
-                              std::move(F_Y), std::move(v));
+  return MrioSystem::from_A_x(synthetic_labels(R, N, c, k, "F"), std::move(e.A), std::move(e.x), std::move(e.Y),
+                              std::move(S), std::move(F_Y), std::move(v));
 }
 
 }  // namespace mriotrace::datasets

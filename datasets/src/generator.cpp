@@ -313,6 +313,51 @@ Matrix regional_production_flows(const Matrix& S, const Vector& x, Index R) {
   return out;
 }
 
+Matrix household_emissions(const Matrix& S, const Vector& x, Index R, Index c, std::uint64_t seed) {
+  const Matrix prod = regional_production_flows(S, x, R);
+  Matrix per_region = Matrix::Zero(S.rows(), R);
+  Rng rf(seed, Stream::FinalDemandStressors);
+  for (Index r = 0; r < R; ++r) per_region(0, r) = rf.uniform(0.05, 0.15) * prod(0, r);
+  return household_stressors(per_region, c);
+}
+
+Blueprint sized_blueprint(Index R, Index N, Index c, std::uint64_t seed, int threads) {
+  Blueprint bp;
+  bp.R = R;
+  bp.N = N;
+  bp.c = c;
+  bp.seed = seed;
+  bp.threads = threads;
+  return bp;
+}
+
+Matrix household_heavy_categories(Index N, Index c, std::uint64_t seed) {
+  Matrix w(N, c);
+  Rng rc(seed, Stream::CategoryWeights);
+  for (Index i = 0; i < N; ++i)
+    for (Index f = 0; f < c; ++f) w(i, f) = (f == 0 ? 3.0 : 1.0) * rc.lognormal(0.0, 0.8);
+  return w;
+}
+
+Labels synthetic_labels(Index R, Index N, Index c, Index k, const std::string& sector_prefix) {
+  // Appending (rather than "R" + std::to_string(r)) avoids GCC 12's false -Wrestrict alarm.
+  auto name = [](const std::string& prefix, Index i) {
+    std::string s = prefix;
+    s += std::to_string(i);
+    return s;
+  };
+  Labels labels;
+  for (Index r = 0; r < R; ++r) labels.regions.push_back(name("R", r));
+  for (Index i = 0; i < N; ++i) labels.sectors.push_back(name(sector_prefix, i));
+  for (Index f = 0; f < c; ++f) labels.fd_categories.push_back(name("FD", f));
+  for (Index s = 0; s < k; ++s) {
+    labels.stressors.push_back(name("stressor", s));
+    labels.stressor_units.push_back("kt");
+  }
+  labels.monetary_unit = "synthetic M.USD";
+  return labels;
+}
+
 Matrix household_stressors(const Matrix& per_region, Index c) {
   Matrix F_Y = Matrix::Zero(per_region.rows(), per_region.cols() * c);
   for (Index r = 0; r < per_region.cols(); ++r) F_Y.col(r * c) = per_region.col(r);
@@ -359,12 +404,7 @@ MrioSystem generate(const GeneratorOptions& o) {
   using namespace detail;
   const Index R = o.regions, N = o.sectors, c = o.fd_categories, k = o.stressors, n = R * N;
 
-  Blueprint bp;
-  bp.R = R;
-  bp.N = N;
-  bp.c = c;
-  bp.seed = o.seed;
-  bp.threads = o.threads;
+  Blueprint bp = sized_blueprint(R, N, c, o.seed, o.threads);
   bp.domestic_density = o.domestic_density;
   bp.trade_density = o.trade_density;
   bp.domestic_share = o.domestic_share;
@@ -378,10 +418,7 @@ MrioSystem generate(const GeneratorOptions& o) {
   bp.x = 1000.0 * gross_output(region_size, sector_size, Matrix(), 0.5, false, o.seed);  // ~1000 M.USD per cell
   bp.region_weight = region_size;
   // Households (category 0) buy most final demand; the split varies by sector.
-  bp.category_weight.resize(N, c);
-  Rng rc(o.seed, Stream::CategoryWeights);
-  for (Index i = 0; i < N; ++i)
-    for (Index f = 0; f < c; ++f) bp.category_weight(i, f) = (f == 0 ? 3.0 : 1.0) * rc.lognormal(0.0, 0.8);
+  bp.category_weight = household_heavy_categories(N, c, o.seed);
 
   Economy e = random_economy(bp);
 
@@ -399,27 +436,10 @@ MrioSystem generate(const GeneratorOptions& o) {
                            region_effect[static_cast<size_t>(col / N)] + 0.3 * ri.normal());
   }
 
-  Matrix F_Y;
-  if (o.final_demand_stressors) {
-    // Households' direct emissions of stressor 0: 5-15 % of the region's industrial emissions.
-    const Matrix prod = regional_production_flows(S, e.x, R);
-    Matrix per_region = Matrix::Zero(k, R);
-    Rng rf(o.seed, Stream::FinalDemandStressors);
-    for (Index r = 0; r < R; ++r) per_region(0, r) = rf.uniform(0.05, 0.15) * prod(0, r);
-    F_Y = household_stressors(per_region, c);
-  }
+  // Households' direct emissions of stressor 0: 5-15 % of the region's industrial emissions.
+  Matrix F_Y = o.final_demand_stressors ? household_emissions(S, e.x, R, c, o.seed) : Matrix();
   Vector v = o.value_added ? value_added(e.A, e.x) : Vector();
-
-  Labels labels;
-  for (Index r = 0; r < R; ++r) labels.regions.push_back("R" + std::to_string(r));
-  for (Index i = 0; i < N; ++i) labels.sectors.push_back("S" + std::to_string(i));
-  for (Index f = 0; f < c; ++f) labels.fd_categories.push_back("FD" + std::to_string(f));
-  for (Index s = 0; s < k; ++s) {
-    labels.stressors.push_back("stressor" + std::to_string(s));
-    labels.stressor_units.push_back("kt");
-  }
-  labels.monetary_unit = "synthetic M.USD";
-  return MrioSystem::from_A_x(std::move(labels), std::move(e.A), std::move(e.x), std::move(e.Y), std::move(S),
+  return MrioSystem::from_A_x(synthetic_labels(R, N, c, k, "S"), std::move(e.A), std::move(e.x), std::move(e.Y), std::move(S),
                               std::move(F_Y), std::move(v));
 }
 

@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <vector>
 
 #include "mriotrace/system.hpp"
@@ -220,5 +221,21 @@ Matrix regional_production_flows(const Matrix& S, const Vector& x, Index R);
 /// k x R*c final-demand stressors: per_region(s, r) placed in region r's first
 /// category (households), zero elsewhere.
 Matrix household_stressors(const Matrix& per_region, Index c);
+
+/// Households' direct emissions of stressor 0 in each region: U(0.05, 0.15)
+/// (stream FinalDemandStressors of `seed`) times the region's industrial
+/// emissions S diag(x); k x R*c in the layout of household_stressors.
+Matrix household_emissions(const Matrix& S, const Vector& x, Index R, Index c, std::uint64_t seed);
+
+/// A blueprint with its size and seed set (everything else at its defaults).
+Blueprint sized_blueprint(Index R, Index N, Index c, std::uint64_t seed, int threads);
+
+/// N x c final-demand category weights: households (category 0) buy most,
+/// (f == 0 ? 3 : 1) x lognormal(0, 0.8) from stream CategoryWeights of `seed`.
+Matrix household_heavy_categories(Index N, Index c, std::uint64_t seed);
+
+/// Labels of a generated system: regions R0.., sectors <sector_prefix>0..,
+/// categories FD0.., stressors stressor0.. in kt, monetary unit "synthetic M.USD".
+Labels synthetic_labels(Index R, Index N, Index c, Index k, const std::string& sector_prefix);
 
 }  // namespace mriotrace::datasets::detail
