@@ -119,3 +119,23 @@ def test_bad_options():
         bench_run.parse_args(["--timeout", "0"])
     with pytest.raises(SystemExit):
         bench_run.parse_args(["--max-memory", "-1"])
+
+
+def test_targets_are_judged_from_the_same_run():
+    def row(wl, tool, scope, wall, peak_mb, **kw):
+        return dict(workload=wl, n=9800, tool=tool, scope=scope, status="ok", wall_s=wall, peak_rss_mb=peak_mb, **kw)
+
+    report = {"results": [
+        row("L", "pymrio", "all", 40.0, 4800.0),
+        row("L", "mriotrace:auto", "regional", 1.0, 1000.0, max_rel_diff=2e-12, diff_key="Q"),
+        row("L", "mriotrace:auto", "all", 20.0, 3000.0, max_rel_diff=3e-10, diff_key="D_imp"),
+        dict(workload="XL", n=19680, tool="mriotrace:auto", scope="regional", status="timeout", reason="timeout: 300 s"),
+    ]}
+    bench_run._ratios(report["results"])
+    lines = "\n".join(bench_run.target_lines(report))
+    # Regional: 40x faster, 1000/4800 = 0.21 of pymrio's memory -> met; all: 2x < 3x -> not met.
+    assert "| L | regional | 1 s, 0.98 GB; 40.0x faster, memory 0.21 of pymrio | yes |" in lines
+    assert "| L | all | 20 s, 2.93 GB; 2.0x faster, memory 0.62 of pymrio | no |" in lines
+    assert "| XL | regional | timeout: timeout: 300 s | no |" in lines
+    assert "worst 3.0e-10 (L, mriotrace:auto, all, D_imp) | yes |" in lines
+    assert bench_run._diag_note({"solver": "gmres", "iterations": 12, "fallback": False}) == "solver gmres, iterations 12"
