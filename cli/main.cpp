@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "commands.hpp"
+#include "spa.hpp"
 #include "util.hpp"
 
 #ifndef MRIOTRACE_VERSION
@@ -130,11 +131,15 @@ int main(int argc, char** argv) {
   cmd_demo->add_option("--threads", demo.threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
       ->check(whole_at_least(0, "0 (all cores) or a thread count"));
 
+  const TracingCommands tracing = add_tracing_commands(app);  // spa, layers, extract, linkages
+
   // CLI11 reports an unknown first word as "A subcommand is required"; say what it is.
-  const std::vector<std::string> commands{"info", "footprint", "generate", "demo"};
+  const std::vector<std::string> commands{"info", "footprint", "generate", "demo", "spa", "layers", "extract",
+                                         "linkages"};
   if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end())
     return fail(std::string("unknown command \"") + argv[1] +
-                    "\"; expected one of info, footprint, generate, demo (see mriotrace --help)",
+                    "\"; expected one of info, footprint, generate, demo, spa, layers, extract, linkages "
+                    "(see mriotrace --help)",
                 2);
   try {
     app.parse(argc, argv);
@@ -163,6 +168,7 @@ int main(int argc, char** argv) {
       run_generate(gen);
     }
     if (cmd_demo->parsed()) run_demo(demo);
+    tracing.run();
   } catch (const UsageError& e) {
     return fail(e.what(), 2);
   } catch (const std::exception& e) {
