@@ -3,6 +3,7 @@
 #
 #   ./dev.sh demo    build, then run the demo on the embedded default system
 #   ./dev.sh test    build, then run the C++ (ctest) and Python (pytest) tests
+#   ./dev.sh bench   build, then run the benchmark suite (bench/run.py; options pass through)
 #   ./dev.sh setup   only install the system and Python dependencies
 #
 # System packages come from Debian (apt-get), Python packages from PyPI into
@@ -82,11 +83,18 @@ run_demo() {
   "$VENV/bin/mriotrace" demo "$@"
 }
 
+run_bench() {
+  build_python_package
+  log "running: python bench/run.py $*"
+  "$VENV/bin/python" "$ROOT/bench/run.py" "$@"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
   setup) setup ;;
   test) setup; run_tests ;;
   demo) setup; run_demo "$@" ;;
-  *) echo "usage: ./dev.sh {demo|test|setup}" >&2; exit 2 ;;
+  bench) setup; run_bench "$@" ;;
+  *) echo "usage: ./dev.sh {demo|test|bench|setup}" >&2; exit 2 ;;
 esac
