@@ -23,7 +23,12 @@ import workloads  # noqa: E402
 
 def test_quick_run_writes_json_markdown_and_png(tmp_path):
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "python"), env.get("PYTHONPATH", "")])
+    # The package this test imported (installed, or a source tree with a built
+    # _core on PYTHONPATH), not blindly the source tree: on an installed
+    # checkout python/mriotrace has no compiled _core.
+    import mriotrace
+    pkg_parent = str(Path(mriotrace.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
     cmd = [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--threads", "1", "--out", str(tmp_path),
            "--name", "smoke", "--tools", "mriotrace:auto,pymrio,numpy-inv"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
