@@ -90,6 +90,14 @@ SolverKind LeontiefSolver::choose(Index n, Index nnz, Index block_size, std::str
                        "right-hand sides where it is cheaper)"));
     return SolverKind::GMRES;
   }
+  if (n > 20000) {
+    // Sparse LU's fill-in is unpredictable on large networks (a 250,000-firm
+    // power-law network did not factor in minutes); GMRES costs O(nnz) per
+    // sweep and falls back to UMFPACK if it does not converge.
+    say(detail::concat("auto: n = ", n, " > 20000 without region blocks: GMRES (no preconditioner), ",
+                       "UMFPACK as fallback"));
+    return SolverKind::GMRES;
+  }
   const SolverKind direct = choose(n, nnz);
   say(direct == SolverKind::DenseLU
           ? "auto: dense-ish system (>= 5 % nonzero, n <= 20000) without region blocks: dense LU"
@@ -112,6 +120,9 @@ constexpr double kIterativeWorkBytes = 512.0 * 1024 * 1024;
 constexpr double kDenseSpeedup = 3.0;
 // Sweeps assumed for auto's cost model before any iterative solve was seen.
 constexpr double kAssumedSweeps = 12.0;
+// The preconditioner stores 2 n block_size doubles; beyond this a block
+// structure is not worth it (and a solver from a system leaves it off).
+constexpr double kMaxPreconditionerBytes = 1024.0 * 1024 * 1024;
 
 }  // namespace
 
@@ -456,6 +467,11 @@ struct LeontiefSolver::Impl {
                         (opts.block_size == 0 || A_in.rows() % opts.block_size == 0),
                     "block_size = ", opts.block_size, " does not divide n = ", A_in.rows(),
                     "; expected the number of sectors per region (a divisor of n), or 0 for no preconditioner");
+    const double block_bytes = 16.0 * static_cast<double>(A_in.rows()) * static_cast<double>(opts.block_size);
+    MRIOTRACE_CHECK(block_bytes <= kMaxPreconditionerBytes, "block_size = ", opts.block_size,
+                    " would need 2 n block_size doubles = ", block_bytes / 1e9,
+                    " GB for the block-Jacobi preconditioner; expected at most ",
+                    kMaxPreconditionerBytes / 1e9, " GB (smaller blocks, or 0 for none)");
     check_finite(A_in, "A");
     options = opts;
     n = A_in.rows();
@@ -480,9 +496,15 @@ struct LeontiefSolver::Impl {
     const auto t0 = Clock::now();
     if (iterative) {
       // The split I - A = M - A_T: only A_T's rows (12 bytes per nonzero) and
-      // the diagonal blocks are kept.
-      P = kernels::BlockJacobi::build(A_in, opts.block_size);
-      fwd = kernels::offdiagonal_csr(A_in, opts.block_size, false);
+      // the diagonal blocks are kept. (The kernels read the CSC arrays directly.)
+      SparseMatrix compressed;
+      if (!A_in.isCompressed()) {
+        compressed = A_in;
+        compressed.makeCompressed();
+      }
+      const SparseMatrix& Ac = A_in.isCompressed() ? A_in : compressed;
+      P = kernels::BlockJacobi::build(Ac, opts.block_size);
+      fwd = kernels::offdiagonal_csr(Ac, opts.block_size, false);
       diag.preconditioner = opts.block_size > 0 ? detail::concat("block-Jacobi, ", P.blocks, " blocks of ", P.bs)
                                                 : std::string("none");
       diag.factor_seconds = seconds_since(t0);
@@ -499,7 +521,11 @@ LeontiefSolver::LeontiefSolver(const SparseMatrix& A, SolverOptions options) : i
 }
 
 LeontiefSolver::LeontiefSolver(const MrioSystem& system, SolverOptions options) : impl_(std::make_unique<Impl>()) {
-  if (options.block_size == 0 && system.R() > 1) options.block_size = system.N();
+  // Each region's domestic block preconditions the iterative solvers, unless
+  // the blocks are too big to store densely (e.g. a firm network's regions).
+  if (options.block_size == 0 && system.R() > 1 &&
+      16.0 * static_cast<double>(system.n()) * static_cast<double>(system.N()) <= kMaxPreconditionerBytes / 4)
+    options.block_size = system.N();
   impl_->init(system.A(), options);
 }
 

@@ -235,7 +235,9 @@ TEST(SolverIterativeTest, AutoChoosesByStructureAndRightHandSides) {
   EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940, 200, &why), SolverKind::GMRES);
   EXPECT_NE(why.find("block-Jacobi GMRES"), std::string::npos) << why;
   EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940, 0), SolverKind::DenseLU);
-  EXPECT_EQ(LeontiefSolver::choose(40000, 40000LL * 400, 0), SolverKind::SparseLU);
+  EXPECT_EQ(LeontiefSolver::choose(15000, 15000LL * 100, 0), SolverKind::SparseLU);
+  EXPECT_EQ(LeontiefSolver::choose(250000, 1100000, 0, &why), SolverKind::GMRES);  // a firm network
+  EXPECT_NE(why.find("UMFPACK as fallback"), std::string::npos) << why;
   // The two-argument form (direct backends only) is unchanged.
   EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940), SolverKind::DenseLU);
 
@@ -272,6 +274,11 @@ TEST(SolverIterativeTest, BadOptionsAreRejectedWithTheReason) {
                  "block_size = 7 does not divide n = 20");
   expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.block_size = -1; })); }, "block_size = -1");
   expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.block_size = 40; })); }, "block_size = 40");
+  // Blocks too big to store densely: refused with the memory they would need.
+  SparseMatrix big(100000, 100000);
+  big.makeCompressed();
+  expect_message([&] { LeontiefSolver(big, with([](SolverOptions& o) { o.block_size = 50000; })); },
+                 "block_size = 50000 would need 2 n block_size doubles = 80 GB");
   EXPECT_THROW(LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = 0; })), InputError);
   expect_message([] { solver_kind_from_string("cg"); }, "expected one of: auto, dense, umfpack, gmres, power");
   EXPECT_EQ(solver_kind_from_string("gmres"), SolverKind::GMRES);
