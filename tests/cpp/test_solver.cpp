@@ -309,3 +309,24 @@ TEST(SolverIterativeTest, SingularDomesticBlockIsNotProductive) {
     expect_message([&] { LeontiefSolver(A.sparseView(), opts(kind, 1, 2)); },
                    "diagonal block 0 (rows 0..1) of I - A is singular");
 }
+
+TEST(SolverIterativeTest, SystemBlocksOnlyWhenTheyFit) {
+  // 2 regions x 3000 "sectors" (a firm network's shape): dense blocks would take
+  // 2 n N doubles = 288 MB > 256 MB, so a solver from the system uses none.
+  Labels l;
+  l.regions = {"a", "b"};
+  for (int i = 0; i < 3000; ++i) l.sectors.push_back("s" + std::to_string(i));
+  l.fd_categories = {"f"};
+  const Index n = 6000;
+  SparseMatrix A(n, n);
+  A.setIdentity();
+  A *= 0.1;
+  const auto big = MrioSystem::from_A_x(l, A, Vector::Ones(n), Matrix(), Matrix());
+  const LeontiefSolver s(big, opts(SolverKind::GMRES, 1, 0));
+  EXPECT_EQ(s.options().block_size, 0);
+  EXPECT_EQ(s.diagnostics().preconditioner, "none");
+  EXPECT_LE(max_rel_diff(s.solve(Matrix::Ones(n, 1)), Matrix::Constant(n, 1, 1.0 / 0.9)), 1e-13);
+  // A system with small regions gets its domestic blocks.
+  const auto sys = make_system(3, 10, 0.6, 0.2);
+  EXPECT_EQ(LeontiefSolver(sys, opts(SolverKind::GMRES, 1, 0)).options().block_size, 10);
+}
