@@ -160,8 +160,16 @@ struct LeontiefSolver::Impl {
 
   void factor_dense() {
     MRIOTRACE_CHECK(n <= 46340, "dense LU of n = ", n, " exceeds LAPACK's 32-bit index range; use solver \"umfpack\"");
+    // lu = I - A, written in place (no dense copy of A): from A itself, or
+    // from the iterative split A = A_T + A_D when only that is kept.
     lu = Matrix::Identity(n, n);
-    lu -= Matrix(A);
+    if (A.rows() == n) {
+      for (Index j = 0; j < A.outerSize(); ++j)
+        for (SparseMatrix::InnerIterator it(A, j); it; ++it) lu(it.row(), j) -= it.value();
+    } else {
+      fwd.for_each([&](Index i, Index j, double v) { lu(i, j) -= v; });
+      for (Index b = 0; b < P.blocks; ++b) lu.block(b * P.bs, b * P.bs, P.bs, P.bs) -= P.D[static_cast<size_t>(b)];
+    }
     const int ni = static_cast<int>(n);
     // 1-norm of I - A for the condition estimate.
     const double anorm = lu.cwiseAbs().colwise().sum().maxCoeff();
@@ -214,7 +222,7 @@ struct LeontiefSolver::Impl {
     std::lock_guard<std::mutex> lock(direct_mutex);
     if (direct != SolverKind::Auto) return;
     auto& self = const_cast<Impl&>(*this);
-    if (self.A.rows() != n) self.A = rebuild_A();
+    if (kind == SolverKind::SparseLU && self.A.rows() != n) self.A = rebuild_A();  // UMFPACK needs A
     ThreadScope scope(options.threads);
     const auto t0 = Clock::now();
     if (kind == SolverKind::DenseLU)
@@ -304,6 +312,27 @@ struct LeontiefSolver::Impl {
     return dense_flops < iterative_flops;
   }
 
+  iterative::Operator make_operator(bool transposed) const {
+    iterative::Operator op;
+    op.off = &off(transposed);
+    op.M = &P;
+    op.transposed = transposed;
+    op.threads = options.threads;
+    op.n = n;
+    op.norm_IA = 1.0 + (transposed ? col_abs_sum_max : row_abs_sum_max);
+    return op;
+  }
+
+  /// The backward error of a direct answer when only the iterative split of A is kept.
+  double split_residual(const Eigen::Ref<const Matrix>& B, const Matrix& X, bool transposed) const {
+    using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const RowMat Bb = B, Xb = X;
+    RowMat R(n, B.cols()), scratch(n, B.cols());
+    const iterative::Operator op = make_operator(transposed);
+    op.residual(Bb.data(), Xb.data(), R.data(), B.cols(), scratch.data());
+    return iterative::backward_error(op, Bb.data(), Xb.data(), R.data(), B.cols());
+  }
+
   const kernels::Csr& off(bool transposed) const {
     if (!transposed) return fwd;
     std::call_once(bwd_once, [&] { bwd = kernels::transpose(fwd); });
@@ -314,17 +343,19 @@ struct LeontiefSolver::Impl {
   Matrix iterative_solve(const Eigen::Ref<const Matrix>& B, const Matrix* X0, bool transposed, SolverKind& used,
                          double& worst_relative, double& backward, Index& iterations) const {
     const Index m = B.cols();
-    iterative::Operator op;
-    op.off = &off(transposed);
-    op.M = &P;
-    op.transposed = transposed;
-    op.threads = options.threads;
-    op.n = n;
-    op.norm_IA = 1.0 + (transposed ? col_abs_sum_max : row_abs_sum_max);
+    const iterative::Operator op = make_operator(transposed);
     iterative::Settings st{options.tolerance, options.max_iterations, options.restart};
     const SolverKind kind = diag.kind;
     // Row-major work blocks (kernels.hpp); columns in batches within the memory budget.
-    const double per_column = 8.0 * static_cast<double>(n) * static_cast<double>(kind == SolverKind::GMRES ? st.restart + 5 : 4);
+    // A shorter GMRES basis (down to 10) before splitting the columns into
+    // batches: a batch streams A once per sweep again, and the block-Jacobi
+    // preconditioned iteration usually converges within 10-15 sweeps anyway.
+    const double column_bytes = 8.0 * static_cast<double>(n);
+    if (kind == SolverKind::GMRES) {
+      const auto fits = static_cast<Index>(kIterativeWorkBytes / (column_bytes * static_cast<double>((m + 3) / 4 * 4))) - 5;
+      st.restart = std::min(st.restart, std::max<Index>(fits, 10));
+    }
+    const double per_column = column_bytes * static_cast<double>(kind == SolverKind::GMRES ? st.restart + 5 : 4);
     const Index batch = std::clamp<Index>(static_cast<Index>(kIterativeWorkBytes / per_column), 1, std::max<Index>(m, 1));
     Matrix X(n, m);
     iterations = 0;
@@ -422,7 +453,7 @@ struct LeontiefSolver::Impl {
     // Iterative answers were checked on their own true residual (computed
     // with the split I - A = M - A_T); direct ones here.
     if (!is_iterative(used)) {
-      residual = relative_residual(B, X, transposed);
+      residual = A.rows() == n ? relative_residual(B, X, transposed) : split_residual(B, X, transposed);
       if (!(residual <= options.max_residual))
         throw NumericError(detail::concat("Leontief solve is inaccurate: relative residual ", residual,
                                           " exceeds ", options.max_residual,
