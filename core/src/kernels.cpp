@@ -21,6 +21,10 @@ using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowM
 constexpr Index kRowsPerTask = 64;
 constexpr Index kRowsPerPanelTask = 256;
 constexpr Index kPanelWidth = 128;
+// Nonzeros per row and panel, on average, below which panels are made wider:
+// each row segment loads and stores its accumulators (m doubles), which must
+// stay small next to the segment's reads of X.
+constexpr Index kMinRowSegment = 32;
 // Rows per partial sum of column_dots. Fixed (not per thread), so the order of
 // the additions, hence every bit of the result, is the same for any thread count.
 constexpr Index kDotChunk = 4096;
@@ -276,7 +280,7 @@ std::pair<Index, Index> chunk_range(Index c, Index total) {
 
 Index choose_panels(Index cols, Index rows, Index nnz, Index width) {
   const Index by_width = std::max<Index>(1, cols / (width > 0 ? width : kPanelWidth));
-  const Index by_fill = std::max<Index>(1, nnz / std::max<Index>(4 * rows, 1));
+  const Index by_fill = std::max<Index>(1, nnz / std::max<Index>(kMinRowSegment * rows, 1));
   return std::min(by_width, by_fill);
 }
 
