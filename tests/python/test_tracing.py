@@ -142,6 +142,18 @@ def test_spa_limits_truncate_cleanly(china):
     assert "TRUNCATED" in repr(res)
 
 
+def test_factorisation_is_reused_across_calls(china, small):
+    fac = china.solver(threads=1)
+    a = tracing.spa(china, "CO2", region="Zhejiang", tau=1e-3, solver=fac)
+    b = tracing.spa(china, "CO2", region="Zhejiang", tau=1e-3)
+    assert list(a.paths["nodes"]) == list(b.paths["nodes"]) and a.total == b.total
+    assert fac.diagnostics()["rhs_solved"] >= 2  # the bounds were solved with the given factorisation
+    layers = tracing.production_layers(china, "CO2", region="Zhejiang", T=2, solver=fac)
+    assert layers["total"].sum() == pytest.approx(a.total, rel=1e-12)
+    with pytest.raises(ValueError, match="solver is for n"):
+        tracing.linkages(small, solver=fac)
+
+
 def test_spa_product_target_and_indicator_vector(china):
     product = ("Zhejiang", china.sectors[26])
     res = tracing.spa(china, "CO2", region="Zhejiang", product=product, tau=1e-3)
