@@ -294,7 +294,9 @@ void run_linkages(const LinkagesCli& o) {
   const MrioSystem& sys = in.system;
   const Labels& l = sys.labels();
   const auto rows = stressor_rows(sys, o.stressors);
-  const Linkages lk = linkages(in.solver, rows_of(sys.S(), rows), sys.x());
+  const Matrix S = rows_of(sys.S(), rows);
+  const Linkages lk = linkages(in.solver, S, sys.x());
+  const Matrix M_down = ghosh_M_down(in.solver, S, sys.x());  // Ghosh supply side: k solves
   auto show = [&](const char* title, const Vector& v) {
     std::vector<Index> order(static_cast<size_t>(v.size()));
     std::iota(order.begin(), order.end(), Index{0});
@@ -303,26 +305,33 @@ void run_linkages(const LinkagesCli& o) {
                       [&](Index a, Index b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
     std::cout << title << '\n';
     for (size_t i = 0; i < top; ++i)
-      std::cout << format("  %8.4f  %s\n", v[order[i]], clip(node_name(l, order[i]), 80).c_str());
+      std::cout << format("  %10.4g  %s\n", v[order[i]], clip(node_name(l, order[i]), 80).c_str());
     std::cout << '\n';
   };
   show("Backward linkages (Rasmussen, 1'L / mean), strongest:", lk.backward);
   show("Forward linkages (Ghosh, G1 / mean), strongest:", lk.forward);
-  for (size_t i = 0; i < rows.size(); ++i)
-    show(("Environmental backward linkages of " + l.stressors[static_cast<size_t>(rows[i])] + " (M / mean M):").c_str(),
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string name = l.stressors[static_cast<size_t>(rows[i])], unit = unit_of(l, rows[i]);
+    show(("Environmental backward linkages of " + name + " (M / mean M):").c_str(),
          lk.environmental.row(static_cast<Index>(i)).transpose());
+    show(("Downstream multipliers of " + name + " (Ghosh M_down = S G^T, " + unit + " per unit of primary input):")
+             .c_str(),
+         M_down.row(static_cast<Index>(i)).transpose());
+  }
   if (!o.output.empty()) {
     std::ofstream out(o.output);
     if (!out) throw FileError("cannot write \"" + o.output + "\"");
     out.precision(17);
     out << "region,sector,backward,forward,backward_total,forward_total";
     for (Index s : rows) out << ",env_" << l.stressors[static_cast<size_t>(s)];
+    for (Index s : rows) out << ",M_down_" << l.stressors[static_cast<size_t>(s)];
     out << '\n';
     for (Index j = 0; j < sys.n(); ++j) {
       out << '"' << l.regions[static_cast<size_t>(j / l.N())] << "\",\"" << l.sectors[static_cast<size_t>(j % l.N())]
           << "\"," << lk.backward[j] << ',' << lk.forward[j] << ',' << lk.backward_total[j] << ','
           << lk.forward_total[j];
       for (size_t i = 0; i < rows.size(); ++i) out << ',' << lk.environmental(static_cast<Index>(i), j);
+      for (size_t i = 0; i < rows.size(); ++i) out << ',' << M_down(static_cast<Index>(i), j);
       out << '\n';
     }
     if (!out.flush()) throw FileError("cannot write \"" + o.output + "\": write failed");
@@ -335,7 +344,7 @@ void run_linkages(const LinkagesCli& o) {
 TracingCommands add_tracing_commands(CLI::App& app) {
   auto spa_o = std::make_shared<SpaCli>();
   auto* spa_cmd = app.add_subcommand(
-      "spa", "Structural path analysis: every supply-chain path of a footprint above a threshold (exact)");
+      "spa", "Structural path analysis: every supply-chain path above a threshold (exact)");
   add_common(spa_cmd, *spa_o);
   spa_cmd->add_option("--stressor", spa_o->stressors, "Stressor to trace (e.g. CO2)")->required()->expected(1);
   spa_cmd->add_option("--product", spa_o->product, "Trace only this product's final demand: REGION/SECTOR");
@@ -371,7 +380,8 @@ TracingCommands add_tracing_commands(CLI::App& app) {
       ->capture_default_str();
 
   auto lnk_o = std::make_shared<LinkagesCli>();
-  auto* lnk_cmd = app.add_subcommand("linkages", "Backward (Rasmussen), forward (Ghosh) and environmental linkages");
+  auto* lnk_cmd = app.add_subcommand(
+      "linkages", "Backward, forward, environmental linkages and Ghosh downstream multipliers");
   add_common(lnk_cmd, *lnk_o, false);
   lnk_cmd->add_option("--stressor", lnk_o->stressors, "Stressor(s) (repeatable); default: all")->delimiter(',');
   lnk_cmd->add_option("--top", lnk_o->top, "Sectors to print per ranking")->capture_default_str();

@@ -309,6 +309,18 @@ def test_cli_layers_extract_linkages(china, china_file, tmp_path):
     lk = pd.read_csv(tmp_path / "lk.csv")
     np.testing.assert_allclose(lk["backward"].to_numpy(), tracing.linkages(china, "CO2")["backward"].to_numpy(),
                                rtol=1e-12)
+    np.testing.assert_allclose(lk["M_down_CO2"].to_numpy(),
+                               tracing.ghosh(china, "CO2")["M_down"].loc["CO2"].to_numpy(), rtol=1e-12)
+    assert "Downstream multipliers of CO2" in res.stdout
+
+
+@pytest.mark.parametrize("command", ["spa", "layers", "extract", "linkages"])
+def test_cli_tracing_help(command):
+    res = cli(command, "--help")
+    assert res.returncode == 0 and f"mriotrace {command}" in res.stdout and "--threads" in res.stdout
+    assert max(len(line) for line in res.stdout.splitlines()) <= 120
+    top = cli("--help").stdout
+    assert command in top and max(len(line) for line in top.splitlines()) <= 120
 
 
 @pytest.mark.parametrize("args, code, text", [
@@ -328,3 +340,26 @@ def test_cli_tracing_bad_input(china_file, args, code, text):
     assert res.returncode == code, res.stderr
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("mriotrace: error: ") and text in last
+
+
+def test_spa_of_an_indicator_on_useeio_matches_epa_total():
+    """US EPA USEEIO v2.1.20-GHG: SPA of the GWP indicator (row C S) for EPA's consumption demand."""
+    import json
+    from conftest import require_data
+    folder = require_data("useeio/USEEIOv2.1.20-GHG")
+    model = mriotrace.read_useeio(folder)
+    demand = "2012_US_Consumption_Complete"
+    y = model.demands[demand].to_numpy()
+    epa = json.loads((folder / "results" / "final" / f"indicator_results_{demand}.json").read_text())
+    epa_total = float(np.array(epa["totals"], dtype=float).ravel()[0])
+    res = tracing.spa(model.system, "GWP-AR4-100", y=y, tau=1e-3, max_depth=6)
+    assert res.total == pytest.approx(epa_total, rel=1e-9)
+    assert res.unit == "kg CO2 eq" and res.paths_found > 10 and 0 < res.coverage < 1
+    same = tracing.spa(model.system, s=model.system.C.to_numpy()[0] @ np.asarray(model.system.core.S), y=y,
+                       tau=1e-3, max_depth=6)
+    assert list(same.paths["nodes"]) == list(res.paths["nodes"])
+    layers = tracing.production_layers(model.system, y=y, T=3)
+    C = model.system.C.to_numpy()[0]
+    by_flow = layers["total"].groupby(level="stressor").sum()
+    assert float(C @ by_flow.reindex(model.system.core.labels.stressors).to_numpy()) == \
+        pytest.approx(epa_total, rel=1e-9)
