@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -240,17 +239,14 @@ void run_layers(const LayersCli& o) {
     std::cout << format("%10s %14.6g %7.2f%%\n\n", "total", pl.total[s], 100.0);
   }
   if (!o.output.empty()) {
-    std::ofstream out(o.output);
-    if (!out) throw FileError("cannot write \"" + o.output + "\"");
-    out << "stressor,unit,tier,region,emitted\n";
-    out.precision(17);
+    std::string csv = "stressor,unit,tier,region,emitted\n";
     for (size_t i = 0; i < rows.size(); ++i)
       for (Index t = 0; t < cols; ++t)
         for (Index r = 0; r < sys.R(); ++r)
-          out << l.stressors[static_cast<size_t>(rows[i])] << ',' << unit_of(l, rows[i]) << ',' << tier_name(t)
-              << ',' << l.regions[static_cast<size_t>(r)] << ','
-              << pl.emissions(static_cast<Index>(i) * cols + t, r) << '\n';
-    if (!out.flush()) throw FileError("cannot write \"" + o.output + "\": write failed");
+          csv += io::csv_quote(l.stressors[static_cast<size_t>(rows[i])]) + ',' + io::csv_quote(unit_of(l, rows[i])) +
+                 ',' + tier_name(t) + ',' + io::csv_quote(l.regions[static_cast<size_t>(r)]) + ',' +
+                 format("%.17g", pl.emissions(static_cast<Index>(i) * cols + t, r)) + '\n';
+    io::write_file_atomically(o.output, csv);
     progress("wrote " + o.output);
   }
 }
@@ -319,22 +315,20 @@ void run_linkages(const LinkagesCli& o) {
          M_down.row(static_cast<Index>(i)).transpose());
   }
   if (!o.output.empty()) {
-    std::ofstream out(o.output);
-    if (!out) throw FileError("cannot write \"" + o.output + "\"");
-    out.precision(17);
-    out << "region,sector,backward,forward,backward_total,forward_total";
-    for (Index s : rows) out << ",env_" << l.stressors[static_cast<size_t>(s)];
-    for (Index s : rows) out << ",M_down_" << l.stressors[static_cast<size_t>(s)];
-    out << '\n';
+    std::string csv = "region,sector,backward,forward,backward_total,forward_total";
+    for (Index s : rows) csv += ',' + io::csv_quote("env_" + l.stressors[static_cast<size_t>(s)]);
+    for (Index s : rows) csv += ',' + io::csv_quote("M_down_" + l.stressors[static_cast<size_t>(s)]);
+    csv += '\n';
+    auto num = [](double v) { return format(",%.17g", v); };
     for (Index j = 0; j < sys.n(); ++j) {
-      out << '"' << l.regions[static_cast<size_t>(j / l.N())] << "\",\"" << l.sectors[static_cast<size_t>(j % l.N())]
-          << "\"," << lk.backward[j] << ',' << lk.forward[j] << ',' << lk.backward_total[j] << ','
-          << lk.forward_total[j];
-      for (size_t i = 0; i < rows.size(); ++i) out << ',' << lk.environmental(static_cast<Index>(i), j);
-      for (size_t i = 0; i < rows.size(); ++i) out << ',' << M_down(static_cast<Index>(i), j);
-      out << '\n';
+      csv += io::csv_quote(l.regions[static_cast<size_t>(j / l.N())]) + ',' +
+             io::csv_quote(l.sectors[static_cast<size_t>(j % l.N())]) + num(lk.backward[j]) + num(lk.forward[j]) +
+             num(lk.backward_total[j]) + num(lk.forward_total[j]);
+      for (size_t i = 0; i < rows.size(); ++i) csv += num(lk.environmental(static_cast<Index>(i), j));
+      for (size_t i = 0; i < rows.size(); ++i) csv += num(M_down(static_cast<Index>(i), j));
+      csv += '\n';
     }
-    if (!out.flush()) throw FileError("cannot write \"" + o.output + "\": write failed");
+    io::write_file_atomically(o.output, csv);
     progress("wrote " + o.output);
   }
 }
