@@ -164,12 +164,20 @@ void run_spa(const SpaCli& o) {
   Loaded in = load(o);
   const MrioSystem& sys = in.system;
   const Labels& l = sys.labels();
-  const Index s_row = sys.stressor_index(o.stressors[0]);
+  // A stressor, or an indicator (row C S, e.g. USEEIO's GWP).
+  const std::string& target = o.stressors[0];
+  const auto ind = std::find(l.indicators.begin(), l.indicators.end(), target);
+  const bool indicator = ind != l.indicators.end() && sys.has_indicators();
+  const Index row = indicator ? static_cast<Index>(ind - l.indicators.begin()) : sys.stressor_index(target);
+  const Vector s = indicator ? Vector((sys.C().row(row) * sys.S()).transpose()) : Vector(sys.S().row(row).transpose());
+  const std::string unit =
+      indicator ? (static_cast<size_t>(row) < l.indicator_units.size() ? l.indicator_units[static_cast<size_t>(row)]
+                                                                        : std::string())
+                : unit_of(l, row);
   const Index product = o.product.empty() ? -1 : parse_product(sys, o.product);
   const Vector y = target_demand(sys, region_or_all(sys, o.region), product);
-  const Vector s = sys.S().row(s_row).transpose();
   const std::string what = demand_name(o.region) + (o.product.empty() ? "" : " for " + o.product);
-  progress(format("searching paths of %s (%s), tau %g%s, depth %s", l.stressors[static_cast<size_t>(s_row)].c_str(),
+  progress(format("searching paths of %s (%s), tau %g%s, depth %s", target.c_str(),
                   what.c_str(), o.tau, o.absolute ? " (absolute)" : " x total",
                   o.max_depth < 0 ? "unlimited" : ("<= " + std::to_string(o.max_depth)).c_str()));
   std::unique_ptr<io::CsvPathWriter> csv;
@@ -178,14 +186,13 @@ void run_spa(const SpaCli& o) {
   if (ext == ".csv") sink = (csv = std::make_unique<io::CsvPathWriter>(o.output, l, sys.A(), s)).get();
   if (ext == ".h5" || ext == ".hdf5")
     sink = (h5 = std::make_unique<io::Hdf5PathWriter>(
-                o.output, l, io::SpaRunInfo{l.stressors[static_cast<size_t>(s_row)], unit_of(l, s_row), what, so}))
+                o.output, l, io::SpaRunInfo{target, unit, what, so}))
                .get();
   SpaResult r = spa(sys.A(), in.solver, s, y, so, sink);
   if (csv) csv->finish();
   if (h5) h5->finish(r);
 
-  const std::string unit = unit_of(l, s_row);
-  std::cout << format("%s of %s: total %.6g %s\n", l.stressors[static_cast<size_t>(s_row)].c_str(), what.c_str(),
+  std::cout << format("%s of %s: total %.6g %s\n", target.c_str(), what.c_str(),
                       r.total, unit.c_str())
             << format("paths >= %.4g %s (depth <= %d): %s found, coverage %.2f %%%s\n", r.threshold, unit.c_str(),
                       r.max_depth, thousands(r.paths_found).c_str(), 100 * r.coverage,
@@ -340,7 +347,9 @@ TracingCommands add_tracing_commands(CLI::App& app) {
   auto* spa_cmd = app.add_subcommand(
       "spa", "Structural path analysis: every supply-chain path above a threshold (exact)");
   add_common(spa_cmd, *spa_o);
-  spa_cmd->add_option("--stressor", spa_o->stressors, "Stressor to trace (e.g. CO2)")->required()->expected(1);
+  spa_cmd->add_option("--stressor", spa_o->stressors, "Stressor or indicator to trace (e.g. CO2)")
+      ->required()
+      ->expected(1);
   spa_cmd->add_option("--product", spa_o->product, "Trace only this product's final demand: REGION/SECTOR");
   spa_cmd->add_option("--tau", spa_o->tau, "Threshold: fraction of the total (or absolute with --absolute)")
       ->capture_default_str();

@@ -216,22 +216,32 @@ def _S_rows(system, stressors) -> tuple[np.ndarray, pd.Index, list]:
 
 
 def production_layers(system, stressors=None, *, region=None, product=None, y=None, T: int = 5,
-                      threads: int = 0, solver="auto") -> pd.DataFrame:
+                      by: str = "region", threads: int = 0, solver="auto") -> pd.DataFrame:
     """The footprint S L y split into tiers t = 0..T (s A^t y) and the remainder.
 
     Rows (stressor, tier) with tiers 0..T and "remainder"; columns the region
-    where it is emitted, plus "total". Tier 0 is emitted by the final products'
+    where it is emitted, plus "total" (``by="region"``), or the emitting
+    (region, sector) (``by="sector"``; row totals: ``df.sum(axis=1)``). Tier 0 is emitted by the final products'
     own producers, tier 1 by their direct suppliers, and so on. The rows of a
     stressor sum to its footprint. ``df.attrs["units"]`` maps stressor -> unit.
     """
+    if by not in ("region", "sector"):
+        raise ValueError(f"by={by!r}; expected 'region' or 'sector'")
     S, index, units = _S_rows(system, stressors)
     y_vec, what = _demand(system, region, product, y)
     fac = _factor(system, solver, threads)
     out = _core.production_layers(system.core, fac, S, y_vec, int(T))
     tiers = [str(t) for t in range(int(T) + 1)] + ["remainder"]
     rows = pd.MultiIndex.from_product([index, tiers], names=["stressor", "tier"])
-    df = pd.DataFrame(np.asarray(out["emissions"]), index=rows, columns=pd.Index(system.regions, name="region"))
-    df["total"] = df.sum(axis=1)
+    if by == "region":
+        df = pd.DataFrame(np.asarray(out["emissions"]), index=rows,
+                          columns=pd.Index(system.regions, name="region"))
+    else:  # S[s, j] (A^t y)_j for every stressor s, tier t and sector j
+        output = np.asarray(out["output"])  # (n, T+2)
+        data = (S[:, None, :] * output.T[None, :, :]).reshape(len(index) * len(tiers), -1)
+        df = pd.DataFrame(data, index=rows, columns=system.get_index())
+    if by == "region":
+        df["total"] = df.sum(axis=1)
     df.attrs["units"] = dict(zip(index, units))
     df.attrs["demand"] = what
     return df

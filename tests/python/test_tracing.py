@@ -189,6 +189,12 @@ def test_production_layers_sum_to_footprint(china):
         assert list(df.loc[name].index) == ["0", "1", "2", "3", "4", "remainder"]
     assert china.regions[10] == "Zhejiang"
     assert df.attrs["units"]["CO2"]
+    by_sector = tracing.production_layers(china, region="Zhejiang", T=4, by="sector")
+    np.testing.assert_allclose(by_sector.sum(axis=1).to_numpy(), df["total"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(by_sector.T.groupby(level=0, sort=False).sum().T.loc[:, list(china.regions)].to_numpy(),
+                               df.drop(columns="total").to_numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="by="):
+        tracing.production_layers(china, by="province")
 
 
 def test_hypothetical_extraction_matches_dense_resolve(small):
@@ -342,7 +348,7 @@ def test_cli_tracing_bad_input(china_file, args, code, text):
     assert last.startswith("mriotrace: error: ") and text in last
 
 
-def test_spa_of_an_indicator_on_useeio_matches_epa_total():
+def test_spa_of_an_indicator_on_useeio_matches_epa_total(tmp_path):
     """US EPA USEEIO v2.1.20-GHG: SPA of the GWP indicator (row C S) for EPA's consumption demand."""
     import json
     from conftest import require_data
@@ -358,6 +364,14 @@ def test_spa_of_an_indicator_on_useeio_matches_epa_total():
     same = tracing.spa(model.system, s=model.system.C.to_numpy()[0] @ np.asarray(model.system.core.S), y=y,
                        tau=1e-3, max_depth=6)
     assert list(same.paths["nodes"]) == list(res.paths["nodes"])
+    # The CLI traces the indicator too (region = the model's one location, its final demand Y).
+    path = tmp_path / "useeio.h5"
+    mriotrace.save(model.system, path)
+    region = model.system.regions[0]
+    ref = tracing.spa(model.system, "GWP-AR4-100", region=region, tau=1e-3, keep=5)
+    run = cli("spa", path, "--stressor", "GWP-AR4-100", "--region", region, "--tau", "1e-3", "--top", "5")
+    assert run.returncode == 0, run.stderr
+    assert f"total {ref.total:.6g} kg CO2 eq" in run.stdout and f"{ref.paths_found:,} found" in run.stdout
     layers = tracing.production_layers(model.system, y=y, T=3)
     C = model.system.C.to_numpy()[0]
     by_flow = layers["total"].groupby(level="stressor").sum()
