@@ -123,7 +123,20 @@ void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario
   std::cout << "Scenario \"" << res.name << "\"";
   if (!sc.description.empty()) std::cout << ": " << sc.description;
   std::cout << '\n';
-  for (const auto& note : res.notes) std::cout << "  " << (note.rfind("  ", 0) == 0 ? "  " + note.substr(2) : note) << '\n';
+  for (const auto& note : res.notes) {
+    // "kind: a = 1 [unit]; b = 2; ..." wrapped at 100 columns between parameters.
+    const bool extra = note.rfind("  ", 0) == 0;
+    std::string line = extra ? "    " + note.substr(2) : "  " + note;
+    size_t start = 0;
+    while (line.size() - start > 100) {
+      size_t cut = line.rfind("; ", start + 100);
+      if (cut == std::string::npos || cut <= start) break;
+      std::cout << line.substr(start, cut + 1 - start) << '\n';
+      line.replace(cut + 1, 1, "      ");
+      start = cut + 1;
+    }
+    std::cout << line.substr(start) << '\n';
+  }
   std::cout << format("  solved: %s (rank %lld, %lld coefficients changed) in %.3f s\n",
                       res.path == "lowrank" ? "low-rank update of the base solve" : "full refactorisation",
                       static_cast<long long>(res.rank), static_cast<long long>(res.changed_coefficients),
