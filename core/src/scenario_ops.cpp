@@ -18,6 +18,21 @@ namespace {
 using scenario_detail::Edits;
 
 // ---------------------------------------------------------------- specs
+/// The label selections of the generic edits, after their own parameters.
+std::vector<ParamSpec> with_selection(std::vector<ParamSpec> own) {
+  for (const char* axis : {"row_regions", "row_sectors", "col_regions", "col_sectors"}) {
+    const std::string a(axis);
+    const bool row = a.rfind("row", 0) == 0;
+    own.push_back({a, "labels", "", false,
+                   std::string(row ? "A, Y: rows' " : "A, S: columns' ") + (a.find("regions") != a.npos ? "regions" : "sectors") +
+                       " (default all)"});
+  }
+  own.push_back({"stressors", "labels", "", false, "S: stressors (default all)"});
+  own.push_back({"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"});
+  own.push_back({"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"});
+  return own;
+}
+
 const std::map<std::string, std::vector<ParamSpec>>& specs() {
   static const std::map<std::string, std::vector<ParamSpec>> table = {
       {"relocate",
@@ -84,26 +99,10 @@ const std::map<std::string, std::vector<ParamSpec>>& specs() {
         {"coal_ef", "table", "stressor unit per energy unit of coal", false, "direct emission factor of the coal burned"},
         {"electricity_ef", "table", "stressor unit per energy unit of electricity", false,
          "direct stressor per electricity used on site (e.g. energy accounting)"}}},
-      {"scale",
-       {{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
-        {"factor", "number", "", true, "multiplier (>= 0)"},
-        {"row_regions", "labels", "", false, "A, Y: rows' regions (default all)"},
-        {"row_sectors", "labels", "", false, "A, Y: rows' sectors (default all)"},
-        {"col_regions", "labels", "", false, "A, S: columns' regions (default all)"},
-        {"col_sectors", "labels", "", false, "A, S: columns' sectors (default all)"},
-        {"stressors", "labels", "", false, "S: stressors (default all)"},
-        {"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"},
-        {"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"}}},
-      {"set",
-       {{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
-        {"value", "number", "unit of the matrix", true, "new value of every selected cell"},
-        {"row_regions", "labels", "", false, "A, Y: rows' regions (default all)"},
-        {"row_sectors", "labels", "", false, "A, Y: rows' sectors (default all)"},
-        {"col_regions", "labels", "", false, "A, S: columns' regions (default all)"},
-        {"col_sectors", "labels", "", false, "A, S: columns' sectors (default all)"},
-        {"stressors", "labels", "", false, "S: stressors (default all)"},
-        {"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"},
-        {"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"}}},
+      {"scale", with_selection({{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
+                                {"factor", "number", "", true, "multiplier (>= 0)"}})},
+      {"set", with_selection({{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
+                              {"value", "number", "unit of the matrix", true, "new value of every selected cell"}})},
   };
   return table;
 }

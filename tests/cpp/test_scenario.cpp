@@ -588,3 +588,31 @@ TEST(ScenarioToml, ExampleFilesRunOnTheDemoSystem) {
   }
   EXPECT_EQ(files, 5);
 }
+
+TEST(ScenarioSolve, DirectEmissionChangesAddUpAndMarginalElectricityCounts) {
+  Fixture f;
+  int rose = 0;
+  for (Index dest : {1, 2}) {
+    const Scenario plain = scenario("move", {op("relocate", {{"product", kChem}, {"from", "North"},
+                                                             {"to", f.sys.labels().regions[dest]}, {"share", 0.5}})});
+    Scenario green = plain;
+    green.operations[0].params["electricity"] = kPower;
+    green.operations[0].params["marginal_intensity"] = std::map<std::string, double>{{"CO2", 0.0}};
+    const auto a = f.run(plain), b = f.run(green);
+    // dF per region sums to dPBA (F_Y unchanged).
+    for (Index r = 0; r < 3; ++r)
+      EXPECT_NEAR(a.dF.middleCols(r * 4, 4).rowwise().sum()(0), a.dpba(0, r), 1e-12 * f.base.pba(0, r));
+    EXPECT_EQ(a.x, b.x);  // the marginal intensity changes S only
+    const Index el = pos(dest, 3);
+    const double dx = a.x[el] - f.base.x[el], F0 = f.sys.S()(0, el) * f.base.x[el];
+    EXPECT_NEAR(a.dF(0, el), f.sys.S()(0, el) * dx, 1e-12 * F0);
+    if (dx > 0) {
+      ++rose;  // the extra output emits nothing: the power sector's CO2 stays at its base
+      EXPECT_NEAR(b.dF(0, el), 0.0, 1e-12 * F0);
+    } else {
+      EXPECT_EQ(b.dF(0, el), a.dF(0, el));  // no additional electricity: average intensity
+    }
+    EXPECT_EQ(b.dF(1, el), a.dF(1, el));  // Energy not given: average intensity
+  }
+  EXPECT_GE(rose, 1);
+}
