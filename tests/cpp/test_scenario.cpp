@@ -457,6 +457,26 @@ TEST(ScenarioErrors, BadInputNamesScenarioOperationParameter) {
                                       {"electricity", kPower}, {"eta_coal", 0.8}, {"eta_el", 0.9},
                                       {"coal_price", -1.0}, {"electricity_price", 1.0}});
   expect_error(run(sc), {"\"coal_price\"", "> 0"});
+  sc.operations[1] = op("relocate", {{"product", kChem}, {"from", "North"}, {"to", "East"}, {"quantity", 5.0}});
+  expect_error(run(sc), {"\"share\"", "quantity and price"});
+  sc.operations[1] = op("relocate", {{"product", kChem}, {"from", "North"}, {"to", "East"}, {"share", 0.2},
+                                     {"technology", std::string("new")}});
+  expect_error(run(sc), {"\"new_column\"", "technology = \"new\""});
+  sc.operations[1] = op("relocate", {{"product", kChem}, {"from", "North"}, {"to", "East"}, {"share", 0.2},
+                                     {"technology", std::string("alien")}});
+  expect_error(run(sc), {"\"technology\"", "\"destination\", \"new\""});
+  sc.operations[1] = op("green_power", {{"region", "North"}, {"sectors", std::vector<std::string>{kPower}},
+                                        {"share", 0.5}, {"electricity", kPower}});
+  expect_error(run(sc), {"operation 2 (green_power)", "\"sectors\"", "electricity sector itself"});
+  sc.operations[1] = op("couple_byproduct", {{"region", "North"}, {"supplier", kRef}, {"receiver", kChem},
+                                             {"displaced_fuel", kCoal}, {"gas_quantity", 1.0}, {"gas_price", 0.1},
+                                             {"displaced_price", 1e12}});
+  expect_error(run(sc), {"operation 2 (couple_byproduct)", "\"displaced_quantity\"", "buys only"});
+  sc.operations[1] = op("scale", {{"matrix", std::string("S")}, {"factor", 0.5},
+                                  {"row_regions", std::vector<std::string>{"North"}}});
+  expect_error(run(sc), {"\"row_regions\"", "does not apply to matrix S"});
+  sc.operations[1] = op("scale", {{"matrix", std::string("A")}, {"factor", 0.5}, {"col_sectors", std::vector<std::string>{}}});
+  expect_error(run(sc), {"\"col_sectors\"", "empty list"});
   // Targets.
   Scenario tg = scenario("targets", {}, {{"CO2/GDP", "", -0.1}});
   expect_error(run(tg), {"scenario \"targets\", target 1", "CO2/GDP", "<stressor>/VA"});
