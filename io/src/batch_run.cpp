@@ -10,6 +10,7 @@
 #include <iostream>
 #include <memory>
 #include <thread>
+#include <time.h>
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/batch.hpp"
@@ -34,6 +35,13 @@ std::string duration(double s) {
   else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
   else std::snprintf(buf, sizeof buf, "%lds", t);
   return buf;
+}
+
+/// CPU seconds used by the calling thread.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 /// A loaded system with its base factorisation and warm starts.
@@ -85,6 +93,7 @@ class Worker {
   /// Compute one item; failures become Failed results with the reason.
   ItemResult compute(Index id) const {
     const auto t0 = Clock::now();
+    const double cpu0 = thread_cpu_seconds();
     ItemResult r;
     r.id = id;
     try {
@@ -97,6 +106,7 @@ class Worker {
       r.arrays.clear();
     }
     r.seconds = since(t0);
+    r.cpu_seconds = thread_cpu_seconds() - cpu0;
     return r;
   }
 

@@ -361,7 +361,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
 
     // /items: one row per done item, in id order.
     std::vector<std::int64_t> id, system, scenario, draw, sda, status, iterations, refactored, year;
-    std::vector<double> seconds;
+    std::vector<double> seconds, cpu_seconds;
     std::vector<std::string> message;
     for (const ItemResult* r : items) {
       const ItemKey k = item_key(g, r->id);
@@ -375,6 +375,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
       iterations.push_back(r->iterations);
       refactored.push_back(r->refactored ? 1 : 0);
       seconds.push_back(r->seconds);
+      cpu_seconds.push_back(r->cpu_seconds);
       message.push_back(r->message);
     }
     f.group("/items");
@@ -388,6 +389,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
     f.int64s("/items/iterations", iterations);
     f.int64s("/items/refactored", refactored);
     f.doubles("/items/seconds", seconds, {seconds.size()});
+    f.doubles("/items/cpu_seconds", cpu_seconds, {cpu_seconds.size()});
     f.strings("/items/message", message);
 
     // /results/<account>: [items, account dims], NaN where an item has no such array.
@@ -480,6 +482,7 @@ BatchFileContents read_batch_file(const std::string& path) {
   const auto sda = f.read_int64s("/items/sda");
   Dims d;
   const auto seconds = f.read_doubles("/items/seconds", d);
+  const auto cpu_seconds = f.read_doubles("/items/cpu_seconds", d);
   const auto message = f.read_strings("/items/message");
   const size_t M = ids.size();
   if (status.size() != M || seconds.size() != M || message.size() != M || sda.size() != M)
@@ -492,6 +495,7 @@ BatchFileContents read_batch_file(const std::string& path) {
     r.iterations = static_cast<std::int32_t>(iterations[i]);
     r.refactored = refactored[i] != 0;
     r.seconds = seconds[i];
+    r.cpu_seconds = cpu_seconds.size() == M ? cpu_seconds[i] : 0.0;
     r.message = message[i];
   }
   for (const auto& name : accounts) {
