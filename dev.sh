@@ -3,6 +3,7 @@
 #
 #   ./dev.sh demo    build, then run the demo on the embedded default system
 #   ./dev.sh test    build, then run the C++ (ctest) and Python (pytest) tests
+#   ./dev.sh bench   build, then run the benchmark suite (bench/run.py; options pass through)
 #   ./dev.sh setup   only install the system and Python dependencies
 #
 # System packages come from Debian (apt-get), Python packages from PyPI into
@@ -20,7 +21,7 @@ APT_PACKAGES=(
 )
 PIP_PACKAGES=(
   "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
-  numpy scipy pandas h5py pytest pymrio tqdm
+  numpy scipy pandas h5py pytest pymrio matplotlib tqdm
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }
@@ -63,12 +64,14 @@ build_python_package() {
 
 run_tests() {
   local status=0
-  log "building the C++ library and tests (cmake preset 'release')"
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j "$(nproc)"
+  # One build serves both runners: the package's CMake build (scikit-build-core,
+  # build/test) also builds the GoogleTest binary, so CI compiles everything once.
+  log "building the C++ engine, its tests, the CLI and the Python package (build/test)"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-build-isolation --no-deps \
+    --config-settings=build-dir=build/test \
+    --config-settings=cmake.define.MRIOTRACE_BUILD_TESTS=ON "$ROOT"
   log "running the C++ tests"
-  ctest --preset release -j "$(nproc)" || status=1
-  build_python_package
+  ctest --test-dir "$ROOT/build/test" -j "$(nproc)" --output-on-failure || status=1
   log "running the Python tests"
   (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/python -q -p no:cacheprovider) || status=1
   return $status
@@ -80,11 +83,18 @@ run_demo() {
   "$VENV/bin/mriotrace" demo "$@"
 }
 
+run_bench() {
+  build_python_package
+  log "running: python bench/run.py $*"
+  "$VENV/bin/python" "$ROOT/bench/run.py" "$@"
+}
+
 cmd=${1:-}
 shift || true
 case "$cmd" in
   setup) setup ;;
   test) setup; run_tests ;;
   demo) setup; run_demo "$@" ;;
-  *) echo "usage: ./dev.sh {demo|test|setup}" >&2; exit 2 ;;
+  bench) setup; run_bench "$@" ;;
+  *) echo "usage: ./dev.sh {demo|test|bench|setup}" >&2; exit 2 ;;
 esac

@@ -131,55 +131,20 @@ void build_column(const Blueprint& bp, const ColumnPlan& plan, Index col, Column
   }
 }
 
-/// A as CSC, built in fixed blocks of columns (so results do not depend on the
-/// thread count). Blocks are generated a wave at a time into reused buffers and
-/// appended to A's storage, which is reserved once for the expected nnz: peak
-/// memory is about nnz plus one wave, and no fresh pages are touched twice.
+/// A as CSC for the blueprint's block structure (see build_column).
 SparseMatrix random_coefficients(const Blueprint& bp) {
   const Index n = bp.R * bp.N;
   const ColumnPlan plan = plan_columns(bp);
-  constexpr Index kBlock = 256;
-  const Index nblocks = (n + kBlock - 1) / kBlock;
-  struct Block {
-    std::vector<Index> rows;
-    std::vector<double> vals;
-    std::vector<Index> col_end;  ///< running nnz at the end of each column of the block
-  };
   const double per_column = 1.0 + plan.p_offdiag * static_cast<double>(bp.N - 1) +
                             plan.p_trade * static_cast<double>((bp.R - 1) * bp.N);
-  const Index wave = 4 * static_cast<Index>(resolve_threads(bp.threads));
-  std::vector<Block> buffers(static_cast<size_t>(std::min(wave, nblocks)));
-
-  SparseMatrix A(n, n);
-  A.data().reserve(static_cast<Index>(per_column * static_cast<double>(n) * 1.02) + 1024);
-  Index* outer = A.outerIndexPtr();
-  outer[0] = 0;
-  Index offset = 0, col = 0;
-  for (Index first = 0; first < nblocks; first += wave) {
-    const Index last = std::min(nblocks, first + wave);
-    parallel_for(first, last, bp.threads, [&](std::int64_t b) {
-      Block& blk = buffers[static_cast<size_t>(b - first)];
-      blk.rows.clear();
-      blk.vals.clear();
-      blk.col_end.clear();
-      ColumnScratch scratch;
-      const Index begin = b * kBlock, end = std::min(n, begin + kBlock);
-      for (Index j = begin; j < end; ++j) {
-        build_column(bp, plan, j, scratch, blk.rows, blk.vals);
-        blk.col_end.push_back(static_cast<Index>(blk.rows.size()));
-      }
-    });
-    for (Index b = first; b < last; ++b) {
-      const Block& blk = buffers[static_cast<size_t>(b - first)];
-      const auto len = static_cast<Index>(blk.rows.size());
-      A.data().resize(offset + len, 0.1);  // grows (rarely) past the reservation
-      std::copy(blk.rows.begin(), blk.rows.end(), A.innerIndexPtr() + offset);
-      std::copy(blk.vals.begin(), blk.vals.end(), A.valuePtr() + offset);
-      for (Index e : blk.col_end) outer[++col] = offset + e;
-      offset += len;
-    }
-  }
-  return A;
+  return assemble_columns(n, bp.threads, per_column * static_cast<double>(n),
+                          [&](Index begin, Index end, ColumnSink& sink) {
+                            ColumnScratch scratch;
+                            for (Index j = begin; j < end; ++j) {
+                              build_column(bp, plan, j, scratch, sink.rows, sink.vals);
+                              sink.end_column();
+                            }
+                          });
 }
 
 /// Split y (n) into Y (n x R*c), see Blueprint.
@@ -231,15 +196,62 @@ Matrix split_final_demand(const Blueprint& bp, const Vector& y) {
 
 }  // namespace
 
+SparseMatrix assemble_columns(Index n, int threads, double expected_nnz, const ColumnBlockBuilder& build) {
+  // Fixed blocks of columns, so results do not depend on the thread count.
+  // Blocks are generated a wave at a time into reused buffers and appended to
+  // A's storage, which is reserved once for the expected nnz: peak memory is
+  // about nnz plus one wave, and no fresh pages are touched twice.
+  constexpr Index kBlock = 256;
+  const Index nblocks = (n + kBlock - 1) / kBlock;
+  const Index wave = 4 * static_cast<Index>(resolve_threads(threads));
+  std::vector<ColumnSink> buffers(static_cast<size_t>(std::min(wave, nblocks)));
+
+  SparseMatrix A(n, n);
+  A.data().reserve(static_cast<Index>(expected_nnz * 1.02) + 1024);
+  Index* outer = A.outerIndexPtr();
+  outer[0] = 0;
+  Index offset = 0, col = 0;
+  for (Index first = 0; first < nblocks; first += wave) {
+    const Index last = std::min(nblocks, first + wave);
+    parallel_for(first, last, threads, [&](std::int64_t b) {
+      ColumnSink& sink = buffers[static_cast<size_t>(b - first)];
+      sink.rows.clear();
+      sink.vals.clear();
+      sink.col_end.clear();
+      const Index begin = b * kBlock, end = std::min(n, begin + kBlock);
+      build(begin, end, sink);
+      MRIOTRACE_CHECK(static_cast<Index>(sink.col_end.size()) == end - begin,
+                      "internal: a column builder produced ", sink.col_end.size(), " columns; expected ", end - begin);
+    });
+    for (Index b = first; b < last; ++b) {
+      const ColumnSink& sink = buffers[static_cast<size_t>(b - first)];
+      const auto len = static_cast<Index>(sink.rows.size());
+      A.data().resize(offset + len, 0.1);  // grows (rarely) past the reservation
+      std::copy(sink.rows.begin(), sink.rows.end(), A.innerIndexPtr() + offset);
+      std::copy(sink.vals.begin(), sink.vals.end(), A.valuePtr() + offset);
+      for (Index e : sink.col_end) outer[++col] = offset + e;
+      offset += len;
+    }
+  }
+  return A;
+}
+
 Economy random_economy(const Blueprint& bp) {
   const Index n = bp.R * bp.N;
   MRIOTRACE_CHECK(bp.x.size() == n && (bp.x.array() > 0).all(), "internal: blueprint x must have n positive entries");
+  return balance_economy(bp, random_coefficients(bp));
+}
+
+Economy balance_economy(const Blueprint& bp, SparseMatrix&& A) {
+  const Index n = bp.R * bp.N;
+  MRIOTRACE_CHECK(bp.x.size() == n && (bp.x.array() > 0).all(), "internal: blueprint x must have n positive entries");
+  MRIOTRACE_CHECK(A.rows() == n && A.cols() == n, "internal: A must be n x n");
   MRIOTRACE_CHECK(bp.category_weight.rows() == bp.N && bp.category_weight.cols() == bp.c,
                   "internal: blueprint category_weight must be N x c");
   MRIOTRACE_CHECK(static_cast<Index>(bp.region_weight.size()) == bp.R, "internal: blueprint region_weight must have R entries");
   Economy e;
   e.x = bp.x;
-  e.A = random_coefficients(bp);
+  e.A.swap(A);  // Eigen 3.4's SparseMatrix has no move constructor: std::move would copy
 
   // Cap the intermediate sales of each row: (A x)_i <= (1 - min_final_share) x_i.
   // Scaling row i only lowers column sums, so A stays productive.
@@ -301,6 +313,51 @@ Matrix regional_production_flows(const Matrix& S, const Vector& x, Index R) {
   return out;
 }
 
+Matrix household_emissions(const Matrix& S, const Vector& x, Index R, Index c, std::uint64_t seed) {
+  const Matrix prod = regional_production_flows(S, x, R);
+  Matrix per_region = Matrix::Zero(S.rows(), R);
+  Rng rf(seed, Stream::FinalDemandStressors);
+  for (Index r = 0; r < R; ++r) per_region(0, r) = rf.uniform(0.05, 0.15) * prod(0, r);
+  return household_stressors(per_region, c);
+}
+
+Blueprint sized_blueprint(Index R, Index N, Index c, std::uint64_t seed, int threads) {
+  Blueprint bp;
+  bp.R = R;
+  bp.N = N;
+  bp.c = c;
+  bp.seed = seed;
+  bp.threads = threads;
+  return bp;
+}
+
+Matrix household_heavy_categories(Index N, Index c, std::uint64_t seed) {
+  Matrix w(N, c);
+  Rng rc(seed, Stream::CategoryWeights);
+  for (Index i = 0; i < N; ++i)
+    for (Index f = 0; f < c; ++f) w(i, f) = (f == 0 ? 3.0 : 1.0) * rc.lognormal(0.0, 0.8);
+  return w;
+}
+
+Labels synthetic_labels(Index R, Index N, Index c, Index k, const std::string& sector_prefix) {
+  // Appending (rather than "R" + std::to_string(r)) avoids GCC 12's false -Wrestrict alarm.
+  auto name = [](const std::string& prefix, Index i) {
+    std::string s = prefix;
+    s += std::to_string(i);
+    return s;
+  };
+  Labels labels;
+  for (Index r = 0; r < R; ++r) labels.regions.push_back(name("R", r));
+  for (Index i = 0; i < N; ++i) labels.sectors.push_back(name(sector_prefix, i));
+  for (Index f = 0; f < c; ++f) labels.fd_categories.push_back(name("FD", f));
+  for (Index s = 0; s < k; ++s) {
+    labels.stressors.push_back(name("stressor", s));
+    labels.stressor_units.push_back("kt");
+  }
+  labels.monetary_unit = "synthetic M.USD";
+  return labels;
+}
+
 Matrix household_stressors(const Matrix& per_region, Index c) {
   Matrix F_Y = Matrix::Zero(per_region.rows(), per_region.cols() * c);
   for (Index r = 0; r < per_region.cols(); ++r) F_Y.col(r * c) = per_region.col(r);
@@ -347,12 +404,7 @@ MrioSystem generate(const GeneratorOptions& o) {
   using namespace detail;
   const Index R = o.regions, N = o.sectors, c = o.fd_categories, k = o.stressors, n = R * N;
 
-  Blueprint bp;
-  bp.R = R;
-  bp.N = N;
-  bp.c = c;
-  bp.seed = o.seed;
-  bp.threads = o.threads;
+  Blueprint bp = sized_blueprint(R, N, c, o.seed, o.threads);
   bp.domestic_density = o.domestic_density;
   bp.trade_density = o.trade_density;
   bp.domestic_share = o.domestic_share;
@@ -366,10 +418,7 @@ MrioSystem generate(const GeneratorOptions& o) {
   bp.x = 1000.0 * gross_output(region_size, sector_size, Matrix(), 0.5, false, o.seed);  // ~1000 M.USD per cell
   bp.region_weight = region_size;
   // Households (category 0) buy most final demand; the split varies by sector.
-  bp.category_weight.resize(N, c);
-  Rng rc(o.seed, Stream::CategoryWeights);
-  for (Index i = 0; i < N; ++i)
-    for (Index f = 0; f < c; ++f) bp.category_weight(i, f) = (f == 0 ? 3.0 : 1.0) * rc.lognormal(0.0, 0.8);
+  bp.category_weight = household_heavy_categories(N, c, o.seed);
 
   Economy e = random_economy(bp);
 
@@ -387,27 +436,10 @@ MrioSystem generate(const GeneratorOptions& o) {
                            region_effect[static_cast<size_t>(col / N)] + 0.3 * ri.normal());
   }
 
-  Matrix F_Y;
-  if (o.final_demand_stressors) {
-    // Households' direct emissions of stressor 0: 5-15 % of the region's industrial emissions.
-    const Matrix prod = regional_production_flows(S, e.x, R);
-    Matrix per_region = Matrix::Zero(k, R);
-    Rng rf(o.seed, Stream::FinalDemandStressors);
-    for (Index r = 0; r < R; ++r) per_region(0, r) = rf.uniform(0.05, 0.15) * prod(0, r);
-    F_Y = household_stressors(per_region, c);
-  }
+  // Households' direct emissions of stressor 0: 5-15 % of the region's industrial emissions.
+  Matrix F_Y = o.final_demand_stressors ? household_emissions(S, e.x, R, c, o.seed) : Matrix();
   Vector v = o.value_added ? value_added(e.A, e.x) : Vector();
-
-  Labels labels;
-  for (Index r = 0; r < R; ++r) labels.regions.push_back("R" + std::to_string(r));
-  for (Index i = 0; i < N; ++i) labels.sectors.push_back("S" + std::to_string(i));
-  for (Index f = 0; f < c; ++f) labels.fd_categories.push_back("FD" + std::to_string(f));
-  for (Index s = 0; s < k; ++s) {
-    labels.stressors.push_back("stressor" + std::to_string(s));
-    labels.stressor_units.push_back("kt");
-  }
-  labels.monetary_unit = "synthetic M.USD";
-  return MrioSystem::from_A_x(std::move(labels), std::move(e.A), std::move(e.x), std::move(e.Y), std::move(S),
+  return MrioSystem::from_A_x(synthetic_labels(R, N, c, k, "S"), std::move(e.A), std::move(e.x), std::move(e.Y), std::move(S),
                               std::move(F_Y), std::move(v));
 }
 

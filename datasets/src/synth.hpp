@@ -15,6 +15,8 @@
 
 #include <cmath>
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "mriotrace/system.hpp"
@@ -32,6 +34,8 @@ enum class Stream : std::uint64_t {
   CategoryWeights = 6,
   Intensities = 7,
   FinalDemandStressors = 8,
+  FirmSize = 9,      ///< firm network: one stream per firm (size, degree)
+  FirmSuppliers = 10,  ///< firm network: one stream per buyer column
 };
 
 /// splitmix64 finaliser: a bijective 64-bit mix.
@@ -180,6 +184,28 @@ struct Economy {
 /// splits y = x - A x into Y. Needs bp.x filled (n, all > 0).
 Economy random_economy(const Blueprint& bp);
 
+/// The second half of random_economy for any coefficient matrix A (n x n CSC,
+/// column sums < 1; taken over without a copy, A is left empty): caps rows so y >= min_final_share x, splits y = x - A x
+/// into Y by bp's final-demand rules. Uses bp.x, R, N, c, seed, category_weight,
+/// region_weight, min_final_share, domestic_fd_lo/hi, max_partners.
+Economy balance_economy(const Blueprint& bp, SparseMatrix&& A);
+
+/// Columns [begin, end) of a matrix under construction: rows (ascending within
+/// a column) and values appended, end_column() after each column.
+struct ColumnSink {
+  std::vector<Index> rows;
+  std::vector<double> vals;
+  std::vector<Index> col_end;  ///< running nnz at the end of each column of the block
+  void end_column() { col_end.push_back(static_cast<Index>(rows.size())); }
+};
+using ColumnBlockBuilder = std::function<void(Index begin, Index end, ColumnSink& sink)>;
+
+/// An n x n CSC matrix built by `build` in fixed blocks of columns, in
+/// parallel on `threads` (0 = environment); the result does not depend on the
+/// thread count as long as each column depends only on its index.
+/// expected_nnz sizes the one reservation of A's storage.
+SparseMatrix assemble_columns(Index n, int threads, double expected_nnz, const ColumnBlockBuilder& build);
+
 /// x[(r, i)] = region_weight[r] * sector_weight[i] * affinity(r, i) * lognormal(0, sigma):
 /// the one place that turns sizes into gross outputs. affinity may be empty (all 1).
 /// With normalise_per_sector, each sector's total over regions equals sector_weight[i].
@@ -195,5 +221,21 @@ Matrix regional_production_flows(const Matrix& S, const Vector& x, Index R);
 /// k x R*c final-demand stressors: per_region(s, r) placed in region r's first
 /// category (households), zero elsewhere.
 Matrix household_stressors(const Matrix& per_region, Index c);
+
+/// Households' direct emissions of stressor 0 in each region: U(0.05, 0.15)
+/// (stream FinalDemandStressors of `seed`) times the region's industrial
+/// emissions S diag(x); k x R*c in the layout of household_stressors.
+Matrix household_emissions(const Matrix& S, const Vector& x, Index R, Index c, std::uint64_t seed);
+
+/// A blueprint with its size and seed set (everything else at its defaults).
+Blueprint sized_blueprint(Index R, Index N, Index c, std::uint64_t seed, int threads);
+
+/// N x c final-demand category weights: households (category 0) buy most,
+/// (f == 0 ? 3 : 1) x lognormal(0, 0.8) from stream CategoryWeights of `seed`.
+Matrix household_heavy_categories(Index N, Index c, std::uint64_t seed);
+
+/// Labels of a generated system: regions R0.., sectors <sector_prefix>0..,
+/// categories FD0.., stressors stressor0.. in kt, monetary unit "synthetic M.USD".
+Labels synthetic_labels(Index R, Index N, Index c, Index k, const std::string& sector_prefix);
 
 }  // namespace mriotrace::datasets::detail

@@ -9,16 +9,18 @@ A C++20 engine (``mriotrace._core``) with pymrio's names and layouts on top::
 
 Main entry points: :class:`MRIOSystem`, :func:`from_pymrio`, :func:`load`,
 :func:`save`, :func:`read_useeio`, :mod:`mriotrace.datasets`,
-:mod:`mriotrace.math`. Errors: ValueError (bad input; mriotrace.InputError),
+:mod:`mriotrace.math`, :mod:`mriotrace.tracing`. Errors: ValueError (bad input; mriotrace.InputError),
 RuntimeError (singular or non-productive system; mriotrace.NumericError),
 OSError (bad files; mriotrace.FileError).
 """
 
 from . import _core
 from ._core import FileError, InputError, NumericError
-from . import batch, datasets, math, sda
+from . import batch, datasets, math, sda, tracing
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
+from .scenario import (Scenario, ScenarioFile, ScenarioResult, apply_scenario, parse_scenarios, read_scenarios,
+                       run_scenarios)
 from .system import Extension, MRIOSystem
 
 __version__ = _core.__version__
@@ -29,5 +31,6 @@ del _exc
 
 __all__ = [
     "MRIOSystem", "Extension", "from_pymrio", "to_pymrio", "load", "save", "inspect", "read_useeio",
-    "UseeioModel", "datasets", "math", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
+    "UseeioModel", "datasets", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
+    "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
 ]

@@ -30,6 +30,38 @@ struct GeneratorOptions {
 /// every platform (own RNG and distributions, no std:: distributions).
 MrioSystem generate(const GeneratorOptions& options);
 
+/// A synthetic firm-level supply network (the benchmark's "firm network"
+/// workload): n = firms nodes, about `links` supplier -> buyer links, each a
+/// nonzero A(supplier, buyer) (no self-links, no diagonal). Degrees follow a
+/// power law: each buyer's number of suppliers (in-degree) is Pareto with
+/// density exponent `exponent` (P(d) ~ d^-exponent), scaled so the total is
+/// about `links`; suppliers are drawn with probability proportional to a
+/// weight that grows with firm size (Pareto sizes), so out-degrees are
+/// power-law too (a few hubs sell to thousands). A share `domestic_link_share`
+/// of each buyer's suppliers comes from its own region. Column sums of A
+/// (a buyer's intermediate-input share) are uniform in [0.2, 0.7] before rows
+/// are capped (y >= 0.1 x), so column sums < 1 and I - A is productive.
+/// Units: x, Y, v in "synthetic M.USD"; k stressors "stressor0".. in kt with
+/// lognormal intensities (sigma 1.5); F_Y for stressor0 (households).
+/// Layout as an MRIO: R = regions, N = firms / regions "sectors" named
+/// "F0".. (the firm's number within its region, NOT a sector shared across
+/// regions), region labels "R0"..; firm (r, i) sits at r*N + i.
+/// Same seed and options -> same numbers for every thread count.
+struct FirmNetworkOptions {
+  Index firms = 250'000;           ///< n, a multiple of regions
+  Index links = 1'100'000;         ///< target number of nonzeros of A (the result is within a few percent)
+  Index regions = 10;              ///< regions (groups of firms); firms % regions == 0
+  double exponent = 2.5;           ///< power-law exponent of the in-degree density, in (2, 5]
+  double domestic_link_share = 0.7;  ///< share of suppliers from the buyer's own region, in [0, 1]
+  Index fd_categories = 1;
+  Index stressors = 3;
+  std::uint64_t seed = 42;
+  int threads = 0;                 ///< threads building A (0 = environment); results do not depend on it
+};
+
+/// Generate a firm network (see FirmNetworkOptions). Throws InputError on bad options.
+MrioSystem firm_network(const FirmNetworkOptions& options);
+
 /// The demo's default system: China's 31 provinces x 42 sectors (NBS 2017
 /// sector classification) with generated numbers. Names are real, numbers are
 /// SYNTHETIC: stressors "CO2" (Mt CO2) and "Energy" (Mtce), final-demand categories

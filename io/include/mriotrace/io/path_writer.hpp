@@ -1,0 +1,71 @@
+// Streaming writers for structural-path-analysis results (PathSink, tracing.hpp):
+// millions of paths go to disk as the search finds them, never all in memory.
+//
+// Both writers work on a temporary file beside the target and rename it over
+// the target in finish() (atomic, like every mriotrace writer); a writer
+// destroyed without finish() leaves the old target untouched and no debris.
+//
+// CSV (one row per path, search order; header below), numbers with %.17g:
+//   depth,value,share,emitter_region,emitter_sector,final_region,final_sector,
+//   path,intensities,coefficients
+// path lists the nodes emitter first as "region/sector" joined by " > " (each
+// node supplies the next); intensities (depth + 1) and coefficients (depth)
+// are ';'-joined: s at each node and a(node_t, node_t+1) at each step.
+//
+// HDF5: a results file (root attributes and /system/labels as in
+// docs/file-format.md) with the group /tracing/spa holding chunked, extendible
+// datasets values (P), depths (P, int32), offsets (P + 1, int64: path p's
+// nodes are nodes[offsets[p]:offsets[p+1]], emitter first) and nodes (int64),
+// plus the search summary as attributes (total, threshold, coverage, ...) and
+// coverage_by_depth. Not thread-safe: one writer, fed by one spa() call.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "mriotrace/system.hpp"
+#include "mriotrace/tracing.hpp"
+
+namespace mriotrace::io {
+
+/// What the path files record about the search (target and limits).
+struct SpaRunInfo {
+  std::string stressor;  ///< name of the intensity row traced (e.g. "CO2")
+  std::string unit;      ///< its unit
+  std::string demand;    ///< description of the demand vector (e.g. "final demand of Zhejiang")
+  SpaOptions options;
+};
+
+/// Streams paths to a CSV file. A: n x n CSC and s (n) give the per-step
+/// columns; the total (s L y, from begin()) the shares. A and s must outlive the writer.
+class CsvPathWriter : public PathSink {
+ public:
+  CsvPathWriter(const std::string& path, const Labels& labels, const SparseMatrix& A,
+                const Eigen::Ref<const Vector>& s);
+  ~CsvPathWriter() override;
+  void begin(double total, double threshold) override;
+  void write(const std::int32_t* nodes, int depth, double value) override;
+  /// Close and rename over the target. Throws FileError on a write failure.
+  void finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+/// Streams paths to an HDF5 results file (group /tracing/spa).
+class Hdf5PathWriter : public PathSink {
+ public:
+  Hdf5PathWriter(const std::string& path, const Labels& labels, const SpaRunInfo& info);
+  ~Hdf5PathWriter() override;
+  void write(const std::int32_t* nodes, int depth, double value) override;
+  /// Write the summary of `result` as attributes, close, rename over the target.
+  void finish(const SpaResult& result);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mriotrace::io

@@ -1,0 +1,385 @@
+"""Supply-chain tracing: where along the supply chain a footprint is emitted.
+
+* :func:`spa` -- structural path analysis (exact threshold search, parallel, deterministic)
+* :func:`production_layers` -- the footprint split into tiers s A^t y
+* :func:`hypothetical_extraction` -- remove sectors (full, backward, forward)
+* :func:`linkages` -- Rasmussen backward, Ghosh forward, environmental linkages
+* :func:`ghosh` -- the supply-side model: B, G (on request), M_down
+* :func:`plot_paths` -- the top paths as a tree (matplotlib)
+
+Every function takes an :class:`~mriotrace.MRIOSystem`, factors I - A once
+(never forms the Leontief inverse unless asked) and returns pandas objects
+labelled with (region, sector), stressor and unit. Formulas: docs/tracing.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from . import _core
+from ._util import as_dense, check_shape
+
+__all__ = ["SPAResult", "spa", "production_layers", "hypothetical_extraction", "linkages", "ghosh",
+           "plot_paths"]
+
+
+# --- target resolution -------------------------------------------------------------------
+
+def _intensity(system, stressor, s) -> tuple[np.ndarray, str, str]:
+    """(s (n,), name, unit) for a stressor or indicator name, or a given vector."""
+    core = system.core
+    if s is not None:
+        arr = as_dense(s, "s", ndim=1)
+        check_shape(arr, (core.n,), "s", "one intensity per (region, sector)")
+        return arr, str(stressor or "s"), ""
+    labels = core.labels
+    if stressor is None:
+        if core.k != 1:
+            raise ValueError(f"give a stressor: the system has {core.k} ({list(labels.stressors)})")
+        stressor = labels.stressors[0]
+    if stressor in labels.stressors:
+        i = labels.stressors.index(stressor)
+        units = labels.stressor_units
+        return np.ascontiguousarray(core.S[i, :]), stressor, units[i] if i < len(units) else ""
+    if stressor in labels.indicators:
+        i = labels.indicators.index(stressor)
+        units = labels.indicator_units
+        return (np.ascontiguousarray(np.asarray(core.C)[i, :] @ np.asarray(core.S)), stressor,
+                units[i] if i < len(units) else "")
+    known = list(labels.stressors) + list(labels.indicators)
+    raise ValueError(f"unknown stressor or indicator {stressor!r}; known: {known}")
+
+
+def _sector_position(system, node) -> int:
+    """System index of a (region, sector) pair (or an int index)."""
+    if isinstance(node, (int, np.integer)):
+        if not 0 <= int(node) < system.core.n:
+            raise ValueError(f"sector index {node} is outside 0..{system.core.n - 1}")
+        return int(node)
+    try:
+        region, sector = node
+    except (TypeError, ValueError):
+        raise ValueError(f"expected a (region, sector) pair or an index; got {node!r}") from None
+    r = system.core.region_index(str(region))
+    sectors = list(system.sectors)
+    if sector not in sectors:
+        raise ValueError(f"unknown sector {sector!r}; known: {sectors}")
+    return r * system.core.N + sectors.index(sector)
+
+
+def _demand(system, region, product, y) -> tuple[np.ndarray, str]:
+    """(y (n,), description): a given vector, or a region's / all regions' final demand, optionally one product."""
+    core = system.core
+    if y is not None:
+        if region is not None or product is not None:
+            raise ValueError("give either y or region/product, not both")
+        arr = as_dense(y, "y", ndim=1)
+        check_shape(arr, (core.n,), "y", "one demand per (region, sector)")
+        return arr, "given demand vector"
+    r = -1 if region is None else core.region_index(str(region))
+    p = -1 if product is None else _sector_position(system, product)
+    what = "final demand of " + ("all regions" if region is None else str(region))
+    if product is not None:
+        what += f" for {system.get_index()[p]}"
+    return np.asarray(_core.target_demand(core, r, p)), what
+
+
+# --- structural path analysis -----------------------------------------------------------
+
+@dataclass
+class SPAResult:
+    """Result of :func:`spa`.
+
+    ``paths``: DataFrame, best first (|value| descending, ties by path), columns
+    value, share, depth, emitter_region, emitter_sector, final_region,
+    final_sector, path (tuple of (region, sector) from emitter to final
+    product), intensities (s at each node), coefficients (a at each step,
+    supplier -> buyer), nodes (system indices).
+    """
+    stressor: str
+    unit: str
+    demand: str
+    total: float
+    threshold: float
+    max_depth: int
+    paths: pd.DataFrame
+    coverage: float
+    coverage_by_depth: pd.Series
+    paths_found: int
+    nodes_expanded: int
+    setup_seconds: float
+    search_seconds: float
+    truncated: bool
+    truncation: str
+    files: list = field(default_factory=list)
+
+    def __repr__(self) -> str:
+        flag = f", TRUNCATED by {self.truncation}" if self.truncated else ""
+        return (f"SPAResult({self.stressor} [{self.unit}] of {self.demand}: total {self.total:.6g}, "
+                f"{self.paths_found} paths >= {self.threshold:.3g} up to depth {self.max_depth}, "
+                f"coverage {100 * self.coverage:.2f} %, {self.nodes_expanded} nodes in "
+                f"{self.search_seconds:.3f} s{flag})")
+
+    def plot(self, top: int = 15, **kwargs):
+        """:func:`plot_paths` of this result."""
+        return plot_paths(self, top=top, **kwargs)
+
+
+def spa(system, stressor: str | None = None, *, region=None, product=None, y=None, s=None, tau: float = 1e-4,
+        absolute: bool = False, max_depth: int = 8, max_paths: int = 10_000_000, keep: int = 100_000,
+        time_budget: float = 0.0, threads: int = 0, solver: str = "auto", csv=None, h5=None) -> SPAResult:
+    """Structural path analysis of a footprint s L y.
+
+    Target: ``stressor`` (a stressor or indicator name; or give ``s``, an
+    intensity vector (n,)); demand: ``region``'s final demand (default: all
+    regions), only ``product`` ((region, sector)) when given, or a vector ``y``.
+    Every path with |value| >= tau * |total| (or tau, with ``absolute``) up to
+    ``max_depth`` steps (-1: unlimited, needs tau > 0) is found. The best
+    ``keep`` paths (0: all) come back as a DataFrame; ``csv`` / ``h5`` stream
+    every path to files. ``max_paths`` and ``time_budget`` (seconds) stop the
+    search cleanly: ``result.truncated`` then says which limit. ``threads``
+    (0 = all cores) never changes the result.
+    """
+    s_vec, name, unit = _intensity(system, stressor, s)
+    y_vec, what = _demand(system, region, product, y)
+    fac = system.solver(solver=solver, threads=threads)
+    raw = _core.spa(system.core, fac, s_vec, y_vec, tau=tau, absolute=absolute, max_depth=max_depth,
+                    max_paths=max_paths, keep=keep, time_budget=time_budget, threads=threads,
+                    csv=None if csv is None else str(csv), h5=None if h5 is None else str(h5), stressor=name,
+                    unit=unit, demand=what)
+    return _spa_result(system, raw, name, unit, what, [str(f) for f in (csv, h5) if f is not None])
+
+
+def _spa_result(system, raw: dict, name: str, unit: str, what: str, files: list) -> SPAResult:
+    offsets = np.asarray(raw["offsets"])
+    depths = np.asarray(raw["depths"])
+    nodes = np.asarray(raw["nodes"])
+    inten = np.asarray(raw["intensities"])
+    coef = np.asarray(raw["coefficients"])
+    values = np.asarray(raw["values"])
+    idx = system.get_index()
+    labels = list(idx)
+    P = len(values)
+    path_nodes = [tuple(int(j) for j in nodes[offsets[p]:offsets[p + 1]]) for p in range(P)]
+    total = raw["total"]
+    df = pd.DataFrame({
+        "value": values,
+        "share": values / total if total != 0 else np.zeros(P),
+        "depth": depths.astype(int),
+        "emitter_region": [labels[p[0]][0] for p in path_nodes],
+        "emitter_sector": [labels[p[0]][1] for p in path_nodes],
+        "final_region": [labels[p[-1]][0] for p in path_nodes],
+        "final_sector": [labels[p[-1]][1] for p in path_nodes],
+        "path": [tuple(labels[j] for j in p) for p in path_nodes],
+        "intensities": [tuple(inten[offsets[p]:offsets[p + 1]]) for p in range(P)],
+        "coefficients": [tuple(coef[offsets[p] - p:offsets[p + 1] - p - 1]) for p in range(P)],
+        "nodes": path_nodes,
+    })
+    df.index.name = "rank"
+    df.attrs["unit"] = unit
+    df.attrs["stressor"] = name
+    cov = pd.Series(np.asarray(raw["coverage_by_depth"]), index=pd.RangeIndex(len(raw["coverage_by_depth"]),
+                                                                              name="depth"), name="coverage")
+    return SPAResult(stressor=name, unit=unit, demand=what, total=total, threshold=raw["threshold"],
+                     max_depth=raw["max_depth"], paths=df, coverage=raw["coverage"], coverage_by_depth=cov,
+                     paths_found=raw["paths_found"], nodes_expanded=raw["nodes_expanded"],
+                     setup_seconds=raw["setup_seconds"], search_seconds=raw["search_seconds"],
+                     truncated=raw["truncated"], truncation=raw["truncation"], files=files)
+
+
+# --- production layers, extraction, linkages, Ghosh ---------------------------------------
+
+def _S_rows(system, stressors) -> tuple[np.ndarray, pd.Index, list]:
+    """(S (k, n) Fortran, stressor index, units) for names (default: every stressor)."""
+    labels = system.core.labels
+    names = list(labels.stressors) if stressors is None else ([stressors] if isinstance(stressors, str)
+                                                              else list(stressors))
+    rows = [system.core.stressor_index(str(n)) for n in names]
+    units = [labels.stressor_units[i] if i < len(labels.stressor_units) else "" for i in rows]
+    S = np.asfortranarray(np.asarray(system.core.S)[rows, :])
+    return S, pd.Index(names, name="stressor"), units
+
+
+def production_layers(system, stressors=None, *, region=None, product=None, y=None, T: int = 5,
+                      threads: int = 0, solver: str = "auto") -> pd.DataFrame:
+    """The footprint S L y split into tiers t = 0..T (s A^t y) and the remainder.
+
+    Rows (stressor, tier) with tiers 0..T and "remainder"; columns the region
+    where it is emitted, plus "total". Tier 0 is emitted by the final products'
+    own producers, tier 1 by their direct suppliers, and so on. The rows of a
+    stressor sum to its footprint. ``df.attrs["units"]`` maps stressor -> unit.
+    """
+    S, index, units = _S_rows(system, stressors)
+    y_vec, what = _demand(system, region, product, y)
+    fac = system.solver(solver=solver, threads=threads)
+    out = _core.production_layers(system.core, fac, S, y_vec, int(T))
+    tiers = [str(t) for t in range(int(T) + 1)] + ["remainder"]
+    rows = pd.MultiIndex.from_product([index, tiers], names=["stressor", "tier"])
+    df = pd.DataFrame(np.asarray(out["emissions"]), index=rows, columns=pd.Index(system.regions, name="region"))
+    df["total"] = df.sum(axis=1)
+    df.attrs["units"] = dict(zip(index, units))
+    df.attrs["demand"] = what
+    return df
+
+
+def hypothetical_extraction(system, sectors, *, mode: str = "full", stressors=None, region=None, y=None,
+                            method: str = "auto", threads: int = 0, solver: str = "auto") -> pd.DataFrame:
+    """Emissions lost when sectors are hypothetically extracted.
+
+    ``sectors``: one set (a list of (region, sector) pairs or indices) or a dict
+    name -> set for several extractions at once (one block solve for all).
+    ``mode``: "full" (rows, columns and final demand of the set removed),
+    "backward" (the set buys no inputs), "forward" (nobody buys the set's output
+    as input). Demand: ``region``'s final demand, all regions (default) or ``y``.
+    Returns rows (set, stressor), columns base, extracted, delta (base -
+    extracted), share (delta / base), woodbury (solved by a low-rank update).
+    """
+    sets = sectors if isinstance(sectors, dict) else {"extracted": sectors}
+    if not sets:
+        raise ValueError("sectors is empty; expected a set of (region, sector) pairs or a dict of sets")
+    positions = []
+    for name, members in sets.items():
+        if isinstance(members, (str, tuple)) and not isinstance(members, list):
+            members = [members]
+        positions.append([_sector_position(system, m) for m in members])
+    S, index, units = _S_rows(system, stressors)
+    y_vec, _ = _demand(system, region, None, y)
+    fac = system.solver(solver=solver, threads=threads)
+    res = _core.hypothetical_extraction(system.core, fac, S, y_vec, positions, mode=mode, method=method)
+    frames = []
+    for name, r in zip(sets, res):
+        base = S @ np.asarray(r["x"])
+        delta = np.asarray(r["delta_total"])
+        frames.append(pd.DataFrame({"base": base, "extracted": base - delta, "delta": delta,
+                                    "share": np.divide(delta, base, out=np.zeros_like(delta), where=base != 0),
+                                    "woodbury": r["woodbury"]}, index=index))
+    df = pd.concat(frames, keys=list(sets), names=["set", "stressor"])
+    df.attrs["units"] = dict(zip(index, units))
+    df.attrs["mode"] = mode
+    return df
+
+
+def linkages(system, stressors=None, *, threads: int = 0, solver: str = "auto") -> pd.DataFrame:
+    """Backward (Rasmussen), forward (Ghosh) and environmental linkages per (region, sector).
+
+    Columns: backward (1^T L / mean), forward (G 1 / mean), backward_total
+    (output multiplier 1^T L), forward_total (G 1), and for each stressor
+    ``env_<stressor>`` (M_j / mean M) and ``M_<stressor>``. Above 1: stronger
+    than the average sector.
+    """
+    S, index, _ = _S_rows(system, stressors)
+    fac = system.solver(solver=solver, threads=threads)
+    out = _core.linkages(fac, S, np.asarray(system.core.x))
+    df = pd.DataFrame({k: np.asarray(out[k]) for k in ("backward", "forward", "backward_total", "forward_total")},
+                      index=system.get_index())
+    for i, name in enumerate(index):
+        df[f"env_{name}"] = np.asarray(out["environmental"])[i]
+        df[f"M_{name}"] = np.asarray(out["M"])[i]
+    return df
+
+
+def ghosh(system, stressors=None, *, G: bool = False, threads: int = 0, solver: str = "auto") -> dict:
+    """The Ghosh (supply-side) model.
+
+    Returns {"B": scipy.sparse CSC (n, n), B = x^-1 Z, "M_down": DataFrame
+    stressors x (region, sector), emissions enabled downstream per unit of
+    primary input, "G": DataFrame (n, n) or None}. G = x^-1 L x is dense and
+    forms the Leontief inverse: only with ``G=True``.
+    """
+    shape, data, indices, indptr = _core.ghosh_B(system.core)
+    B = sp.csc_array((np.array(data), np.array(indices), np.array(indptr)), shape=shape)
+    S, index, units = _S_rows(system, stressors)
+    fac = system.solver(solver=solver, threads=threads)
+    x = np.asarray(system.core.x)
+    M_down = pd.DataFrame(_core.ghosh_M_down(fac, S, x), index=index, columns=system.get_index())
+    M_down.attrs["units"] = dict(zip(index, units))
+    G_df = None
+    if G:
+        G_df = pd.DataFrame(_core.ghosh_G(fac, x), index=system.get_index(), columns=system.get_index())
+    return {"B": B, "M_down": M_down, "G": G_df}
+
+
+# --- plot -------------------------------------------------------------------------------
+
+def plot_paths(result: SPAResult, top: int = 15, ax=None, path=None, label_width: int = 28):
+    """The ``top`` paths as a tree from the final products (left) to the emitters (right).
+
+    Paths sharing a final product and first suppliers share boxes; a box's
+    number is the sum of the drawn paths through it, the line widths are
+    proportional to it. Saves to ``path`` (PNG, SVG, PDF by extension) when
+    given; returns the matplotlib Figure.
+    """
+    import matplotlib
+    if ax is None and path is not None:
+        matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    df = result.paths.head(int(top))
+    if df.empty:
+        raise ValueError("the result has no paths to plot (lower tau or check the demand)")
+    # Prefix tree: node = tuple of (region, sector) from the final product outwards.
+    value: dict[tuple, float] = {}
+    children: dict[tuple, list] = {(): []}
+    for p, v in zip(df["path"], df["value"]):
+        chain = tuple(reversed(p))  # final product first
+        for d in range(1, len(chain) + 1):
+            key = chain[:d]
+            if key not in value:
+                value[key] = 0.0
+                children.setdefault(chain[:d - 1], []).append(key)
+                children[key] = []
+            value[key] += v
+    # Leaves get consecutive rows; inner nodes sit at the mean of their children.
+    ypos: dict[tuple, float] = {}
+    counter = [0]
+
+    def place(node):
+        kids = sorted(children[node], key=lambda k: -abs(value[k]))
+        if not kids:
+            ypos[node] = counter[0]
+            counter[0] += 1
+            return
+        for k in kids:
+            place(k)
+        ypos[node] = float(np.mean([ypos[k] for k in kids]))
+
+    for root in sorted(children[()], key=lambda k: -abs(value[k])):
+        place(root)
+    depth_max = max(len(k) for k in value)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(3.2 * depth_max + 1, 0.45 * counter[0] + 1.5))
+    else:
+        fig = ax.figure
+    vmax = max(abs(v) for v in value.values())
+
+    def short(text: str) -> str:
+        return text if len(text) <= label_width else text[:label_width - 1] + "…"
+
+    for node, v in value.items():
+        x, y = len(node) - 1, ypos[node]
+        if len(node) > 1:
+            parent = node[:-1]
+            ax.plot([x - 1 + 0.35, x - 0.35], [ypos[parent], y], color="tab:red", alpha=0.5,
+                    linewidth=0.5 + 6 * abs(v) / vmax, solid_capstyle="butt")
+        region, sector = node[-1]
+        ax.text(x, y, f"{short(str(region))}\n{short(str(sector))}\n{v:.3g} ({100 * v / result.total:.1f} %)",
+                ha="center", va="center", fontsize=7,
+                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="tab:gray", lw=0.6))
+    ax.set_xlim(-0.6, depth_max - 0.4)
+    ax.set_ylim(counter[0] - 0.5, -0.5)
+    ax.set_xticks(range(depth_max))
+    ax.set_xticklabels(["final product"] + [f"tier {t}" for t in range(1, depth_max)])
+    ax.set_yticks([])
+    for side in ("left", "right", "top"):
+        ax.spines[side].set_visible(False)
+    ax.set_title(f"Top {len(df)} supply-chain paths: {result.stressor} [{result.unit}] of {result.demand}\n"
+                 f"total {result.total:.4g}, these paths cover "
+                 f"{100 * df['value'].sum() / result.total:.1f} %", fontsize=9)
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(path, dpi=150)
+    return fig
