@@ -8,6 +8,7 @@
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
+#include "stressor_rows.hpp"
 
 namespace mriotrace {
 namespace {
@@ -293,12 +294,7 @@ DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, c
                   system.n());
   MRIOTRACE_CHECK(system.Y().cols() > 0, "the system has no final demand Y; Monte Carlo accounts need Y");
   DrawBase b;
-  b.stressors = options.stressors;
-  if (b.stressors.empty())
-    for (Index i = 0; i < system.k(); ++i) b.stressors.push_back(i);
-  for (Index i : b.stressors)
-    MRIOTRACE_CHECK(i >= 0 && i < system.k(), "stressor index ", i, " is out of range; the system has ",
-                    system.k(), " stressors");
+  b.stressors = detail::stressor_rows(options.stressors, system.k(), "Monte Carlo");
   b.with_Q = options.with_Q;
   b.production = options.production || options.with_Q;
   const auto [S, FYr] = selected_rows(system.S(), Matrix(), b.stressors, system.R(), system.c());

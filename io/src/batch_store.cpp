@@ -342,6 +342,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
     f.attr_string("created_by", std::string("mriotrace ") + MRIOTRACE_VERSION);
     f.attr_string("job_hash", hex64(h.job_hash));
     f.attr_string("job", h.job_text);
+    f.attr_string("scenarios", job.scenario_text);
     f.attr_int("total_items", g.total());
     f.attr_int("shard_index", h.shard_index);
     f.attr_int("shard_count", h.shard_count);
@@ -464,6 +465,7 @@ BatchFileContents read_batch_file(const std::string& path) {
                            kBatchFormatVersion, " (upgrade mriotrace)"));
   BatchFileContents c;
   c.job_text = f.read_attr_string("job");
+  c.scenario_text = H5Aexists(f.id, "scenarios") > 0 ? f.read_attr_string("scenarios") : std::string();
   c.job_hash = std::stoull(f.read_attr_string("job_hash"), nullptr, 16);
   c.total_items = f.read_attr_int("total_items");
   c.shard_index = static_cast<int>(f.read_attr_int("shard_index"));
@@ -514,7 +516,7 @@ BatchFileContents read_batch_file(const std::string& path) {
     }
   }
   // SDA items: arrays back from /sda/<name> (the job text names them).
-  const BatchJob job = parse_job_text(c.job_text, path, fs::path(path).parent_path().string());
+  const BatchJob job = parse_job_text(c.job_text, path, fs::path(path).parent_path().string(), &c.scenario_text);
   for (size_t i = 0; i < M; ++i) {
     if (sda[i] < 0 || c.items[i].status != ItemStatus::Ok) continue;
     const std::string base = "/sda/" + job.sda[static_cast<size_t>(sda[i])].name;
@@ -569,6 +571,7 @@ BatchStore::BatchStore(const BatchJob& job, std::string output, int shard_index,
   const Index total = job.grid().total();
   for (Index id = shard_index; id < total; id += shard_count) ++shard_items_;
   header_.job_text = job.text;
+  header_.scenario_text = job.scenario_text;
   header_.job_hash = job.hash;
   header_.total_items = total;
   header_.shard_index = shard_index;
