@@ -58,9 +58,18 @@ class H5 {
   herr_t (*close_)(hid_t);
 };
 
+/// Debian's HDF5 is the serial (not thread-safe) build: batch files are read
+/// and written one at a time in a process, with HDF5's error printing off.
 class Session {
  public:
-  Session() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+  Session() : lock_(mutex()) { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  std::lock_guard<std::mutex> lock_;
 };
 
 struct File {
