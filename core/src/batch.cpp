@@ -114,6 +114,7 @@ std::vector<char> encode(const ItemResult& r) {
   payload.put<std::int8_t>(static_cast<std::int8_t>(r.status));
   payload.put_string(r.message);
   payload.put<double>(r.seconds);
+  payload.put<double>(r.cpu_seconds);
   payload.put<std::int32_t>(r.iterations);
   payload.put<std::int8_t>(r.refactored ? 1 : 0);
   payload.put<std::uint64_t>(r.arrays.size());
@@ -145,7 +146,7 @@ std::optional<ItemResult> decode(const char* data, std::size_t size, std::size_t
   ItemResult r;
   std::int8_t status = 0, refactored = 0;
   std::uint64_t count = 0;
-  if (!in.get(r.id) || !in.get(status) || !in.get_string(r.message) || !in.get(r.seconds) ||
+  if (!in.get(r.id) || !in.get(status) || !in.get_string(r.message) || !in.get(r.seconds) || !in.get(r.cpu_seconds) ||
       !in.get(r.iterations) || !in.get(refactored) || !in.get(count))
     return std::nullopt;
   if (status != 1 && status != 2) return std::nullopt;

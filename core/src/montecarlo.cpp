@@ -8,6 +8,7 @@
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
+#include "stressor_rows.hpp"
 
 namespace mriotrace {
 namespace {
@@ -39,26 +40,34 @@ inline double entry_normal(std::uint64_t key, std::uint64_t row, std::uint64_t c
   return normal_quantile(u);
 }
 
-/// Per-matrix CV as a function of |value|: constant, or the size rule.
-class CvOf {
+/// The log-normal factor of an entry: exp(mu + sigma z) with sigma^2 = ln(1 + CV^2),
+/// mu = -sigma^2/2 (mean one), CV constant or from the size rule.
+class FactorOf {
  public:
-  CvOf(const CvSpec& spec, double min_abs, double max_abs) : spec_(spec) {
+  FactorOf(const CvSpec& spec, double min_abs, double max_abs) : spec_(spec) {
     if (spec.size_rule && max_abs > min_abs && min_abs > 0) {
       log_lo_ = std::log(min_abs);
       inv_span_ = 1.0 / (std::log(max_abs) - log_lo_);
     }
+    set_cv(spec.size_rule ? spec.cv_small : spec.cv, mu0_, sigma0_);
   }
-  double operator()(double value) const {
-    if (!spec_.size_rule) return spec_.cv;
-    if (inv_span_ == 0) return spec_.cv_small;  // all entries the same size
-    // Plain formula: t = (ln|v| - ln min) / (ln max - ln min), CV = cv_small + t (cv_large - cv_small).
+  double operator()(double value, double z) const {
+    if (!spec_.size_rule || inv_span_ == 0) return sigma0_ > 0 ? std::exp(mu0_ + sigma0_ * z) : 1.0;
+    // Size rule: t = (ln|v| - ln min) / (ln max - ln min), CV = cv_small + t (cv_large - cv_small).
     const double t = std::clamp((std::log(std::abs(value)) - log_lo_) * inv_span_, 0.0, 1.0);
-    return spec_.cv_small + t * (spec_.cv_large - spec_.cv_small);
+    double mu = 0, sigma = 0;
+    set_cv(spec_.cv_small + t * (spec_.cv_large - spec_.cv_small), mu, sigma);
+    return sigma > 0 ? std::exp(mu + sigma * z) : 1.0;
   }
 
  private:
+  static void set_cv(double cv, double& mu, double& sigma) {
+    const double s2 = cv > 0 ? std::log1p(cv * cv) : 0.0;
+    sigma = std::sqrt(s2);
+    mu = -0.5 * s2;
+  }
   CvSpec spec_;
-  double log_lo_ = 0, inv_span_ = 0;
+  double log_lo_ = 0, inv_span_ = 0, mu0_ = 0, sigma0_ = 0;
 };
 
 /// Smallest and largest nonzero |entry| of a value array.
@@ -74,24 +83,16 @@ std::pair<double, double> magnitude_range(const double* values, Index count) {
   return {hi > 0 ? lo : 0.0, hi};
 }
 
-/// value * exp(mu + sigma z), sigma^2 = ln(1 + CV^2), mu = -sigma^2/2 (mean-preserving).
-inline double lognormal_factor(double cv, double z) {
-  if (cv <= 0) return 1.0;
-  const double s2 = std::log1p(cv * cv);
-  return std::exp(-0.5 * s2 + std::sqrt(s2) * z);
-}
-
 /// Multiply every nonzero of a dense rows x cols matrix (column-major) by its
 /// log-normal factor; columns in parallel (disjoint outputs).
 void perturb_dense(Matrix& M, const CvSpec& spec, std::uint64_t key, int threads) {
   if (!spec.active() || M.size() == 0) return;
   const auto [lo, hi] = magnitude_range(M.data(), M.size());
-  const CvOf cv_of(spec, lo, hi);
+  const FactorOf factor(spec, lo, hi);
   parallel_for(0, M.cols(), threads, [&](std::int64_t j) {
     for (Index i = 0; i < M.rows(); ++i) {
       double& v = M(i, j);
-      if (v != 0) v *= lognormal_factor(cv_of(v), entry_normal(key, static_cast<std::uint64_t>(i),
-                                                                static_cast<std::uint64_t>(j)));
+      if (v != 0) v *= factor(v, entry_normal(key, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j)));
     }
   }, 64);
 }
@@ -99,15 +100,15 @@ void perturb_dense(Matrix& M, const CvSpec& spec, std::uint64_t key, int threads
 void perturb_sparse(SparseMatrix& M, const CvSpec& spec, std::uint64_t key, int threads) {
   if (!spec.active() || M.nonZeros() == 0) return;
   const auto [lo, hi] = magnitude_range(M.valuePtr(), M.nonZeros());
-  const CvOf cv_of(spec, lo, hi);
+  const FactorOf factor(spec, lo, hi);
   const Index* outer = M.outerIndexPtr();
   const Index* inner = M.innerIndexPtr();
   double* values = M.valuePtr();
   parallel_for(0, M.cols(), threads, [&](std::int64_t j) {
     for (Index q = outer[j]; q < outer[j + 1]; ++q)
       if (values[q] != 0)
-        values[q] *= lognormal_factor(cv_of(values[q]), entry_normal(key, static_cast<std::uint64_t>(inner[q]),
-                                                                     static_cast<std::uint64_t>(j)));
+        values[q] *= factor(values[q], entry_normal(key, static_cast<std::uint64_t>(inner[q]),
+                                                   static_cast<std::uint64_t>(j)));
   }, 64);
 }
 
@@ -293,12 +294,7 @@ DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, c
                   system.n());
   MRIOTRACE_CHECK(system.Y().cols() > 0, "the system has no final demand Y; Monte Carlo accounts need Y");
   DrawBase b;
-  b.stressors = options.stressors;
-  if (b.stressors.empty())
-    for (Index i = 0; i < system.k(); ++i) b.stressors.push_back(i);
-  for (Index i : b.stressors)
-    MRIOTRACE_CHECK(i >= 0 && i < system.k(), "stressor index ", i, " is out of range; the system has ",
-                    system.k(), " stressors");
+  b.stressors = detail::stressor_rows(options.stressors, system.k(), "Monte Carlo");
   b.with_Q = options.with_Q;
   b.production = options.production || options.with_Q;
   const auto [S, FYr] = selected_rows(system.S(), Matrix(), b.stressors, system.R(), system.c());

@@ -10,6 +10,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
 #include "mriotrace/solver.hpp"
+#include "stressor_rows.hpp"
 
 namespace mriotrace {
 
@@ -86,12 +87,7 @@ void require_same_labels(const MrioSystem& a, const MrioSystem& b) {
 
 Decomposition structural_decomposition(const MrioSystem& s0, const MrioSystem& s1, const SdaOptions& o) {
   require_same_labels(s0, s1);
-  std::vector<Index> rows = o.stressors;
-  if (rows.empty())
-    for (Index i = 0; i < s0.k(); ++i) rows.push_back(i);
-  for (Index i : rows)
-    MRIOTRACE_CHECK(i >= 0 && i < s0.k(), "SDA: stressor index ", i, " is out of range; the systems have ",
-                    s0.k(), " stressors");
+  const std::vector<Index> rows = detail::stressor_rows(o.stressors, s0.k(), "SDA");
   const Index k = static_cast<Index>(rows.size()), R = s0.R();
   const MrioSystem* sys[2] = {&s0, &s1};
   Matrix S[2], Yr[2], mix[2];

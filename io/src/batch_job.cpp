@@ -9,6 +9,7 @@
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/batch.hpp"
+#include "mriotrace/io/scenario_toml.hpp"
 
 namespace mriotrace::io {
 namespace {
@@ -126,7 +127,20 @@ bool BatchJob::with_Q() const {
                      [](const std::string& a) { return a == "Q" || a == "D_imp_reg" || a == "D_exp_reg"; });
 }
 
-BatchJob parse_job_text(const std::string& text, const std::string& origin, const std::string& base_dir) {
+namespace {
+std::string read_text(const std::string& path, const char* what) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) throw FileError(concat(what, " \"", path, "\" does not exist or is not a file"));
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(concat("cannot read ", what, " \"", path, "\""));
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+BatchJob parse_job_text(const std::string& text, const std::string& origin, const std::string& base_dir,
+                        const std::string* scenario_text) {
   const JobContext ctx(origin);
   toml::table root;
   try {
@@ -175,13 +189,29 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
     job.systems.push_back(std::move(s));
   }
 
-  // Scenarios come from the scenario engine; only the base is available yet.
-  if (root.get("scenarios")) {
-    const auto list = ctx.strings(root, "scenarios", "top level", {});
-    if (!(list.size() == 1 && list[0] == "base"))
-      ctx.fail("scenarios", "scenario items need the scenario engine, which this build does not include yet; "
-                            "use scenarios = [\"base\"] (or leave the key out)");
+  // Scenarios: `scenarios = "file.toml"` (a scenario file, mriotrace scenario
+  // format; its [base] is ignored: the job's systems are the bases), or
+  // ["base"]. Every scenario's edits apply to every system of the job.
+  if (const toml::node* n = root.get("scenarios")) {
+    if (n->is_string()) {
+      job.scenario_file = resolve(std::string(n->as_string()->get()));
+      job.scenario_text = scenario_text ? *scenario_text : read_text(job.scenario_file, "scenario file");
+      const ScenarioSet set = parse_scenarios(job.scenario_text, job.scenario_file,
+                                              fs::path(job.scenario_file).parent_path().string());
+      if (set.scenarios.empty()) ctx.fail("scenarios", concat("scenario file \"", job.scenario_file, "\" has no [[scenario]]"));
+      for (const auto& sc : set.scenarios) {
+        if (sc.name == "base") ctx.fail("scenarios", "a scenario may not be called \"base\" (that name is the unedited system)");
+        job.scenarios.push_back(sc.name);
+        job.scenario_defs.push_back(sc);
+      }
+    } else {
+      const auto list = ctx.strings(root, "scenarios", "top level", {});
+      if (!(list.size() == 1 && list[0] == "base"))
+        ctx.fail("scenarios", "expected a scenario file name (scenarios = \"scenarios.toml\") or [\"base\"]");
+    }
   }
+  // A changed scenario file is a changed job.
+  if (!job.scenario_text.empty()) job.hash = fnv1a64(job.scenario_text.data(), job.scenario_text.size(), job.hash);
 
   // [montecarlo]
   if (const toml::table* mc = ctx.table(root, "montecarlo")) {
@@ -272,13 +302,7 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
 }
 
 BatchJob parse_job(const std::string& path) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec)) throw FileError(concat("job file \"", path, "\" does not exist or is not a file"));
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw FileError(concat("cannot read job file \"", path, "\""));
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_job_text(text.str(), path, fs::path(path).parent_path().string());
+  return parse_job_text(read_text(path, "job file"), path, fs::path(path).parent_path().string());
 }
 
 std::string shard_output_path(const std::string& output, int index, int count) {

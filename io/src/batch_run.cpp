@@ -9,13 +9,16 @@
 #include <exception>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <thread>
+#include <time.h>
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/batch.hpp"
 #include "mriotrace/io/batch_store.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/parallel.hpp"
+#include "mriotrace/scenario.hpp"
 
 namespace mriotrace::io {
 namespace {
@@ -34,6 +37,13 @@ std::string duration(double s) {
   else if (t >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", t / 60, t % 60);
   else std::snprintf(buf, sizeof buf, "%lds", t);
   return buf;
+}
+
+/// CPU seconds used by the calling thread.
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
 }
 
 /// A loaded system with its base factorisation and warm starts.
@@ -85,6 +95,7 @@ class Worker {
   /// Compute one item; failures become Failed results with the reason.
   ItemResult compute(Index id) const {
     const auto t0 = Clock::now();
+    const double cpu0 = thread_cpu_seconds();
     ItemResult r;
     r.id = id;
     try {
@@ -97,6 +108,7 @@ class Worker {
       r.arrays.clear();
     }
     r.seconds = since(t0);
+    r.cpu_seconds = thread_cpu_seconds() - cpu0;
     return r;
   }
 
@@ -107,11 +119,17 @@ class Worker {
     // the seed); base and scenarios of one system share their draws.
     UncertaintyOptions mc = job_.mc;
     mc.seed = job_.mc.seed + static_cast<std::uint64_t>(k.system) * 0x9e3779b97f4a7c15ULL;
+    // A scenario is the system with the scenario's edits; its draws perturb
+    // the edited entries with the same z as the base (same seed, positions),
+    // and its solves are warm-started from and preconditioned by the base.
+    std::optional<MrioSystem> edited;
+    if (k.scenario > 0) edited = apply_scenario(ctx.system, job_.scenario_defs[static_cast<size_t>(k.scenario - 1)], 1);
+    const MrioSystem& sys = edited ? *edited : ctx.system;
     const UncertaintyOptions none;  // every CV 0: the unperturbed system
-    const PerturbedSystem p = k.draw < 0 ? perturb(ctx.system, none, 0, 1)
-                                         : perturb(ctx.system, mc, static_cast<std::uint64_t>(k.draw), 1);
+    const PerturbedSystem p = k.draw < 0 ? perturb(sys, none, 0, 1)
+                                         : perturb(sys, mc, static_cast<std::uint64_t>(k.draw), 1);
     WarmSolveInfo info;
-    Accounts acc = draw_accounts(ctx.system, *ctx.solver, ctx.base, p, mc, &info, 1);
+    Accounts acc = draw_accounts(sys, *ctx.solver, ctx.base, p, mc, &info, 1);
     r.iterations = info.iterations;
     r.refactored = info.refactored;
     for (const auto& name : job_.keep) {
@@ -369,7 +387,7 @@ void merge_batch(const std::vector<std::string>& inputs, const std::string& outp
     if (parts[i].job_hash != first.job_hash)
       throw FileError(concat("\"", inputs[i], "\" belongs to another job (job hash ", hex64(parts[i].job_hash),
                              ") than \"", inputs[0], "\" (", hex64(first.job_hash), "); refusing to merge"));
-  const BatchJob job = parse_job_text(first.job_text, inputs[0], "");
+  const BatchJob job = parse_job_text(first.job_text, inputs[0], "", &first.scenario_text);
   std::map<Index, const ItemResult*> items;
   for (size_t i = 0; i < parts.size(); ++i)
     for (const auto& r : parts[i].items) {

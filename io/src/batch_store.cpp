@@ -58,9 +58,18 @@ class H5 {
   herr_t (*close_)(hid_t);
 };
 
+/// Debian's HDF5 is the serial (not thread-safe) build: batch files are read
+/// and written one at a time in a process, with HDF5's error printing off.
 class Session {
  public:
-  Session() { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+  Session() : lock_(mutex()) { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
+
+ private:
+  static std::mutex& mutex() {
+    static std::mutex m;
+    return m;
+  }
+  std::lock_guard<std::mutex> lock_;
 };
 
 struct File {
@@ -342,6 +351,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
     f.attr_string("created_by", std::string("mriotrace ") + MRIOTRACE_VERSION);
     f.attr_string("job_hash", hex64(h.job_hash));
     f.attr_string("job", h.job_text);
+    f.attr_string("scenarios", job.scenario_text);
     f.attr_int("total_items", g.total());
     f.attr_int("shard_index", h.shard_index);
     f.attr_int("shard_count", h.shard_count);
@@ -361,7 +371,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
 
     // /items: one row per done item, in id order.
     std::vector<std::int64_t> id, system, scenario, draw, sda, status, iterations, refactored, year;
-    std::vector<double> seconds;
+    std::vector<double> seconds, cpu_seconds;
     std::vector<std::string> message;
     for (const ItemResult* r : items) {
       const ItemKey k = item_key(g, r->id);
@@ -375,6 +385,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
       iterations.push_back(r->iterations);
       refactored.push_back(r->refactored ? 1 : 0);
       seconds.push_back(r->seconds);
+      cpu_seconds.push_back(r->cpu_seconds);
       message.push_back(r->message);
     }
     f.group("/items");
@@ -388,6 +399,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
     f.int64s("/items/iterations", iterations);
     f.int64s("/items/refactored", refactored);
     f.doubles("/items/seconds", seconds, {seconds.size()});
+    f.doubles("/items/cpu_seconds", cpu_seconds, {cpu_seconds.size()});
     f.strings("/items/message", message);
 
     // /results/<account>: [items, account dims], NaN where an item has no such array.
@@ -462,6 +474,7 @@ BatchFileContents read_batch_file(const std::string& path) {
                            kBatchFormatVersion, " (upgrade mriotrace)"));
   BatchFileContents c;
   c.job_text = f.read_attr_string("job");
+  c.scenario_text = H5Aexists(f.id, "scenarios") > 0 ? f.read_attr_string("scenarios") : std::string();
   c.job_hash = std::stoull(f.read_attr_string("job_hash"), nullptr, 16);
   c.total_items = f.read_attr_int("total_items");
   c.shard_index = static_cast<int>(f.read_attr_int("shard_index"));
@@ -480,6 +493,7 @@ BatchFileContents read_batch_file(const std::string& path) {
   const auto sda = f.read_int64s("/items/sda");
   Dims d;
   const auto seconds = f.read_doubles("/items/seconds", d);
+  const auto cpu_seconds = f.read_doubles("/items/cpu_seconds", d);
   const auto message = f.read_strings("/items/message");
   const size_t M = ids.size();
   if (status.size() != M || seconds.size() != M || message.size() != M || sda.size() != M)
@@ -492,6 +506,7 @@ BatchFileContents read_batch_file(const std::string& path) {
     r.iterations = static_cast<std::int32_t>(iterations[i]);
     r.refactored = refactored[i] != 0;
     r.seconds = seconds[i];
+    r.cpu_seconds = cpu_seconds.size() == M ? cpu_seconds[i] : 0.0;
     r.message = message[i];
   }
   for (const auto& name : accounts) {
@@ -510,7 +525,7 @@ BatchFileContents read_batch_file(const std::string& path) {
     }
   }
   // SDA items: arrays back from /sda/<name> (the job text names them).
-  const BatchJob job = parse_job_text(c.job_text, path, fs::path(path).parent_path().string());
+  const BatchJob job = parse_job_text(c.job_text, path, fs::path(path).parent_path().string(), &c.scenario_text);
   for (size_t i = 0; i < M; ++i) {
     if (sda[i] < 0 || c.items[i].status != ItemStatus::Ok) continue;
     const std::string base = "/sda/" + job.sda[static_cast<size_t>(sda[i])].name;
@@ -565,6 +580,7 @@ BatchStore::BatchStore(const BatchJob& job, std::string output, int shard_index,
   const Index total = job.grid().total();
   for (Index id = shard_index; id < total; id += shard_count) ++shard_items_;
   header_.job_text = job.text;
+  header_.scenario_text = job.scenario_text;
   header_.job_hash = job.hash;
   header_.total_items = total;
   header_.shard_index = shard_index;

@@ -62,6 +62,7 @@ struct ItemResult {
   ItemStatus status = ItemStatus::Ok;
   std::string message;          ///< reason of a failure (empty when Ok)
   double seconds = 0;           ///< wall time of the computation
+  double cpu_seconds = 0;       ///< CPU time of the computing thread (robust to a busy machine)
   std::int32_t iterations = 0;  ///< warm-start iterations (most over the item's solves)
   bool refactored = false;      ///< a draw fell back to a fresh factorisation
   std::vector<ResultArray> arrays;

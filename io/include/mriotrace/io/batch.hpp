@@ -19,6 +19,7 @@
 
 #include "mriotrace/batch.hpp"
 #include "mriotrace/montecarlo.hpp"
+#include "mriotrace/scenario.hpp"
 #include "mriotrace/sda.hpp"
 
 namespace mriotrace::io {
@@ -55,11 +56,14 @@ struct BatchTarget {
 struct BatchJob {
   std::string path;              ///< the job file ("" when parsed from text)
   std::string text;              ///< its text, stored in the results file
-  std::uint64_t hash = 0;        ///< fnv1a64 of the text: a changed job is refused on resume
+  std::uint64_t hash = 0;        ///< fnv1a64 of the text (and the scenario file's): a changed job is refused on resume
   std::string output;            ///< results file (resolved)
   int threads = 0;               ///< worker threads per rank (0 = environment)
   std::vector<BatchSystem> systems;
-  std::vector<std::string> scenarios{"base"};  ///< index 0 is the base
+  std::vector<std::string> scenarios{"base"};  ///< index 0 is the base, then the scenario file's, in order
+  std::string scenario_file;     ///< scenario file (resolved), or ""
+  std::string scenario_text;     ///< its text (stored in the results file)
+  std::vector<Scenario> scenario_defs;  ///< scenarios 1.. (edits applied to every system)
   Index draws = 0;               ///< Monte Carlo draws (0 = deterministic only)
   UncertaintyOptions mc;         ///< CVs, Z or A, seed, solve tolerance
   std::vector<std::string> keep{"D_cba_reg", "D_pba_reg"};  ///< accounts kept per item
@@ -79,8 +83,11 @@ const std::vector<std::string>& batch_account_names();
 /// InputError (malformed TOML with line and column; unknown keys; bad values)
 /// naming the file. Relative paths are resolved against the job file's folder.
 BatchJob parse_job(const std::string& path);
-/// The same from text; relative paths resolve against `base_dir`.
-BatchJob parse_job_text(const std::string& text, const std::string& origin, const std::string& base_dir);
+/// The same from text; relative paths resolve against `base_dir`. With
+/// `scenario_text`, the scenario file is not read: that text is used (results
+/// files store it, so a merge needs no other file).
+BatchJob parse_job_text(const std::string& text, const std::string& origin, const std::string& base_dir,
+                        const std::string* scenario_text = nullptr);
 
 /// Progress of a run (callback and stderr line).
 struct BatchProgress {

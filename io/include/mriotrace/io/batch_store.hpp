@@ -33,6 +33,7 @@ inline constexpr int kBatchFormatVersion = 1;
 /// Everything a batch results file holds (read back by merge, tests, Python).
 struct BatchFileContents {
   std::string job_text;
+  std::string scenario_text;      ///< the job's scenario file, or ""
   std::uint64_t job_hash = 0;
   Index total_items = 0;          ///< items of the whole job
   int shard_index = 0, shard_count = 1;
