@@ -10,7 +10,9 @@
 #include <string>
 #include <vector>
 
+#include "batch_commands.hpp"
 #include "commands.hpp"
+#include "scenario.hpp"
 #include "spa.hpp"
 #include "util.hpp"
 
@@ -90,8 +92,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   cmd_fp->add_option("--threads", fp.threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
       ->check(whole_at_least(0, "0 (all cores) or a thread count"));
-  cmd_fp->add_option("--solver", fp.solver, "Linear solver")
-      ->check(CLI::IsMember({"auto", "dense", "umfpack"}))
+  cmd_fp->add_option("--solver", fp.solver, "Linear solver (gmres, power: iterative)")
+      ->check(CLI::IsMember({"auto", "dense", "umfpack", "gmres", "power"}))
       ->capture_default_str();
   cmd_fp->add_flag("--sector-level", fp.sector_level,
                    "Also compute sector-level accounts (M, D_cba, ...); to CSV as OUT_sectors.csv");
@@ -133,14 +135,25 @@ int main(int argc, char** argv) {
 
   const TracingCommands tracing = add_tracing_commands(app);  // spa, layers, extract, linkages
 
-  // CLI11 reports an unknown first word as "A subcommand is required"; say what it is.
-  const std::vector<std::string> commands{"info", "footprint", "generate", "demo", "spa", "layers", "extract",
-                                         "linkages"};
-  if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end())
-    return fail(std::string("unknown command \"") + argv[1] +
-                    "\"; expected one of info, footprint, generate, demo, spa, layers, extract, linkages "
-                    "(see mriotrace --help)",
+  const BatchCommands batch = add_batch_commands(app);  // batch run, batch merge, sda
+
+  ScenarioRunOptions scen;
+  CLI::App* cmd_scen_run = nullptr;
+  add_scenario_command(app, scen, &cmd_scen_run, whole_at_least(0, "0 (all cores) or a thread count"));
+
+  // CLI11 reports an unknown first word as "A subcommand is required"; say
+  // what it is. The list comes from the registered subcommands, so a new
+  // command needs no edit here.
+  std::vector<std::string> commands;
+  for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; }))
+    commands.push_back(sub->get_name());
+  if (argc > 1 && argv[1][0] != '-' && std::find(commands.begin(), commands.end(), argv[1]) == commands.end()) {
+    std::string known;
+    for (const auto& c : commands) known += (known.empty() ? "" : ", ") + c;
+    return fail(std::string("unknown command \"") + argv[1] + "\"; expected one of " + known +
+                    " (see mriotrace --help)",
                 2);
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -169,6 +182,8 @@ int main(int argc, char** argv) {
     }
     if (cmd_demo->parsed()) run_demo(demo);
     tracing.run();
+    if (cmd_scen_run->parsed()) run_scenario_command(scen);
+    batch.run();
   } catch (const UsageError& e) {
     return fail(e.what(), 2);
   } catch (const std::exception& e) {

@@ -96,6 +96,8 @@ inline std::string solver_name(SolverKind kind) {
   switch (kind) {
     case SolverKind::DenseLU: return "dense LU (LAPACK)";
     case SolverKind::SparseLU: return "sparse LU (UMFPACK)";
+    case SolverKind::GMRES: return "block-Jacobi GMRES";
+    case SolverKind::PowerSeries: return "power series";
     default: return "auto";
   }
 }

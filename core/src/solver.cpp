@@ -1,6 +1,7 @@
-// Leontief solver backends: dense LU (LAPACK dgetrf/dgetrs through OpenBLAS)
-// and sparse LU (SuiteSparse UMFPACK). Factor once, solve blocks of
-// right-hand sides, plain or transposed; check every answer's residual.
+// Leontief solver backends: dense LU (LAPACK dgetrf/dgetrs through OpenBLAS),
+// sparse LU (SuiteSparse UMFPACK) and the iterative ones (GMRES, power series;
+// iterative.cpp) with a block-Jacobi preconditioner. Factor once, solve blocks
+// of right-hand sides, plain or transposed; check every answer's residual.
 #include "mriotrace/solver.hpp"
 
 #include <umfpack.h>
@@ -12,6 +13,8 @@
 #include <mutex>
 #include <vector>
 
+#include "iterative.hpp"
+#include "kernels.hpp"
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
 #include "mriotrace/system.hpp"
@@ -43,7 +46,9 @@ SolverKind solver_kind_from_string(const std::string& name) {
   if (name == "auto") return SolverKind::Auto;
   if (name == "dense" || name == "lu" || name == "lapack") return SolverKind::DenseLU;
   if (name == "umfpack" || name == "sparse") return SolverKind::SparseLU;
-  throw InputError("unknown solver \"" + name + "\"; expected one of: auto, dense, umfpack");
+  if (name == "gmres") return SolverKind::GMRES;
+  if (name == "power" || name == "power-series") return SolverKind::PowerSeries;
+  throw InputError("unknown solver \"" + name + "\"; expected one of: auto, dense, umfpack, gmres, power");
 }
 
 std::string to_string(SolverKind kind) {
@@ -51,6 +56,8 @@ std::string to_string(SolverKind kind) {
     case SolverKind::Auto: return "auto";
     case SolverKind::DenseLU: return "dense";
     case SolverKind::SparseLU: return "umfpack";
+    case SolverKind::GMRES: return "gmres";
+    case SolverKind::PowerSeries: return "power";
   }
   return "unknown";
 }
@@ -66,17 +73,72 @@ SolverKind LeontiefSolver::choose(Index n, Index nnz) {
   return SolverKind::SparseLU;
 }
 
+SolverKind LeontiefSolver::choose(Index n, Index nnz, Index block_size, std::string* reason) {
+  auto say = [&](const std::string& why) {
+    if (reason) *reason = why;
+  };
+  if (n <= 2000) {
+    say("auto: small system (n <= 2000): one dense LU is fast and exact");
+    return SolverKind::DenseLU;
+  }
+  if (block_size > 0) {
+    // An MRIO's trade coefficients are small, so M = I - A_D (domestic
+    // blocks) is close to I - A: GMRES needs a few sweeps of O(nnz) for each
+    // block of right-hand sides instead of an O(n^3) factorisation.
+    say(detail::concat("auto: n = ", n, " > 2000 with region blocks of ", block_size,
+                       ": block-Jacobi GMRES, O(nnz) per sweep (a direct factorisation takes over for blocks of "
+                       "right-hand sides where it is cheaper)"));
+    return SolverKind::GMRES;
+  }
+  const SolverKind direct = choose(n, nnz);
+  say(direct == SolverKind::DenseLU
+          ? "auto: dense-ish system (>= 5 % nonzero, n <= 20000) without region blocks: dense LU"
+          : "auto: sparse system without region blocks: sparse LU (UMFPACK)");
+  return direct;
+}
+
+namespace {
+
+bool is_iterative(SolverKind k) { return k == SolverKind::GMRES || k == SolverKind::PowerSeries; }
+
+// Memory budget of one iterative solve's work blocks (Krylov basis and
+// scratch); wider blocks of right-hand sides are solved in column batches.
+constexpr double kIterativeWorkBytes = 512.0 * 1024 * 1024;
+
+// Relative speeds of the two paths on a 2-core AVX2 machine (measured by
+// bench/cpp, docs/solvers.md): LAPACK LU/solve flops run ~3x faster than the
+// sparse x block kernel's. Only used by auto to decide when many right-hand
+// sides make a dense factorisation cheaper than sweeps.
+constexpr double kDenseSpeedup = 3.0;
+// Sweeps assumed for auto's cost model before any iterative solve was seen.
+constexpr double kAssumedSweeps = 12.0;
+
+}  // namespace
+
 struct LeontiefSolver::Impl {
   SolverOptions options;
-  SparseMatrix A;  // kept for residual checks (and UMFPACK's iterative refinement via IminusA)
   Index n = 0;
-  // Dense backend
+  Index nnz = 0;
+  double row_abs_sum_max = 0, col_abs_sum_max = 0;
+  // Full A, for the direct backends and their residual checks. An iterative
+  // solver keeps only its split (fwd, P) and rebuilds A if a direct solver is
+  // needed later (fallback, many right-hand sides): one copy of A less.
+  SparseMatrix A;
+  // Direct backend (factored at construction, or lazily for an iterative solver)
+  SolverKind direct = SolverKind::Auto;  // Auto: none yet
   Matrix lu;
   std::vector<int> ipiv;
-  // Sparse backend: I - A in CSC with 64-bit indices (SuiteSparse_long)
-  SparseMatrix IminusA;
+  SparseMatrix IminusA;  // CSC with 64-bit indices (SuiteSparse_long)
   void* numeric = nullptr;
   double control[UMFPACK_CONTROL];
+  mutable std::mutex direct_mutex;
+  // Iterative backend: I - A = M - A_T, M = I - A_D (block Jacobi)
+  bool iterative = false;
+  kernels::Csr fwd;              // A_T as CSR (rows of A_T)
+  mutable kernels::Csr bwd;      // A_T^T as CSR, built at the first transposed solve
+  mutable std::once_flag bwd_once;
+  kernels::BlockJacobi P;
+  mutable Index iterative_solves = 0;
 
   mutable std::mutex diag_mutex;
   mutable SolveDiagnostics diag;
@@ -136,15 +198,49 @@ struct LeontiefSolver::Impl {
     diag.rcond_estimate = info[UMFPACK_RCOND];
   }
 
-  Matrix solve(const Eigen::Ref<const Matrix>& B, bool transposed) const {
-    MRIOTRACE_CHECK(B.rows() == n, "right-hand side has ", B.rows(), " rows; expected n = ", n);
-    check_finite(B, "right-hand side");
+  /// Factor I - A with a direct backend now (construction) or on first need.
+  void ensure_direct(SolverKind kind) const {
+    std::lock_guard<std::mutex> lock(direct_mutex);
+    if (direct != SolverKind::Auto) return;
+    auto& self = const_cast<Impl&>(*this);
+    if (self.A.rows() != n) self.A = rebuild_A();
+    ThreadScope scope(options.threads);
+    const auto t0 = Clock::now();
+    if (kind == SolverKind::DenseLU)
+      self.factor_dense();
+    else
+      self.factor_sparse();
+    self.direct = kind;
+    {
+      std::lock_guard<std::mutex> dlock(diag_mutex);
+      diag.factor_seconds += seconds_since(t0);
+    }
+    if (n > 0 && diag.rcond_estimate >= 0 && diag.rcond_estimate < kSingularRcond)
+      throw NumericError(detail::concat("I - A is numerically singular (reciprocal condition estimate ",
+                                        diag.rcond_estimate, "); the system is not productive"));
+  }
+
+  /// A = A_T + A_D from the iterative split (the direct backends need it whole).
+  SparseMatrix rebuild_A() const {
+    std::vector<Eigen::Triplet<double, Index>> t;
+    t.reserve(static_cast<size_t>(fwd.nnz() + P.blocks * P.bs * P.bs));
+    fwd.for_each([&](Index i, Index j, double v) { t.emplace_back(i, j, v); });
+    for (Index b = 0; b < P.blocks; ++b)
+      for (Index j = 0; j < P.bs; ++j)
+        for (Index i = 0; i < P.bs; ++i)
+          if (const double v = P.D[static_cast<size_t>(b)](i, j); v != 0) t.emplace_back(b * P.bs + i, b * P.bs + j, v);
+    SparseMatrix out(n, n);
+    out.setFromTriplets(t.begin(), t.end());
+    out.makeCompressed();
+    return out;
+  }
+
+  /// X = (I - A)^-1 B or (I - A)^-T B with the direct factorisation.
+  Matrix direct_solve(const Eigen::Ref<const Matrix>& B, bool transposed) const {
     const Index m = B.cols();
     Matrix X = B;
-    if (m == 0 || n == 0) return X;
-    const auto t0 = Clock::now();
     ThreadScope scope(options.threads);
-    if (diag.kind == SolverKind::DenseLU) {
+    if (direct == SolverKind::DenseLU) {
       const int ni = static_cast<int>(n);
       MRIOTRACE_CHECK(m <= INT_MAX, "too many right-hand sides (", m, ") for one LAPACK call");
       const int mi = static_cast<int>(m);
@@ -176,18 +272,159 @@ struct LeontiefSolver::Impl {
         }
       });
     }
-    const double residual = relative_residual(B, X, transposed);
+    return X;
+  }
+
+  /// Whether auto should hand m right-hand sides to dense LU rather than sweeps.
+  bool prefer_direct(Index m) const {
+    if (options.kind != SolverKind::Auto || !iterative) return false;
+    if (n > 20000) return false;  // n^2 doubles would not fit the memory budget; sweeps stay O(nnz)
+    double sweeps = kAssumedSweeps;
     {
       std::lock_guard<std::mutex> lock(diag_mutex);
-      diag.solve_seconds += seconds_since(t0);
-      diag.rhs_solved += m;
-      diag.max_relative_residual = std::max(diag.max_relative_residual, residual);
+      if (iterative_solves > 0)
+        sweeps = 2.0 + static_cast<double>(diag.total_iterations) / static_cast<double>(iterative_solves);
     }
-    if (!(residual <= options.max_residual))
-      throw NumericError(detail::concat("Leontief solve is inaccurate: relative residual ", residual,
-                                        " exceeds ", options.max_residual,
-                                        "; I - A is (nearly) singular (reciprocal condition estimate ",
-                                        diag.rcond_estimate, ")"));
+    const double nd = static_cast<double>(n), md = static_cast<double>(m);
+    const double per_sweep = 2.0 * static_cast<double>(fwd.nnz()) + 4.0 * nd * static_cast<double>(P.bs);
+    const double iterative_flops = sweeps * per_sweep * md;
+    const double dense_flops = ((direct == SolverKind::DenseLU ? 0.0 : 2.0 / 3.0 * nd * nd * nd) + 2.0 * nd * nd * md) /
+                               kDenseSpeedup;
+    return dense_flops < iterative_flops;
+  }
+
+  const kernels::Csr& off(bool transposed) const {
+    if (!transposed) return fwd;
+    std::call_once(bwd_once, [&] { bwd = kernels::transpose(fwd); });
+    return bwd;
+  }
+
+  /// Iterative solve of one batch; throws or falls back per options. X0 may be null.
+  Matrix iterative_solve(const Eigen::Ref<const Matrix>& B, const Matrix* X0, bool transposed, SolverKind& used,
+                         double& worst_relative, double& backward, Index& iterations) const {
+    const Index m = B.cols();
+    iterative::Operator op;
+    op.off = &off(transposed);
+    op.M = &P;
+    op.transposed = transposed;
+    op.threads = options.threads;
+    op.n = n;
+    op.norm_IA = 1.0 + (transposed ? col_abs_sum_max : row_abs_sum_max);
+    iterative::Settings st{options.tolerance, options.max_iterations, options.restart};
+    const SolverKind kind = diag.kind;
+    // Row-major work blocks (kernels.hpp); columns in batches within the memory budget.
+    const double per_column = 8.0 * static_cast<double>(n) * static_cast<double>(kind == SolverKind::GMRES ? st.restart + 5 : 4);
+    const Index batch = std::clamp<Index>(static_cast<Index>(kIterativeWorkBytes / per_column), 1, std::max<Index>(m, 1));
+    Matrix X(n, m);
+    iterations = 0;
+    worst_relative = 0;
+    backward = 0;
+    used = kind;
+    std::string failure;
+    for (Index c0 = 0; c0 < m; c0 += batch) {
+      const Index mb = std::min(batch, m - c0);
+      using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+      // Padded to a multiple of 4 columns with zeros (answer 0, converged at
+      // once): the kernel's rows are then whole SIMD vectors.
+      const Index mp = (mb + 3) / 4 * 4;
+      RowMat Bb = RowMat::Zero(n, mp), Xb = RowMat::Zero(n, mp);
+      Bb.leftCols(mb) = B.middleCols(c0, mb);
+      if (X0) Xb.leftCols(mb) = X0->middleCols(c0, mb);
+      const iterative::Result r =
+          kind == SolverKind::GMRES ? iterative::gmres(op, Bb.data(), Xb.data(), mp, st, X0 == nullptr)
+                                    : iterative::power_series(op, Bb.data(), Xb.data(), mp, st);
+      iterations = std::max(iterations, r.iterations);
+      {
+        std::lock_guard<std::mutex> lock(diag_mutex);
+        diag.total_iterations += r.iterations;
+      }
+      if (!r.converged) {
+        failure = detail::concat(
+            to_string(kind), " did not converge: ", r.why, " after ", r.iterations, " iterations (max_iterations ",
+            options.max_iterations, "); relative residual reached ", r.relative_residual, " > tolerance ",
+            options.tolerance, "; residual reduction per iteration ", r.reduction_per_iteration,
+            r.reduction_per_iteration > 0.99 ? " (near 1: the spectral radius of the iteration is near 1, I - A is "
+                                               "nearly singular)"
+                                             : "");
+        break;
+      }
+      // A looser tolerance than max_residual is the user's explicit choice.
+      const double allowed = std::max(options.max_residual, options.tolerance);
+      if (!(r.backward_error <= allowed))
+        throw NumericError(detail::concat("Leontief solve is inaccurate: relative residual ", r.backward_error,
+                                          " exceeds ", allowed, " although ", to_string(kind),
+                                          " reached its tolerance; I - A is (nearly) singular"));
+      X.middleCols(c0, mb) = Xb.leftCols(mb);
+      worst_relative = std::max(worst_relative, r.relative_residual);
+      backward = std::max(backward, r.backward_error);
+    }
+    {
+      std::lock_guard<std::mutex> lock(diag_mutex);
+      diag.kernel_seconds += op.kernel_seconds;
+      diag.preconditioner_seconds += op.preconditioner_seconds;
+      ++iterative_solves;
+    }
+    if (failure.empty()) return X;
+    if (!options.fallback)
+      throw NumericError(failure + "; not returning an unconverged answer (use a direct solver, e.g. "
+                                   "solver \"dense\" or \"umfpack\", or enable fallback)");
+    // Finish with a direct solver: an unconverged answer is never returned.
+    const SolverKind d = choose(n, nnz);
+    ensure_direct(d);
+    {
+      std::lock_guard<std::mutex> lock(diag_mutex);
+      diag.fell_back = true;
+      diag.fallback_reason = failure;
+    }
+    used = direct;
+    Matrix Xd = direct_solve(B, transposed);
+    worst_relative = -1;  // measured by the caller
+    backward = -1;
+    return Xd;
+  }
+
+  Matrix solve(const Eigen::Ref<const Matrix>& B, const Eigen::Ref<const Matrix>* X0, bool transposed) const {
+    MRIOTRACE_CHECK(B.rows() == n, "right-hand side has ", B.rows(), " rows; expected n = ", n);
+    check_finite(B, "right-hand side");
+    const Index m = B.cols();
+    Matrix guess;
+    if (X0) {
+      MRIOTRACE_CHECK(X0->rows() == n && X0->cols() == m, "initial guess X0 has shape ", X0->rows(), " x ",
+                      X0->cols(), "; expected the shape of the right-hand side, ", n, " x ", m);
+      check_finite(*X0, "initial guess X0");
+      guess = *X0;
+    }
+    if (m == 0 || n == 0) return B;
+    const auto t0 = Clock::now();
+    ThreadScope scope(options.threads);
+    Matrix X;
+    SolverKind used = direct;
+    double rel2 = -1, residual = 0;
+    Index iterations = 0;
+    if (iterative && !prefer_direct(m)) {
+      X = iterative_solve(B, X0 ? &guess : nullptr, transposed, used, rel2, residual, iterations);
+    } else {
+      if (iterative) ensure_direct(SolverKind::DenseLU);  // auto: many right-hand sides
+      used = direct;
+      X = direct_solve(B, transposed);
+    }
+    // Iterative answers were checked on their own true residual (computed
+    // with the split I - A = M - A_T); direct ones here.
+    if (!is_iterative(used)) {
+      residual = relative_residual(B, X, transposed);
+      if (!(residual <= options.max_residual))
+        throw NumericError(detail::concat("Leontief solve is inaccurate: relative residual ", residual,
+                                          " exceeds ", options.max_residual,
+                                          "; I - A is (nearly) singular (reciprocal condition estimate ",
+                                          diag.rcond_estimate, ")"));
+    }
+    std::lock_guard<std::mutex> lock(diag_mutex);
+    diag.solve_seconds += seconds_since(t0);
+    diag.rhs_solved += m;
+    diag.last_kind = used;
+    diag.iterations = is_iterative(used) ? iterations : 0;
+    diag.last_relative_residual = rel2 >= 0 ? rel2 : residual;
+    diag.max_relative_residual = std::max(diag.max_relative_residual, residual);
     return X;
   }
 
@@ -207,40 +444,63 @@ struct LeontiefSolver::Impl {
     return worst;
   }
 
-  double row_abs_sum_max = 0, col_abs_sum_max = 0;
+  void init(const SparseMatrix& A_in, const SolverOptions& opts) {
+    MRIOTRACE_CHECK(A_in.rows() == A_in.cols(), "A has shape ", A_in.rows(), " x ", A_in.cols(),
+                    "; expected a square matrix");
+    MRIOTRACE_CHECK(opts.max_residual > 0, "max_residual = ", opts.max_residual, "; expected > 0");
+    MRIOTRACE_CHECK(opts.tolerance > 0 && opts.tolerance < 1, "tolerance = ", opts.tolerance,
+                    "; expected 0 < tolerance < 1 (a relative residual, e.g. 1e-13)");
+    MRIOTRACE_CHECK(opts.max_iterations >= 1, "max_iterations = ", opts.max_iterations, "; expected >= 1");
+    MRIOTRACE_CHECK(opts.restart >= 1, "restart = ", opts.restart, "; expected >= 1 (GMRES Krylov basis size)");
+    MRIOTRACE_CHECK(opts.block_size >= 0 && opts.block_size <= std::max<Index>(A_in.rows(), 1) &&
+                        (opts.block_size == 0 || A_in.rows() % opts.block_size == 0),
+                    "block_size = ", opts.block_size, " does not divide n = ", A_in.rows(),
+                    "; expected the number of sectors per region (a divisor of n), or 0 for no preconditioner");
+    check_finite(A_in, "A");
+    options = opts;
+    n = A_in.rows();
+    nnz = A_in.nonZeros();
+    Vector rows = Vector::Zero(n), cols = Vector::Zero(n);
+    for (Index j = 0; j < A_in.outerSize(); ++j)
+      for (SparseMatrix::InnerIterator it(A_in, j); it; ++it) {
+        rows[it.row()] += std::abs(it.value());
+        cols[j] += std::abs(it.value());
+      }
+    row_abs_sum_max = n ? rows.maxCoeff() : 0;
+    col_abs_sum_max = n ? cols.maxCoeff() : 0;
+    if (opts.kind == SolverKind::Auto) {
+      diag.kind = choose(n, nnz, opts.block_size, &diag.reason);
+    } else {
+      diag.kind = opts.kind;
+      diag.reason = "requested";
+    }
+    iterative = is_iterative(diag.kind);
+    ThreadScope scope(opts.threads);
+    diag.threads = scope.threads();
+    const auto t0 = Clock::now();
+    if (iterative) {
+      // The split I - A = M - A_T: only A_T's rows (12 bytes per nonzero) and
+      // the diagonal blocks are kept.
+      P = kernels::BlockJacobi::build(A_in, opts.block_size);
+      fwd = kernels::offdiagonal_csr(A_in, opts.block_size, false);
+      diag.preconditioner = opts.block_size > 0 ? detail::concat("block-Jacobi, ", P.blocks, " blocks of ", P.bs)
+                                                : std::string("none");
+      diag.factor_seconds = seconds_since(t0);
+    } else if (n > 0) {
+      A = A_in;
+      A.makeCompressed();
+      ensure_direct(diag.kind);
+    }
+  }
 };
 
 LeontiefSolver::LeontiefSolver(const SparseMatrix& A, SolverOptions options) : impl_(std::make_unique<Impl>()) {
-  MRIOTRACE_CHECK(A.rows() == A.cols(), "A has shape ", A.rows(), " x ", A.cols(), "; expected a square matrix");
-  MRIOTRACE_CHECK(options.max_residual > 0, "max_residual = ", options.max_residual, "; expected > 0");
-  check_finite(A, "A");
-  auto& d = *impl_;
-  d.options = options;
-  d.n = A.rows();
-  d.A = A;
-  d.A.makeCompressed();
-  Vector rows = Vector::Zero(d.n), cols = Vector::Zero(d.n);
-  for (Index j = 0; j < d.n; ++j)
-    for (SparseMatrix::InnerIterator it(d.A, j); it; ++it) {
-      rows[it.row()] += std::abs(it.value());
-      cols[j] += std::abs(it.value());
-    }
-  d.row_abs_sum_max = d.n ? rows.maxCoeff() : 0;
-  d.col_abs_sum_max = d.n ? cols.maxCoeff() : 0;
-  d.diag.kind = options.kind == SolverKind::Auto ? choose(d.n, d.A.nonZeros()) : options.kind;
-  ThreadScope scope(options.threads);
-  d.diag.threads = scope.threads();
-  const auto t0 = Clock::now();
-  if (d.n > 0) {
-    if (d.diag.kind == SolverKind::DenseLU)
-      d.factor_dense();
-    else
-      d.factor_sparse();
-  }
-  d.diag.factor_seconds = seconds_since(t0);
-  if (d.n > 0 && d.diag.rcond_estimate >= 0 && d.diag.rcond_estimate < kSingularRcond)
-    throw NumericError(detail::concat("I - A is numerically singular (reciprocal condition estimate ",
-                                      d.diag.rcond_estimate, "); the system is not productive"));
+  impl_->init(A, options);
+}
+
+LeontiefSolver::LeontiefSolver(const MrioSystem& system, SolverOptions options) : impl_(std::make_unique<Impl>()) {
+  if (options.block_size == 0 && system.R() > 1) options.block_size = system.N();
+  impl_->init(system.A(), options);
 }
 
 LeontiefSolver::~LeontiefSolver() = default;
@@ -249,10 +509,18 @@ LeontiefSolver& LeontiefSolver::operator=(LeontiefSolver&&) noexcept = default;
 
 Index LeontiefSolver::n() const { return impl_->n; }
 
-Matrix LeontiefSolver::solve(const Eigen::Ref<const Matrix>& B) const { return impl_->solve(B, false); }
+Matrix LeontiefSolver::solve(const Eigen::Ref<const Matrix>& B) const { return impl_->solve(B, nullptr, false); }
 
 Matrix LeontiefSolver::solve_transposed(const Eigen::Ref<const Matrix>& B) const {
-  return impl_->solve(B, true);
+  return impl_->solve(B, nullptr, true);
+}
+
+Matrix LeontiefSolver::solve(const Eigen::Ref<const Matrix>& B, const Eigen::Ref<const Matrix>& X0) const {
+  return impl_->solve(B, &X0, false);
+}
+
+Matrix LeontiefSolver::solve_transposed(const Eigen::Ref<const Matrix>& B, const Eigen::Ref<const Matrix>& X0) const {
+  return impl_->solve(B, &X0, true);
 }
 
 Matrix LeontiefSolver::leontief_inverse() const { return solve(Matrix::Identity(impl_->n, impl_->n)); }

@@ -16,9 +16,11 @@ OSError (bad files; mriotrace.FileError).
 
 from . import _core
 from ._core import FileError, InputError, NumericError
-from . import datasets, math, tracing
+from . import batch, datasets, math, sda, tracing
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
+from .scenario import (Scenario, ScenarioFile, ScenarioResult, apply_scenario, parse_scenarios, read_scenarios,
+                       run_scenarios)
 from .system import Extension, MRIOSystem
 
 __version__ = _core.__version__
@@ -29,5 +31,6 @@ del _exc
 
 __all__ = [
     "MRIOSystem", "Extension", "from_pymrio", "to_pymrio", "load", "save", "inspect", "read_useeio",
-    "UseeioModel", "datasets", "math", "tracing", "InputError", "NumericError", "FileError", "__version__",
+    "UseeioModel", "datasets", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
+    "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
 ]

@@ -537,17 +537,21 @@ class MRIOSystem:
         return out
 
     # ---------------------------------------------------------------- compute
-    def solver(self, solver: str = "auto", threads: int = 0, max_residual: float = 1e-8):
+    def solver(self, solver: str = "auto", threads: int = 0, max_residual: float = 1e-8, **iterative):
         """A factorisation of I - A (``mriotrace._core.LeontiefSolver``) for repeated solves.
 
-        solver: "auto", "dense" (LAPACK LU) or "umfpack" (sparse LU); threads: 0 =
-        OMP_NUM_THREADS / all cores. Each solve checks its relative residual.
+        solver: "auto", "dense" (LAPACK LU), "umfpack" (sparse LU), "gmres" or
+        "power" (iterative, block-Jacobi preconditioned by each region's domestic
+        block); threads: 0 = OMP_NUM_THREADS / all cores. Each solve checks its
+        relative residual. Iterative keywords (docs/solvers.md): tol=1e-13,
+        max_iterations=1000, fallback=True, restart=30, block_size (default: sectors
+        per region).
         """
         return _core.LeontiefSolver.for_system(self._core, solver=solver, threads=threads,
-                                               max_residual=max_residual)
+                                               max_residual=max_residual, **iterative)
 
     def calc_all(self, threads: int = 0, solver: str = "auto", sector_level: bool = True, extensions=None,
-                 max_residual: float = 1e-8) -> "MRIOSystem":
+                 max_residual: float = 1e-8, tol: float = 1e-13, **iterative) -> "MRIOSystem":
         """Compute every account of every extension from ONE factorisation of I - A.
 
         Fills M, D_cba, D_pba, D_imp, D_exp (stressors x (region, sector); only
@@ -555,10 +559,13 @@ class MRIOSystem:
         each extension (or those named in `extensions`). L is never formed:
         R solves give the regional accounts and Q; sector-level accounts add
         k + R*k transposed solves (k = stressors of all selected extensions).
-        Solver diagnostics are kept in ``self.diagnostics``. Returns self.
+        solver: "auto", "dense", "umfpack", "gmres" or "power"; tol: relative residual
+        of the iterative solvers (further keywords: see ``solver``). Solver
+        diagnostics (backend and why, iterations, residual, times, fallback) are
+        kept in ``self.diagnostics``. Returns self.
         """
         chosen = self._select(extensions)
-        fac = self.solver(solver=solver, threads=threads, max_residual=max_residual)
+        fac = self.solver(solver=solver, threads=threads, max_residual=max_residual, tol=tol, **iterative)
         has_demand = self._core.Y.shape[1] > 0
         stressor_exts = [i for i in chosen if not self._extensions[i]._value_added]
         rows = np.concatenate([self._extensions[i]._rows for i in stressor_exts]) if stressor_exts else np.zeros(0, int)

@@ -24,10 +24,22 @@ namespace {
 using ConstRef = Eigen::Ref<const Matrix>;
 using ConstVecRef = Eigen::Ref<const Vector>;
 
-SolverOptions make_options(const std::string& solver, int threads, double max_residual) {
+SolverOptions make_options(const std::string& solver, int threads, double max_residual, double tol,
+                           Index max_iterations, Index block_size, bool fallback, Index restart) {
   MRIOTRACE_CHECK(threads >= 0, "threads = ", threads, "; expected >= 0 (0 = OMP_NUM_THREADS or all cores)");
-  return SolverOptions{solver_kind_from_string(solver), threads, max_residual};
+  SolverOptions o{solver_kind_from_string(solver), threads, max_residual};
+  o.tolerance = tol;
+  o.max_iterations = max_iterations;
+  o.block_size = block_size;
+  o.fallback = fallback;
+  o.restart = restart;
+  return o;
 }
+
+// The solver keywords shared by LeontiefSolver() and LeontiefSolver.for_system().
+#define MRIOTRACE_SOLVER_KWARGS                                                                             \
+  "solver"_a = "auto", "threads"_a = 0, "max_residual"_a = 1e-8, "tol"_a = 1e-13, "max_iterations"_a = 1000, \
+  "block_size"_a = 0, "fallback"_a = true, "restart"_a = 30
 
 AccountsOptions make_accounts_options(bool sector_level, bool regional, std::vector<Index> stressors) {
   AccountsOptions o;
@@ -46,6 +58,16 @@ nb::dict diagnostics_dict(const SolveDiagnostics& d) {
   out["rhs_solved"] = d.rhs_solved;
   out["max_relative_residual"] = d.max_relative_residual;
   out["rcond_estimate"] = d.rcond_estimate;
+  out["reason"] = d.reason;
+  out["last_solver"] = to_string(d.last_kind);
+  out["preconditioner"] = d.preconditioner;
+  out["iterations"] = d.iterations;
+  out["total_iterations"] = d.total_iterations;
+  out["last_relative_residual"] = d.last_relative_residual;
+  out["fell_back"] = d.fell_back;
+  out["fallback_reason"] = d.fallback_reason;
+  out["kernel_seconds"] = d.kernel_seconds;
+  out["preconditioner_seconds"] = d.preconditioner_seconds;
   return out;
 }
 
@@ -61,23 +83,30 @@ nb::object view(const Matrix& m, nb::handle owner) {
       .cast();
 }
 
-/// solve / solve_transposed for one vector b (n,) -> (n,) and for a block B (n, m) -> (n, m).
-template <Matrix (LeontiefSolver::*Solve)(const Eigen::Ref<const Matrix>&) const>
+/// solve / solve_transposed for one vector b (n,) -> (n,) and for a block B (n, m) -> (n, m);
+/// X0 (same shape) is an optional warm start for the iterative solvers.
+template <Matrix (LeontiefSolver::*Solve)(const Eigen::Ref<const Matrix>&) const,
+          Matrix (LeontiefSolver::*Warm)(const Eigen::Ref<const Matrix>&, const Eigen::Ref<const Matrix>&) const>
 void def_solve(nb::class_<LeontiefSolver>& cls, const char* name, const char* op) {
   cls.def(
       name,
-      [](const LeontiefSolver& s, ConstVecRef b) -> Vector {
+      [](const LeontiefSolver& s, ConstVecRef b, std::optional<Vector> x0) -> Vector {
+        const Eigen::Map<const Matrix> B(b.data(), b.size(), 1);
         nb::gil_scoped_release release;
-        return (s.*Solve)(Eigen::Map<const Matrix>(b.data(), b.size(), 1)).col(0);
+        if (x0) return (s.*Warm)(B, Eigen::Map<const Matrix>(x0->data(), x0->size(), 1)).col(0);
+        return (s.*Solve)(B).col(0);
       },
-      "b"_a, detail::concat("x = ", op, " b for one right-hand side b, (n,)").c_str());
+      "b"_a, "X0"_a = nb::none(),
+      detail::concat("x = ", op, " b for one right-hand side b, (n,); X0: warm start (n,) or None").c_str());
   cls.def(
       name,
-      [](const LeontiefSolver& s, ConstRef B) {
+      [](const LeontiefSolver& s, ConstRef B, std::optional<Matrix> x0) {
         nb::gil_scoped_release release;
+        if (x0) return (s.*Warm)(B, *x0);
         return (s.*Solve)(B);
       },
-      "B"_a, detail::concat("X = ", op, " B, B: (n, m)").c_str());
+      "B"_a, "X0"_a = nb::none(),
+      detail::concat("X = ", op, " B, B: (n, m); X0: warm start (n, m) for the iterative solvers, or None").c_str());
 }
 
 }  // namespace
@@ -167,24 +196,31 @@ void bind_core(nb::module_& m) {
                              "Every solve checks its relative residual against max_residual.")
       .def(
           "__init__",
-          [](LeontiefSolver* self, nb::object A, const std::string& solver, int threads, double max_residual) {
+          [](LeontiefSolver* self, nb::object A, const std::string& solver, int threads, double max_residual,
+             double tol, Index max_iterations, Index block_size, bool fallback, Index restart) {
             SparseMatrix a = csc_from_scipy(A, "A");
-            const SolverOptions opts = make_options(solver, threads, max_residual);
+            const SolverOptions opts =
+                make_options(solver, threads, max_residual, tol, max_iterations, block_size, fallback, restart);
             nb::gil_scoped_release release;
             new (self) LeontiefSolver(a, opts);
           },
-          "A"_a, "solver"_a = "auto", "threads"_a = 0, "max_residual"_a = 1e-8,
-          "A: n x n scipy.sparse CSC (int64 indices). solver: 'auto', 'dense' or 'umfpack'. "
-          "threads: 0 = OMP_NUM_THREADS or all cores.")
+          "A"_a, MRIOTRACE_SOLVER_KWARGS,
+          "A: n x n scipy.sparse CSC (int64 indices). solver: 'auto', 'dense', 'umfpack', 'gmres' or 'power'. "
+          "threads: 0 = OMP_NUM_THREADS or all cores. Iterative solvers: tol (relative residual per column), "
+          "max_iterations, block_size (sectors per region for the block-Jacobi preconditioner; 0 = none), "
+          "fallback (unconverged: finish with a direct solver, else raise RuntimeError), restart (GMRES).")
       .def_static(
           "for_system",
-          [](const MrioSystem& system, const std::string& solver, int threads, double max_residual) {
-            const SolverOptions opts = make_options(solver, threads, max_residual);
+          [](const MrioSystem& system, const std::string& solver, int threads, double max_residual, double tol,
+             Index max_iterations, Index block_size, bool fallback, Index restart) {
+            const SolverOptions opts =
+                make_options(solver, threads, max_residual, tol, max_iterations, block_size, fallback, restart);
             nb::gil_scoped_release release;
-            return LeontiefSolver(system.A(), opts);
+            return LeontiefSolver(system, opts);
           },
-          "system"_a, "solver"_a = "auto", "threads"_a = 0, "max_residual"_a = 1e-8,
-          "Factor I - A of a system (no copy of A through Python).")
+          "system"_a, MRIOTRACE_SOLVER_KWARGS,
+          "Factor I - A of a system (no copy of A through Python); block_size = 0 means the system's sectors "
+          "per region (each region's domestic block preconditions the iterative solvers).")
       .def_prop_ro("n", &LeontiefSolver::n)
       .def(
           "leontief_inverse",
@@ -194,17 +230,25 @@ void bind_core(nb::module_& m) {
           },
           "The dense n x n Leontief inverse L = (I - A)^-1 (n^2 doubles: only on request).")
       .def("diagnostics", [](const LeontiefSolver& s) { return diagnostics_dict(s.diagnostics()); },
-           "dict: solver, threads, factor_seconds, solve_seconds, rhs_solved, max_relative_residual, "
-           "rcond_estimate")
-      .def_static("choose", [](Index n, Index nnz) { return to_string(LeontiefSolver::choose(n, nnz)); }, "n"_a,
-                  "nnz"_a, "The backend 'auto' picks for an n x n system with nnz nonzeros.")
+           "dict: solver, reason, last_solver, preconditioner, threads, factor_seconds, solve_seconds, "
+           "kernel_seconds, preconditioner_seconds, rhs_solved, iterations, total_iterations, "
+           "last_relative_residual, max_relative_residual, fell_back, fallback_reason, rcond_estimate")
+      .def_static(
+          "choose",
+          [](Index n, Index nnz, Index block_size) {
+            return to_string(LeontiefSolver::choose(n, nnz, block_size));
+          },
+          "n"_a, "nnz"_a, "block_size"_a = 0,
+          "The backend 'auto' picks for an n x n system with nnz nonzeros and region blocks of block_size "
+          "(0 = none).")
       .def("__repr__", [](const LeontiefSolver& s) {
         return detail::concat("LeontiefSolver(n=", s.n(), ", solver='", to_string(s.diagnostics().kind),
                               "', threads=", s.diagnostics().threads, ")");
       });
 
-  def_solve<&LeontiefSolver::solve>(solver_cls, "solve", "(I - A)^-1");
-  def_solve<&LeontiefSolver::solve_transposed>(solver_cls, "solve_transposed", "(I - A)^-T");
+  def_solve<&LeontiefSolver::solve, &LeontiefSolver::solve>(solver_cls, "solve", "(I - A)^-1");
+  def_solve<&LeontiefSolver::solve_transposed, &LeontiefSolver::solve_transposed>(solver_cls, "solve_transposed",
+                                                                                   "(I - A)^-T");
 
   m.def(
       "check_productive",

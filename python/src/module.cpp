@@ -22,6 +22,8 @@ namespace mriotrace::py {
 void bind_core(nb::module_& m);
 void bind_io(nb::module_& m);
 void bind_tracing(nb::module_& m);
+void bind_scenario(nb::module_& m);
+void bind_batch(nb::module_& m);
 void bind_datasets(nb::module_& m);
 
 SparseMatrix csc_from_scipy(nb::handle obj, const char* what) {
@@ -154,5 +156,7 @@ NB_MODULE(_core, m) {
   mriotrace::py::bind_core(m);
   mriotrace::py::bind_io(m);
   mriotrace::py::bind_tracing(m);
+  mriotrace::py::bind_scenario(m);
+  mriotrace::py::bind_batch(m);
   mriotrace::py::bind_datasets(m);
 }

@@ -3,11 +3,25 @@
 //   solve(B)            X = (I - A)^-1 B        B: n x m, X: n x m
 //   solve_transposed(B) X = (I - A)^-T B        B: n x m, X: n x m
 //
-// Backends: dense LU (LAPACK dgetrf/dgetrs, multi-threaded OpenBLAS) for small
-// or dense-ish systems, sparse LU (SuiteSparse UMFPACK) for sparse ones.
-// Every solve checks its relative residual ||(I-A)X - B||_inf / ||B||_inf and
-// throws NumericError when it exceeds `max_residual` (a singular or
-// ill-conditioned I - A must never give a silently wrong answer).
+// Backends (docs/solvers.md):
+//   DenseLU      LAPACK dgetrf/dgetrs (multi-threaded OpenBLAS): small or dense-ish
+//                systems, many right-hand sides, L itself.
+//   SparseLU     SuiteSparse UMFPACK: sparse systems whose factors stay sparse.
+//   GMRES        restarted GMRES, right-preconditioned by block Jacobi M = I - A_D
+//                (A_D: the diagonal blocks A_rr of size block_size, each region's
+//                domestic block), all right-hand sides in lockstep so A is streamed
+//                once per sweep for all of them.
+//   PowerSeries  the preconditioned power series (block-Jacobi iteration)
+//                x <- M^-1 (b + A_T x), A_T = A - A_D; with block_size = 0 the plain
+//                series x = sum_k A^k b.
+// Iterative solves stop when every column's relative residual
+// ||b - (I-A)x||_2 / ||b||_2 <= tolerance, measured on the true residual; an
+// unconverged answer is never returned: it falls back to a direct solver
+// (fallback = true) or throws NumericError saying why.
+// Every solve also checks the normwise backward error
+// ||(I-A)X - B||_inf / (||I-A||_inf ||X||_inf + ||B||_inf) per column and throws
+// NumericError when it exceeds `max_residual` (a singular or ill-conditioned
+// I - A must never give a silently wrong answer).
 // The Leontief inverse L is formed only when leontief_inverse() is called.
 #pragma once
 
@@ -18,16 +32,29 @@
 
 namespace mriotrace {
 
-enum class SolverKind { Auto, DenseLU, SparseLU };
+enum class SolverKind { Auto, DenseLU, SparseLU, GMRES, PowerSeries };
 
-/// "auto", "dense", "umfpack" <-> SolverKind. Throws InputError on an unknown name.
+class MrioSystem;
+
+/// "auto", "dense", "umfpack", "gmres", "power" <-> SolverKind (aliases: "lu",
+/// "lapack", "sparse", "power-series"). Throws InputError on an unknown name.
 SolverKind solver_kind_from_string(const std::string& name);
 std::string to_string(SolverKind kind);
 
 struct SolverOptions {
   SolverKind kind = SolverKind::Auto;
   int threads = 0;              ///< 0 = respect OMP_NUM_THREADS / core count
-  double max_residual = 1e-8;   ///< relative residual above which a solve fails
+  double max_residual = 1e-8;   ///< relative residual above which a solve fails (iterative: max(max_residual, tolerance))
+  // Iterative solvers (GMRES, PowerSeries, and Auto when it picks one):
+  double tolerance = 1e-13;     ///< per column ||b - (I-A)x||_2 / ||b||_2 to reach (> 0, < 1)
+  Index max_iterations = 1000;  ///< sweeps over A per solve (over all restarts) before giving up (>= 1)
+  /// Sectors per region: the diagonal blocks of the block-Jacobi preconditioner
+  /// (must divide n; 0 = no preconditioner). Solvers built from an MrioSystem set N.
+  /// Memory: 2 n block_size doubles (each block and its inverse).
+  Index block_size = 0;
+  bool fallback = true;         ///< unconverged iterative solve: true = finish with a direct
+                                ///< solver (noted in diagnostics), false = throw NumericError
+  Index restart = 30;           ///< GMRES restart length (Krylov basis size, >= 1)
 };
 
 /// Non-fatal diagnostics of the factorisation and the last solves.
@@ -39,12 +66,27 @@ struct SolveDiagnostics {
   Index rhs_solved = 0;                ///< cumulative number of right-hand sides
   double max_relative_residual = 0;    ///< worst residual seen so far
   double rcond_estimate = -1;          ///< reciprocal condition estimate (dense: LAPACK dgecon; sparse: UMFPACK rcond)
+  // Added with the iterative solvers:
+  std::string reason;                  ///< why `kind` was chosen (auto) or "requested"
+  SolverKind last_kind = SolverKind::Auto;  ///< backend that produced the last solve's answer
+  std::string preconditioner = "none"; ///< e.g. "block-Jacobi, 49 blocks of 200"
+  Index iterations = 0;                ///< sweeps over A of the last iterative solve
+  Index total_iterations = 0;          ///< cumulative sweeps over A
+  double last_relative_residual = 0;   ///< last solve; iterative: max_j ||b_j - (I-A)x_j||_2 / ||b_j||_2,
+                                       ///< direct: the normwise backward error (as max_relative_residual)
+  bool fell_back = false;              ///< an iterative solve did not converge and a direct solver finished it
+  std::string fallback_reason;         ///< why (iterations, residual reached, convergence factor)
+  double kernel_seconds = 0;           ///< cumulative time in A x block products (iterative)
+  double preconditioner_seconds = 0;   ///< cumulative time applying M^-1 (iterative)
 };
 
 class LeontiefSolver {
  public:
   /// Factor I - A. A: n x n CSC. Throws NumericError if I - A is singular.
   explicit LeontiefSolver(const SparseMatrix& A, SolverOptions options = {});
+  /// Factor I - A of a system; block_size = 0 in `options` becomes the system's N
+  /// (each region's domestic block preconditions the iterative solvers).
+  explicit LeontiefSolver(const MrioSystem& system, SolverOptions options = {});
   ~LeontiefSolver();
   LeontiefSolver(LeontiefSolver&&) noexcept;
   LeontiefSolver& operator=(LeontiefSolver&&) noexcept;
@@ -54,14 +96,24 @@ class LeontiefSolver {
   Matrix solve(const Eigen::Ref<const Matrix>& B) const;
   /// X = (I - A)^-T B. B: n x m column-major.
   Matrix solve_transposed(const Eigen::Ref<const Matrix>& B) const;
+  /// Warm starts: X0 (n x m) is the initial guess of the iterative solvers (a
+  /// previous solution of a nearby system); direct solvers ignore it.
+  Matrix solve(const Eigen::Ref<const Matrix>& B, const Eigen::Ref<const Matrix>& X0) const;
+  Matrix solve_transposed(const Eigen::Ref<const Matrix>& B, const Eigen::Ref<const Matrix>& X0) const;
   /// The dense n x n Leontief inverse. Costs n^2 doubles: only on explicit request.
   Matrix leontief_inverse() const;
 
   const SolveDiagnostics& diagnostics() const;
   const SolverOptions& options() const;
 
-  /// Which backend `Auto` picks for an n x n system with `nnz` nonzeros.
+  /// Which direct backend `Auto` picks for an n x n system with `nnz` nonzeros
+  /// and no block structure.
   static SolverKind choose(Index n, Index nnz);
+  /// Which backend `Auto` picks at construction, given the block size of the
+  /// preconditioner (0 = none). `reason` (if not null) receives why.
+  /// Under Auto an iterative solver still hands a solve with many right-hand
+  /// sides (e.g. leontief_inverse) to a direct factorisation when that is cheaper.
+  static SolverKind choose(Index n, Index nnz, Index block_size, std::string* reason = nullptr);
 
  private:
   struct Impl;

@@ -1,0 +1,265 @@
+// `mriotrace scenario run FILE`: parse a scenario file (io::read_scenarios),
+// factor the base once, run every scenario (low-rank updates where they pay),
+// print a report per scenario and write the results.
+//
+// Output files:
+//   -o OUT.csv  one tidy table: scenario,metric,stressor,unit,region,partner,value
+//   -o OUT.h5   base and scenario accounts (x, D_*_reg, Q) as result sets "base" and
+//               "scenario <name>" (io::save_results), plus the tidy table as OUT_report.csv
+#include "scenario.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <numeric>
+
+#include "mriotrace/datasets.hpp"
+#include "mriotrace/error.hpp"
+#include "mriotrace/io/hdf5.hpp"
+#include "mriotrace/io/scenario_toml.hpp"
+#include "mriotrace/scenario.hpp"
+#include "util.hpp"
+
+namespace mriotrace::cli {
+namespace {
+
+std::string lower_ext(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return ext;
+}
+
+std::string csv_field(const std::string& s) {
+  if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
+  std::string out = "\"";
+  for (char ch : s) out += ch == '"' ? std::string("\"\"") : std::string(1, ch);
+  return out + "\"";
+}
+
+/// Accounts of one result set (regional only) for io::save_results.
+Accounts as_accounts(const Vector& x, const Matrix& pba, const Matrix& cba, const Matrix& Q, Index R) {
+  Accounts a;
+  a.regional = true;
+  a.x = x;
+  a.D_pba_reg = pba;
+  a.D_cba_reg = cba;
+  a.Q = Q;
+  const Index k = pba.rows();
+  a.D_imp_reg = Matrix::Zero(k, R);
+  a.D_exp_reg = Matrix::Zero(k, R);
+  for (Index p = 0; p < R; ++p)
+    for (Index r = 0; r < R; ++r)
+      if (p != r) {
+        a.D_imp_reg.col(r) += Q.col(p * R + r);
+        a.D_exp_reg.col(p) += Q.col(p * R + r);
+      }
+  for (Index s = 0; s < k; ++s) a.stressors.push_back(s);
+  return a;
+}
+
+void write_report_csv(const std::string& path, const MrioSystem& sys, const BaseResults& base,
+                      const std::vector<ScenarioResult>& results) {
+  std::ofstream out(path);
+  if (!out) throw FileError("cannot write " + path);
+  const Labels& l = sys.labels();
+  const Index R = sys.R(), k = sys.k(), N = sys.N();
+  out.precision(17);
+  out << "scenario,metric,stressor,unit,region,partner,value\n";
+  auto row = [&](const std::string& sc, const char* metric, Index s, const std::string& unit, const std::string& region,
+                 const std::string& partner, double value) {
+    out << csv_field(sc) << ',' << metric << ',' << (s >= 0 ? csv_field(l.stressors[static_cast<size_t>(s)]) : "")
+        << ',' << csv_field(unit) << ',' << csv_field(region) << ',' << csv_field(partner) << ',' << value << '\n';
+  };
+  auto region_name = [&](Index r) { return r == R ? std::string("all") : l.regions[static_cast<size_t>(r)]; };
+  for (const auto& res : results) {
+    for (Index s = 0; s < k; ++s) {
+      const std::string& unit = l.stressor_units.empty() ? std::string() : l.stressor_units[static_cast<size_t>(s)];
+      for (Index r = 0; r <= R; ++r) {
+        const auto pick = [&](const Matrix& m) { return r == R ? m.row(s).sum() : m(s, r); };
+        row(res.name, "pba_base", s, unit, region_name(r), "", pick(base.pba));
+        row(res.name, "pba", s, unit, region_name(r), "", pick(res.pba));
+        row(res.name, "dpba", s, unit, region_name(r), "", pick(res.dpba));
+        row(res.name, "cba_base", s, unit, region_name(r), "", pick(base.cba));
+        row(res.name, "cba", s, unit, region_name(r), "", pick(res.cba));
+        row(res.name, "dcba", s, unit, region_name(r), "", pick(res.dcba));
+        if (res.intensity.size() > 0) {
+          const std::string iu = unit + " per " + l.monetary_unit + " industrial VA";
+          row(res.name, "intensity_base", s, iu, region_name(r), "", base.intensity(s, r));
+          row(res.name, "intensity", s, iu, region_name(r), "", res.intensity(s, r));
+          row(res.name, "lmdi_structure", s, iu, region_name(r), "", res.lmdi_structure(s, r));
+          row(res.name, "lmdi_intensity", s, iu, region_name(r), "", res.lmdi_intensity(s, r));
+        }
+      }
+      for (Index p = 0; p < R; ++p)
+        for (Index r = 0; r < R; ++r)
+          if (res.dQ(s, p * R + r) != 0) row(res.name, "dQ", s, unit, region_name(p), region_name(r), res.dQ(s, p * R + r));
+      if (!std::isnan(res.leakage[s])) row(res.name, "leakage", s, "", "", "", res.leakage[s]);
+    }
+    if (res.va.size() > 0)
+      for (Index r = 0; r <= R; ++r) {
+        double d = 0;
+        for (Index t = (r == R ? 0 : r); t < (r == R ? R : r + 1); ++t)
+          d += res.va.segment(t * N, N).sum() - base.va.segment(t * N, N).sum();
+        row(res.name, "dva", -1, l.monetary_unit, region_name(r), "", d);
+      }
+    for (const auto& t : res.targets) {
+      const std::string region = t.target.region.empty() ? "all" : t.target.region;
+      row(res.name, "target_required", t.stressor, "relative change", region, t.target.indicator, t.target.change);
+      row(res.name, "target_change", t.stressor, "relative change", region, t.target.indicator, t.change);
+      row(res.name, "target_met", t.stressor, "1 = met", region, t.target.indicator, t.met ? 1.0 : 0.0);
+      const std::string& unit = l.stressor_units.empty() ? std::string() : l.stressor_units[static_cast<size_t>(t.stressor)];
+      row(res.name, "target_gap", t.stressor, unit, region, t.target.indicator, t.gap);
+    }
+  }
+  out.close();
+  if (!out) throw FileError("error while writing " + path);
+}
+
+void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario& sc, const ScenarioResult& res) {
+  const Labels& l = sys.labels();
+  const Index R = sys.R(), N = sys.N();
+  std::cout << "Scenario \"" << res.name << "\"";
+  if (!sc.description.empty()) std::cout << ": " << sc.description;
+  std::cout << '\n';
+  for (const auto& note : res.notes) std::cout << "  " << (note.rfind("  ", 0) == 0 ? "  " + note.substr(2) : note) << '\n';
+  std::cout << format("  solved: %s (rank %lld, %lld coefficients changed) in %.3f s\n",
+                      res.path == "lowrank" ? "low-rank update of the base solve" : "full refactorisation",
+                      static_cast<long long>(res.rank), static_cast<long long>(res.changed_coefficients),
+                      res.seconds);
+  for (Index s = 0; s < sys.k(); ++s) {
+    const std::string unit = l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(s)];
+    const double p0 = base.pba.row(s).sum(), dp = res.dpba.row(s).sum(), dc = res.dcba.row(s).sum();
+    std::cout << format("  %s [%s]: global dPBA %+.4g (%+.3f %%), dCBA %+.4g", l.stressors[static_cast<size_t>(s)].c_str(),
+                        unit.c_str(), dp, p0 != 0 ? 100 * dp / p0 : 0.0, dc);
+    if (!std::isnan(res.leakage[s])) std::cout << format(", leakage ratio %.3f", res.leakage[s]);
+    std::cout << '\n';
+    std::vector<Index> order(static_cast<size_t>(R));
+    std::iota(order.begin(), order.end(), Index{0});
+    std::sort(order.begin(), order.end(),
+              [&](Index a, Index b) { return std::abs(res.dpba(s, a)) > std::abs(res.dpba(s, b)); });
+    std::cout << "    largest dPBA:";
+    for (size_t i = 0; i < std::min<size_t>(4, order.size()); ++i) {
+      const Index r = order[i];
+      if (res.dpba(s, r) == 0) break;
+      std::cout << format(" %s %+.4g;", l.regions[static_cast<size_t>(r)].c_str(), res.dpba(s, r));
+    }
+    std::cout << '\n';
+  }
+  if (res.va.size() > 0) {
+    // Total value added equals total final demand, so it moves only with Y; show where it moves.
+    std::vector<double> dva(static_cast<size_t>(R));
+    for (Index r = 0; r < R; ++r) dva[static_cast<size_t>(r)] = res.va.segment(r * N, N).sum() - base.va.segment(r * N, N).sum();
+    std::vector<Index> order(static_cast<size_t>(R));
+    std::iota(order.begin(), order.end(), Index{0});
+    std::sort(order.begin(), order.end(), [&](Index a, Index b) {
+      return std::abs(dva[static_cast<size_t>(a)]) > std::abs(dva[static_cast<size_t>(b)]);
+    });
+    const double total = res.va.sum() - base.va.sum();
+    std::cout << format("  value added [%s]: total %+.4g (%+.4f %%); largest changes:", l.monetary_unit.c_str(),
+                        std::abs(total) < 1e-12 * base.va.sum() ? 0.0 : total, 100 * total / base.va.sum());
+    for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i) {
+      const double d = dva[static_cast<size_t>(order[i])];
+      if (std::abs(d) < 1e-12 * base.va.sum()) break;
+      std::cout << format(" %s %+.4g;", l.regions[static_cast<size_t>(order[i])].c_str(), d);
+    }
+    std::cout << '\n';
+  }
+  for (const auto& t : res.targets) {
+    const Index r = t.target.region.empty() || t.target.region == "all"
+                        ? R
+                        : sys.region_index(t.target.region);
+    const std::string where = r == R ? "all regions" : t.target.region;
+    std::cout << format("  target %s in %s: required %+.1f %%, scenario %+.2f %% (LMDI: structure %+.2f %%, "
+                        "intensity %+.2f %%) -> %s, gap %+.4g %s\n",
+                        t.target.indicator.c_str(), where.c_str(), 100 * t.target.change, 100 * t.change,
+                        100 * res.lmdi_structure(t.stressor, r) / t.base, 100 * res.lmdi_intensity(t.stressor, r) / t.base,
+                        t.met ? "MET" : "NOT MET", t.gap,
+                        l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(t.stressor)].c_str());
+  }
+  std::cout << '\n';
+}
+
+}  // namespace
+
+CLI::App* add_scenario_command(CLI::App& app, ScenarioRunOptions& o, CLI::App** run,
+                               const CLI::Validator& threads_check) {
+  auto* cmd = app.add_subcommand("scenario", "Run scenario files: relocation, coupling, green power, targets");
+  cmd->require_subcommand(1);
+  auto* r = cmd->add_subcommand("run", "Run the scenarios of a TOML file against a base system and report the changes");
+  r->add_option("FILE", o.file, "Scenario file (TOML)")->required();
+  auto* sys = r->add_option("--system", o.system, "Base system (.h5); default: the file's [base] system");
+  r->add_flag("--demo", o.demo, "Base = the China default system (31 provinces x 42 sectors, SYNTHETIC numbers)")
+      ->excludes(sys);
+  r->add_option("--scenario", o.only, "Run only the named scenario(s) (repeatable)");
+  r->add_option("--method", o.method, "auto: low-rank update when the edit's rank is small; lowrank; full")
+      ->check(CLI::IsMember({"auto", "lowrank", "full"}))
+      ->capture_default_str();
+  r->add_option("--threads", o.threads, "Threads (0 = OMP_NUM_THREADS or all cores); no effect on results")
+      ->check(threads_check);
+  r->add_option("-o,--output", o.output,
+                "Results: .csv (tidy report) or .h5 (accounts of base and scenarios, plus OUT_report.csv)");
+  *run = r;
+  return cmd;
+}
+
+void run_scenario_command(const ScenarioRunOptions& o) {
+  const std::string ext = lower_ext(o.output);
+  if (!o.output.empty() && ext != ".csv" && ext != ".h5" && ext != ".hdf5")
+    throw UsageError("-o " + o.output + ": expected a file name ending in .csv, .h5 or .hdf5");
+  Stopwatch total;
+  ScenarioSet set = io::read_scenarios(o.file);
+  std::string base_name = o.demo ? "demo" : !o.system.empty() ? o.system : set.base_system;
+  if (base_name.empty())
+    throw UsageError("no base system: give --system FILE.h5 or --demo, or set [base] system in " + o.file);
+  if (!o.only.empty()) {
+    std::vector<Scenario> keep;
+    for (const auto& name : o.only) {
+      auto it = std::find_if(set.scenarios.begin(), set.scenarios.end(), [&](const Scenario& s) { return s.name == name; });
+      if (it == set.scenarios.end()) {
+        std::string known;
+        for (const auto& s : set.scenarios) known += (known.empty() ? "\"" : ", \"") + s.name + "\"";
+        throw InputError("--scenario \"" + name + "\" is not in " + o.file + "; it has " + known);
+      }
+      keep.push_back(*it);
+    }
+    set.scenarios = std::move(keep);
+  }
+  progress(base_name == "demo" ? "base: the China default system (31 provinces x 42 sectors, SYNTHETIC numbers)"
+                               : "base: loading " + base_name);
+  const MrioSystem sys = base_name == "demo" ? datasets::china_default() : io::load_system(base_name);
+  ScenarioOptions so;
+  so.method = o.method;
+  so.threads = o.threads;
+  so.industry = set.industry;
+  progress(format("factorising I - A of the base (n = %s) and solving the base", thousands(sys.n()).c_str()));
+  const LeontiefSolver solver(sys.A(), SolverOptions{SolverKind::Auto, o.threads});
+  const BaseResults base = compute_base(sys, solver, so);
+  progress(format("running %zu scenario%s", set.scenarios.size(), set.scenarios.size() == 1 ? "" : "s"));
+  const std::vector<ScenarioResult> results = run_scenarios(sys, solver, base, set.scenarios, so);
+  if (sys.has_value_added()) {
+    std::string industry;
+    const auto names = so.industry.empty() ? default_industry_sectors(sys.labels()) : so.industry;
+    std::cout << format("Industrial sectors for intensities: %zu (%s .. %s)\n\n", names.size(), names.front().c_str(),
+                        names.back().c_str());
+  }
+  for (size_t i = 0; i < results.size(); ++i) print_report(sys, base, set.scenarios[i], results[i]);
+  if (!o.output.empty()) {
+    std::string csv = o.output;
+    if (ext != ".csv") {
+      std::vector<io::NamedAccounts> sets{{"base", as_accounts(base.x, base.pba, base.cba, base.Q, sys.R())}};
+      for (const auto& r : results)
+        sets.push_back({"scenario " + r.name, as_accounts(r.x, r.pba, r.cba, base.Q + r.dQ, sys.R())});
+      progress("writing " + o.output);
+      io::save_results(o.output, sys.labels(), sets);
+      const std::filesystem::path p(o.output);
+      csv = (p.parent_path() / (p.stem().string() + "_report.csv")).string();
+    }
+    progress("writing " + csv);
+    write_report_csv(csv, sys, base, results);
+  }
+  progress(format("done in %.2f s", total.seconds()));
+}
+
+}  // namespace mriotrace::cli

@@ -1,0 +1,166 @@
+// Scenario engine: validated edits of A, Y, S (value added follows), solved
+// against a base system and reported as changes (docs/scenarios.md,
+// ../shared/docs/METHODS.md "Scenarios", "Intensity indicators and targets").
+//
+//   base:      x0 = (I - A)^-1 y,  X0 (n x R) = (I - A)^-1 Yr
+//   scenario:  A' = A + dA, Y' = Y + dY, S' = S + dS
+//              X' = (I - A')^-1 Y'r
+//
+// Fast path (chosen automatically): dA is written as U V^T of rank p (a cover
+// of its nonzeros by p rows and columns), and by Sherman-Morrison-Woodbury
+//   X' = Z + W (I_p - V^T W)^-1 V^T Z,   Z = X0 + L dYr,  W = L U,
+// where every product with L is a solve with the base factorisation (p
+// solves; L itself is never formed). When p is large the engine refactors
+// I - A' instead. ScenarioResult::path says which was used.
+//
+// Operations are data: a kind and named parameters (the same names as in the
+// TOML files and the Python builder), so one validator serves C++, Python and
+// the CLI. Every operation of a scenario is checked before any is applied,
+// and the result is built on copies: nothing is ever half-applied. Errors are
+// InputError naming the scenario, the operation (1-based position and kind)
+// and the parameter.
+#pragma once
+
+#include <map>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "mriotrace/solver.hpp"
+#include "mriotrace/system.hpp"
+#include "mriotrace/types.hpp"
+
+namespace mriotrace {
+
+/// A parameter value: flag, number, label, list of labels, or a table
+/// label -> number (e.g. emission factors per stressor, a column per sector).
+using ParamValue = std::variant<bool, double, std::string, std::vector<std::string>, std::map<std::string, double>>;
+
+/// One edit. kind is one of
+///   "relocate", "couple_byproduct", "integrate", "green_power", "electrify", "scale", "set".
+/// The parameters of each kind, their units and checks are listed by
+/// operation_parameters(kind) and in docs/scenarios.md.
+struct Operation {
+  std::string kind;
+  std::map<std::string, ParamValue> params;
+};
+
+/// An intensity target: indicator "<stressor>/VA" (stressor per unit of
+/// industrial value added), region name or "" for all regions together,
+/// change = allowed relative change (e.g. -0.20: at least 20 % lower).
+/// Met when I_scen / I_base - 1 <= change.
+struct Target {
+  std::string indicator;
+  std::string region;
+  double change = 0;
+};
+
+struct Scenario {
+  std::string name;
+  std::string description;
+  std::vector<Operation> operations;  ///< applied in order
+  std::vector<Target> targets;        ///< checked on the result
+};
+
+/// Description of one parameter of an operation kind (for validation,
+/// reports and documentation).
+struct ParamSpec {
+  std::string name;
+  std::string type;      ///< "share", "number", "positive", "label", "labels", "table", "flag", "choice"
+  std::string unit;      ///< "" when dimensionless
+  bool required = false;
+  std::string help;
+};
+/// The parameters of an operation kind. Throws InputError on an unknown kind.
+const std::vector<ParamSpec>& operation_parameters(const std::string& kind);
+/// All operation kinds, in documentation order.
+const std::vector<std::string>& operation_kinds();
+
+struct ScenarioOptions {
+  std::string method = "auto";  ///< "auto", "lowrank" (always SMW), "full" (always refactor)
+  Index max_rank = 0;           ///< auto: SMW when rank p <= max_rank; 0 = min(256, n/2)
+  /// Industrial sectors for the intensity indicators (sector names). Empty =
+  /// default_industry_sectors(labels).
+  std::vector<std::string> industry;
+  int threads = 0;              ///< 0 = environment; results do not depend on it
+};
+
+/// The default industrial set: sectors whose names start with an NBS code
+/// 02..26 (mining, manufacturing, utilities: "02 Mining and washing of coal"
+/// .. "26 Production and supply of water"); when no sector name carries such a
+/// code, all sectors.
+std::vector<std::string> default_industry_sectors(const Labels& labels);
+
+/// Base quantities every scenario is compared with; compute once per base.
+/// k = all stressors of the system, R regions.
+struct BaseResults {
+  Matrix X;            ///< n x R, (I - A)^-1 Yr: output induced by each region's final demand
+  Vector x;            ///< n, row sums of X
+  Vector va;           ///< n, value added (v, or empty when the system has none)
+  Matrix pba, cba;     ///< k x R, D_pba_reg, D_cba_reg (incl. F_Y)
+  Matrix Q;            ///< k x R*R, column p*R + r: emitted in p for final demand of r
+  std::vector<Index> industry;  ///< sector indices (0..N-1) of the industrial set
+  Matrix intensity;    ///< k x (R+1): stressor per industrial VA per region; last column all regions
+};
+
+/// Base results of a system with its factorisation (R solves).
+BaseResults compute_base(const MrioSystem& base, const LeontiefSolver& solver, const ScenarioOptions& options = {});
+
+/// Outcome of one target check.
+struct TargetCheck {
+  Target target;
+  Index stressor = -1;       ///< row of the indicator's stressor
+  double base = 0;           ///< I_base (stressor unit per monetary unit of industrial VA)
+  double scenario = 0;       ///< I_scen
+  double change = 0;         ///< I_scen / I_base - 1
+  bool met = false;          ///< change <= target.change
+  double gap = 0;            ///< E_scen - (1 + target.change) I_base VA_scen (stressor unit; > 0: short of target)
+};
+
+/// Everything reported for one scenario. Deltas are scenario minus base.
+struct ScenarioResult {
+  std::string name;
+  std::string path;          ///< "lowrank" (SMW update of the base solve) or "full" (refactorised)
+  Index rank = 0;            ///< p, rank of the cover of dA (0 when A is unchanged)
+  Index changed_coefficients = 0;  ///< nonzeros of dA
+  Vector x;                  ///< n, scenario gross output
+  Vector va;                 ///< n, scenario value added v' = x' (v/x - column sums of dA); empty without v
+  Matrix pba, cba;           ///< k x R scenario D_pba_reg, D_cba_reg
+  Matrix dpba, dcba;         ///< k x R changes
+  Matrix dQ;                 ///< k x R*R change of Q (column p*R + r)
+  Matrix dF;                 ///< k x n change of direct emissions S' o x' - S o x0 per (region, sector)
+  Vector leakage;            ///< k, dPBA outside the relocations' origins / (-dPBA of the origins); NaN when undefined
+  Matrix intensity;          ///< k x (R+1) scenario intensity per industrial VA (last column: all regions)
+  Matrix lmdi_structure;     ///< k x (R+1) LMDI-I structure effect (industrial VA mix) on the intensity change
+  Matrix lmdi_intensity;     ///< k x (R+1) LMDI-I sector-intensity effect; structure + intensity = change
+  std::vector<TargetCheck> targets;
+  std::vector<std::string> notes;  ///< one line per operation with the parameters used (with units), warnings
+  double seconds = 0;
+};
+
+/// The edited system of a scenario (validated, all-or-nothing). Throws
+/// InputError naming scenario, operation and parameter on bad input.
+MrioSystem apply_scenario(const MrioSystem& base, const Scenario& scenario, int threads = 0);
+
+/// Run one scenario against a base (solver = base factorisation, base_results =
+/// compute_base(base, solver)).
+ScenarioResult run_scenario(const MrioSystem& base, const LeontiefSolver& solver, const BaseResults& base_results,
+                            const Scenario& scenario, const ScenarioOptions& options = {});
+
+/// Run many scenarios against one base. Equal to calling run_scenario on each;
+/// faster, because the base solves the low-rank updates need are gathered and
+/// done in blocks, and scenarios run in parallel. Every scenario is validated
+/// before any is solved (one bad scenario fails the call, naming it).
+std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const LeontiefSolver& solver,
+                                          const BaseResults& base_results, const std::vector<Scenario>& scenarios,
+                                          const ScenarioOptions& options = {});
+
+/// A scenario file: a base reference, shared settings and many scenarios.
+struct ScenarioSet {
+  std::string base_system;            ///< "demo" (datasets::china_default) or a path to an .h5 system; "" = not given
+  std::vector<std::string> industry;  ///< industrial sectors (empty = default)
+  std::vector<Target> targets;        ///< file-wide targets (the parser also puts them first in every scenario's targets)
+  std::vector<Scenario> scenarios;
+};
+
+}  // namespace mriotrace

@@ -1,0 +1,377 @@
+// Sparse x block products, column dot products and the block-Jacobi
+// preconditioner of the iterative solvers (see kernels.hpp).
+#include "kernels.hpp"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <limits>
+
+#include "mriotrace/error.hpp"
+#include "mriotrace/parallel.hpp"
+
+namespace mriotrace::kernels {
+namespace {
+
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// Rows per task: enough work to amortise scheduling and, with column panels,
+// to reuse each panel of X over many rows; small enough to balance the threads.
+constexpr Index kRowsPerTask = 64;
+constexpr Index kRowsPerPanelTask = 256;
+constexpr Index kPanelWidth = 128;
+// Rows per partial sum of column_dots. Fixed (not per thread), so the order of
+// the additions, hence every bit of the result, is the same for any thread count.
+constexpr Index kDotChunk = 4096;
+
+// ---- Y = M X, one range of rows ---------------------------------------------
+// Accumulators stay in registers: for each tile of columns the row's nonzeros
+// are streamed once (they stay in L1 across the tiles of the same row).
+
+__attribute__((target("avx2,fma"))) inline void tile_avx2_8(const Csr& M, const double* X, double* y, Index m,
+                                                             Index c, Index p0, Index p1, bool add) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
+  if (add) {  // continue the row's sum from the previous panels
+    a0 = _mm256_loadu_pd(y + c);
+    a1 = _mm256_loadu_pd(y + c + 4);
+    a2 = _mm256_loadu_pd(y + c + 8);
+    a3 = _mm256_loadu_pd(y + c + 12);
+    a4 = _mm256_loadu_pd(y + c + 16);
+    a5 = _mm256_loadu_pd(y + c + 20);
+    a6 = _mm256_loadu_pd(y + c + 24);
+    a7 = _mm256_loadu_pd(y + c + 28);
+  }
+  for (Index p = p0; p < p1; ++p) {
+    const __m256d a = _mm256_set1_pd(M.val[p]);
+    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
+    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
+    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
+    a2 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 8), a2);
+    a3 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 12), a3);
+    a4 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 16), a4);
+    a5 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 20), a5);
+    a6 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 24), a6);
+    a7 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 28), a7);
+  }
+  _mm256_storeu_pd(y + c, a0);
+  _mm256_storeu_pd(y + c + 4, a1);
+  _mm256_storeu_pd(y + c + 8, a2);
+  _mm256_storeu_pd(y + c + 12, a3);
+  _mm256_storeu_pd(y + c + 16, a4);
+  _mm256_storeu_pd(y + c + 20, a5);
+  _mm256_storeu_pd(y + c + 24, a6);
+  _mm256_storeu_pd(y + c + 28, a7);
+}
+
+__attribute__((target("avx2,fma"))) inline void tile_avx2_4(const Csr& M, const double* X, double* y, Index m,
+                                                             Index c, Index p0, Index p1, bool add) {
+  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
+  if (add) {
+    a0 = _mm256_loadu_pd(y + c);
+    a1 = _mm256_loadu_pd(y + c + 4);
+    a2 = _mm256_loadu_pd(y + c + 8);
+    a3 = _mm256_loadu_pd(y + c + 12);
+  }
+  for (Index p = p0; p < p1; ++p) {
+    const __m256d a = _mm256_set1_pd(M.val[p]);
+    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
+    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
+    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
+    a2 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 8), a2);
+    a3 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 12), a3);
+  }
+  _mm256_storeu_pd(y + c, a0);
+  _mm256_storeu_pd(y + c + 4, a1);
+  _mm256_storeu_pd(y + c + 8, a2);
+  _mm256_storeu_pd(y + c + 12, a3);
+}
+
+__attribute__((target("avx2,fma"))) inline void tile_avx2_2(const Csr& M, const double* X, double* y, Index m,
+                                                             Index c, Index p0, Index p1, bool add) {
+  // Two sets of accumulators over alternating nonzeros (4 independent FMA chains).
+  __m256d a0 = add ? _mm256_loadu_pd(y + c) : _mm256_setzero_pd();
+  __m256d a1 = add ? _mm256_loadu_pd(y + c + 4) : _mm256_setzero_pd();
+  __m256d b0 = _mm256_setzero_pd(), b1 = b0;
+  Index p = p0;
+  for (; p + 1 < p1; p += 2) {
+    const __m256d a = _mm256_set1_pd(M.val[p]), b = _mm256_set1_pd(M.val[p + 1]);
+    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
+    const double* z = X + static_cast<Index>(M.idx[p + 1]) * m + c;
+    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
+    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
+    b0 = _mm256_fmadd_pd(b, _mm256_loadu_pd(z), b0);
+    b1 = _mm256_fmadd_pd(b, _mm256_loadu_pd(z + 4), b1);
+  }
+  if (p < p1) {
+    const __m256d a = _mm256_set1_pd(M.val[p]);
+    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
+    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
+    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
+  }
+  _mm256_storeu_pd(y + c, _mm256_add_pd(a0, b0));
+  _mm256_storeu_pd(y + c + 4, _mm256_add_pd(a1, b1));
+}
+
+__attribute__((target("avx2,fma"))) inline void tile_avx2_1(const Csr& M, const double* X, double* y, Index m,
+                                                             Index c, Index p0, Index p1, bool add) {
+  // Two accumulators over alternating nonzeros hide the FMA latency; they are
+  // added at the end, the same way whatever the thread count.
+  __m256d a0 = add ? _mm256_loadu_pd(y + c) : _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
+  Index p = p0;
+  for (; p + 1 < p1; p += 2) {
+    a0 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p]) * m + c), a0);
+    a1 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p + 1]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p + 1]) * m + c),
+                         a1);
+  }
+  if (p < p1)
+    a0 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p]) * m + c), a0);
+  _mm256_storeu_pd(y + c, _mm256_add_pd(a0, a1));
+}
+
+__attribute__((target("avx2,fma"))) void spmm_rows_avx2(const Csr& M, const double* X, double* Y, Index m,
+                                                        Index r0, Index r1) {
+  for (Index q = 0; q < M.panels; ++q) {
+    const std::int64_t* ptr = M.ptr.data() + q * M.rows;
+    for (Index i = r0; i < r1; ++i) {
+      const Index p0 = ptr[i], p1 = ptr[i + 1];
+      double* y = Y + i * m;
+      const bool add = q > 0;
+      Index c = 0;
+      for (; c + 32 <= m; c += 32) tile_avx2_8(M, X, y, m, c, p0, p1, add);
+      if (c + 16 <= m) tile_avx2_4(M, X, y, m, c, p0, p1, add), c += 16;
+      if (c + 8 <= m) tile_avx2_2(M, X, y, m, c, p0, p1, add), c += 8;
+      if (c + 4 <= m) tile_avx2_1(M, X, y, m, c, p0, p1, add), c += 4;
+      for (; c < m; ++c) {
+        double s = add ? y[c] : 0.0;
+        for (Index p = p0; p < p1; ++p) s = __builtin_fma(M.val[p], X[static_cast<Index>(M.idx[p]) * m + c], s);
+        y[c] = s;
+      }
+    }
+  }
+}
+
+// AVX-512: K zmm accumulators = 8K columns per tile; the same order of
+// operations per column as the AVX2 tiles' (one FMA chain per nonzero in order).
+template <int K>
+__attribute__((target("avx512f,avx2,fma"))) inline void tile_avx512(const Csr& M, const double* X, double* y,
+                                                                     Index m, Index c, Index p0, Index p1,
+                                                                     bool add) {
+  __m512d a[K];
+  for (int k = 0; k < K; ++k) a[k] = add ? _mm512_loadu_pd(y + c + 8 * k) : _mm512_setzero_pd();
+  for (Index p = p0; p < p1; ++p) {
+    const __m512d v = _mm512_set1_pd(M.val[p]);
+    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
+    for (int k = 0; k < K; ++k) a[k] = _mm512_fmadd_pd(v, _mm512_loadu_pd(x + 8 * k), a[k]);
+  }
+  for (int k = 0; k < K; ++k) _mm512_storeu_pd(y + c + 8 * k, a[k]);
+}
+
+__attribute__((target("avx512f,avx2,fma"))) void spmm_rows_avx512(const Csr& M, const double* X, double* Y,
+                                                                  Index m, Index r0, Index r1) {
+  for (Index q = 0; q < M.panels; ++q) {
+    const std::int64_t* ptr = M.ptr.data() + q * M.rows;
+    for (Index i = r0; i < r1; ++i) {
+      const Index p0 = ptr[i], p1 = ptr[i + 1];
+      double* y = Y + i * m;
+      const bool add = q > 0;
+      Index c = 0;
+      for (; c + 64 <= m; c += 64) tile_avx512<8>(M, X, y, m, c, p0, p1, add);
+      if (c + 32 <= m) tile_avx512<4>(M, X, y, m, c, p0, p1, add), c += 32;
+      if (c + 16 <= m) tile_avx512<2>(M, X, y, m, c, p0, p1, add), c += 16;
+      if (c + 8 <= m) tile_avx2_2(M, X, y, m, c, p0, p1, add), c += 8;
+      if (c + 4 <= m) tile_avx2_1(M, X, y, m, c, p0, p1, add), c += 4;
+      for (; c < m; ++c) {
+        double s = add ? y[c] : 0.0;
+        for (Index p = p0; p < p1; ++p) s = __builtin_fma(M.val[p], X[static_cast<Index>(M.idx[p]) * m + c], s);
+        y[c] = s;
+      }
+    }
+  }
+}
+
+// Portable version (CPUs without AVX2/FMA).
+void spmm_rows_generic(const Csr& M, const double* X, double* Y, Index m, Index r0, Index r1) {
+  std::fill(Y + r0 * m, Y + r1 * m, 0.0);
+  for (Index q = 0; q < M.panels; ++q) {
+    const std::int64_t* ptr = M.ptr.data() + q * M.rows;
+    for (Index i = r0; i < r1; ++i) {
+      double* y = Y + i * m;
+      for (Index p = ptr[i]; p < ptr[i + 1]; ++p) {
+        const double a = M.val[p];
+        const double* x = X + static_cast<Index>(M.idx[p]) * m;
+        for (Index c = 0; c < m; ++c) y[c] += a * x[c];
+      }
+    }
+  }
+}
+
+bool cpu_has_avx2_fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+bool cpu_has_avx512() {
+  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && !std::getenv("MRIOTRACE_NO_AVX512");
+  return has;
+}
+
+/// One paneled CSR from buckets (panel, row): count, prefix-sum, fill. The
+/// callers visit each bucket's entries in increasing column order, so every
+/// row of every panel comes out sorted.
+template <class ForEachEntry>
+Csr fill_csr(Index rows, Index cols, Index panels, ForEachEntry&& for_each_entry) {
+  MRIOTRACE_CHECK(cols <= std::numeric_limits<std::int32_t>::max(), "matrix has ", cols,
+                  " columns; the iterative kernels support at most 2^31 - 1");
+  Csr out;
+  out.rows = rows;
+  out.cols = cols;
+  out.panels = panels;
+  out.panel_width = (cols + panels - 1) / std::max<Index>(panels, 1);
+  const Index w = std::max<Index>(out.panel_width, 1);
+  const auto bucket = [&](Index r, Index c) { return static_cast<size_t>((c / w) * rows + r); };
+  out.ptr.assign(static_cast<size_t>(panels * rows + 1), 0);
+  for_each_entry([&](Index r, Index c, double) { ++out.ptr[bucket(r, c) + 1]; });
+  for (size_t b = 0; b + 1 < out.ptr.size(); ++b) out.ptr[b + 1] += out.ptr[b];
+  out.idx.resize(static_cast<size_t>(out.ptr.back()));
+  out.val.resize(static_cast<size_t>(out.ptr.back()));
+  std::vector<std::int64_t> next(out.ptr.begin(), out.ptr.end() - 1);
+  for_each_entry([&](Index r, Index c, double v) {
+    const auto q = static_cast<size_t>(next[bucket(r, c)]++);
+    out.idx[q] = static_cast<std::int32_t>(c);
+    out.val[q] = v;
+  });
+  return out;
+}
+
+}  // namespace
+
+Index choose_panels(Index cols, Index rows, Index nnz, Index width) {
+  const Index by_width = std::max<Index>(1, cols / (width > 0 ? width : kPanelWidth));
+  const Index by_fill = std::max<Index>(1, nnz / std::max<Index>(4 * rows, 1));
+  return std::min(by_width, by_fill);
+}
+
+Csr offdiagonal_csr(const SparseMatrix& A, Index block_size, bool transpose, Index panel_width) {
+  const Index n = A.rows();
+  const auto keep = [block_size](Index r, Index c) { return block_size == 0 || r / block_size != c / block_size; };
+  // Columns of A in order, rows increasing within: each (panel, row) bucket
+  // receives its entries in increasing column order either way.
+  return fill_csr(n, n, choose_panels(n, n, A.nonZeros(), panel_width), [&](auto&& emit) {
+    for (Index j = 0; j < A.outerSize(); ++j)
+      for (SparseMatrix::InnerIterator it(A, j); it; ++it)
+        if (it.value() != 0 && keep(it.row(), j)) {
+          if (transpose)
+            emit(j, it.row(), it.value());
+          else
+            emit(it.row(), j, it.value());
+        }
+  });
+}
+
+Csr transpose(const Csr& M) {
+  // Old column j lies in one old panel, whose rows are visited in order: the
+  // entries of each new (panel, row) bucket arrive in increasing column order.
+  const Index panels = choose_panels(M.rows, M.cols, M.nnz(), M.panel_width);
+  return fill_csr(M.cols, M.rows, panels, [&](auto&& emit) {
+    M.for_each([&](Index i, Index j, double v) { emit(j, i, v); });
+  });
+}
+
+void spmm(const Csr& M, const double* X, double* Y, Index m, int threads) {
+  const bool avx2 = cpu_has_avx2_fma(), avx512 = cpu_has_avx512();
+  const Index per_task = M.panels > 1 ? kRowsPerPanelTask : kRowsPerTask;
+  const Index tasks = (M.rows + per_task - 1) / per_task;
+  parallel_for(0, tasks, threads, [&](std::int64_t t) {
+    const Index r0 = t * per_task, r1 = std::min(M.rows, r0 + per_task);
+    if (avx512)
+      spmm_rows_avx512(M, X, Y, m, r0, r1);
+    else if (avx2)
+      spmm_rows_avx2(M, X, Y, m, r0, r1);
+    else
+      spmm_rows_generic(M, X, Y, m, r0, r1);
+  });
+}
+
+void column_dots(const double* U, const double* W, Index n, Index m, int threads, double* out) {
+  const Index chunks = std::max<Index>(1, (n + kDotChunk - 1) / kDotChunk);
+  std::vector<double> partial(static_cast<size_t>(chunks * m), 0.0);
+  parallel_for(0, chunks, threads, [&](std::int64_t ch) {
+    double* acc = partial.data() + ch * m;
+    const Index i1 = std::min(n, (ch + 1) * kDotChunk);
+    for (Index i = ch * kDotChunk; i < i1; ++i) {
+      const double* u = U + i * m;
+      const double* w = W + i * m;
+      for (Index c = 0; c < m; ++c) acc[c] += u[c] * w[c];
+    }
+  });
+  std::fill(out, out + m, 0.0);
+  for (Index ch = 0; ch < chunks; ++ch)
+    for (Index c = 0; c < m; ++c) out[c] += partial[static_cast<size_t>(ch * m + c)];
+}
+
+BlockJacobi BlockJacobi::build(const SparseMatrix& A, Index bs) {
+  BlockJacobi P;
+  P.bs = bs;
+  P.n = A.rows();
+  if (bs == 0) return P;
+  const Index n = A.rows();
+  P.blocks = n / bs;
+  P.D.assign(static_cast<size_t>(P.blocks), Matrix::Zero(bs, bs));
+  for (Index j = 0; j < A.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(A, j); it; ++it)
+      if (it.row() / bs == j / bs) P.D[static_cast<size_t>(j / bs)](it.row() % bs, j % bs) = it.value();
+  P.Inv.resize(static_cast<size_t>(P.blocks));
+  std::vector<double> rcond(static_cast<size_t>(P.blocks));
+  parallel_for(0, P.blocks, 0, [&](std::int64_t b) {
+    const Matrix IminusD = Matrix::Identity(bs, bs) - P.D[static_cast<size_t>(b)];
+    Eigen::PartialPivLU<Matrix> lu(IminusD);
+    rcond[static_cast<size_t>(b)] = lu.rcond();
+    P.Inv[static_cast<size_t>(b)] = lu.inverse();
+  });
+  for (Index b = 0; b < P.blocks; ++b)
+    if (!(rcond[static_cast<size_t>(b)] > 1e-14) || !P.Inv[static_cast<size_t>(b)].allFinite())
+      throw NumericError(detail::concat("diagonal block ", b, " (rows ", b * bs, "..", (b + 1) * bs - 1,
+                                        ") of I - A is singular (reciprocal condition estimate ",
+                                        rcond[static_cast<size_t>(b)], "); the system is not productive"));
+  return P;
+}
+
+void BlockJacobi::solve(const double* W, double* Z, Index m, bool transposed, int threads) const {
+  if (bs == 0) {  // M = I
+    if (Z != W) std::copy(W, W + n * m, Z);
+    return;
+  }
+  // Serial BLAS inside: the blocks run in parallel, and each product's
+  // summation order must not depend on how many threads BLAS would use.
+  ThreadScope serial_blas(1);
+  parallel_for(0, blocks, threads, [&](std::int64_t b) {
+    Eigen::Map<const RowMat> w(W + b * bs * m, bs, m);
+    Eigen::Map<RowMat> z(Z + b * bs * m, bs, m);
+    // z = (I - A_rr)^-1 w, or (I - A_rr)^-T w
+    if (transposed)
+      z.noalias() = Inv[static_cast<size_t>(b)].transpose() * w;
+    else
+      z.noalias() = Inv[static_cast<size_t>(b)] * w;
+  });
+}
+
+void BlockJacobi::multiply(const double* X, double* Y, Index m, bool transposed, int threads) const {
+  if (bs == 0) {  // M = I
+    std::copy(X, X + n * m, Y);
+    return;
+  }
+  ThreadScope serial_blas(1);
+  parallel_for(0, blocks, threads, [&](std::int64_t b) {
+    Eigen::Map<const RowMat> x(X + b * bs * m, bs, m);
+    Eigen::Map<RowMat> y(Y + b * bs * m, bs, m);
+    // y = x - A_rr x, or x - A_rr^T x
+    y = x;
+    if (transposed)
+      y.noalias() -= D[static_cast<size_t>(b)].transpose() * x;
+    else
+      y.noalias() -= D[static_cast<size_t>(b)] * x;
+  });
+}
+
+}  // namespace mriotrace::kernels

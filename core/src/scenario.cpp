@@ -1,0 +1,569 @@
+// Scenario engine: solve edited systems against a base and report the changes.
+//
+// Low-rank path (Sherman-Morrison-Woodbury). dA is written as a sum of p
+// outer products u_q v_q^T (a greedy cover of its nonzeros by rows and
+// columns; rows whose edits are proportional, as in a relocation's
+// "-theta a_ri" and "+theta a_ri", share one u = e_si - e_ri). Then
+//   X' = Z + W (I_p - V^T W)^-1 V^T Z,   W = L U (p solves),  Z = X0 + L dYr,
+// where L dYr reuses a column of W when dYr's rows are proportional to a u_q
+// (a relocation moves final demand along the same direction). The plain
+// formula this implements is X' = (I - A - dA)^-1 (Yr + dYr).
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <exception>
+#include <queue>
+#include <unordered_map>
+
+#include "mriotrace/error.hpp"
+#include "mriotrace/parallel.hpp"
+#include "mriotrace/scenario.hpp"
+#include "scenario_edit.hpp"
+
+namespace mriotrace {
+namespace {
+
+using scenario_detail::Edits;
+using SparseVec = std::vector<std::pair<Index, double>>;  // (index, value), sorted by index
+
+/// One rank-one term u v^T of dA (or u d^T of dYr).
+struct Line {
+  SparseVec u, v;
+};
+
+/// Are b = c a for one c (same support, ratio equal to 1e-13 relative)? Returns c or NaN.
+double proportional(const SparseVec& a, const SparseVec& b) {
+  if (a.size() != b.size() || a.empty()) return NAN;
+  const double c = b[0].second / a[0].second;
+  for (size_t t = 0; t < a.size(); ++t) {
+    if (a[t].first != b[t].first) return NAN;
+    if (std::abs(b[t].second - c * a[t].second) > 1e-13 * std::abs(b[t].second)) return NAN;
+  }
+  return c;
+}
+
+/// Greedy cover of the nonzeros (row, col, delta) by rows and columns, then
+/// rows with proportional entries merged: dA = sum_q u_q v_q^T.
+std::vector<Line> low_rank_terms(const std::vector<Eigen::Triplet<double, Index>>& dA, Index n) {
+  const size_t m = dA.size();
+  std::vector<std::vector<size_t>> of_line(static_cast<size_t>(2 * n));  // line id: row i -> i, column j -> n + j
+  std::vector<Index> count(static_cast<size_t>(2 * n), 0);
+  for (size_t e = 0; e < m; ++e) {
+    of_line[static_cast<size_t>(dA[e].row())].push_back(e);
+    of_line[static_cast<size_t>(n + dA[e].col())].push_back(e);
+  }
+  std::priority_queue<std::pair<Index, Index>> heap;  // (count, -line): most entries first, ties by lowest id
+  for (Index id = 0; id < 2 * n; ++id) {
+    count[static_cast<size_t>(id)] = static_cast<Index>(of_line[static_cast<size_t>(id)].size());
+    if (count[static_cast<size_t>(id)] > 0) heap.push({count[static_cast<size_t>(id)], -id});
+  }
+  std::vector<char> alive(m, 1);
+  std::vector<Line> rows, cols;
+  while (!heap.empty()) {
+    auto [c, neg] = heap.top();
+    heap.pop();
+    const Index id = -neg;
+    if (c != count[static_cast<size_t>(id)]) {
+      if (count[static_cast<size_t>(id)] > 0) heap.push({count[static_cast<size_t>(id)], neg});
+      continue;
+    }
+    Line line;
+    SparseVec entries;
+    for (size_t e : of_line[static_cast<size_t>(id)]) {
+      if (!alive[e]) continue;
+      alive[e] = 0;
+      const bool is_row = id < n;
+      const Index other = is_row ? n + dA[e].col() : dA[e].row();
+      --count[static_cast<size_t>(other)];
+      entries.emplace_back(is_row ? dA[e].col() : dA[e].row(), dA[e].value());
+    }
+    count[static_cast<size_t>(id)] = 0;
+    std::sort(entries.begin(), entries.end());
+    if (id < n) {
+      line.u = {{id, 1.0}};
+      line.v = std::move(entries);
+      rows.push_back(std::move(line));
+    } else {
+      line.u = std::move(entries);
+      line.v = {{id - n, 1.0}};
+      cols.push_back(std::move(line));
+    }
+  }
+  // Merge rows with proportional entries: e_i a^T + e_j (c a)^T = (e_i + c e_j) a^T.
+  std::vector<Line> out;
+  for (auto& line : rows) {
+    bool merged = false;
+    for (auto& kept : out) {
+      const double c = proportional(kept.v, line.v);
+      if (std::isnan(c)) continue;
+      kept.u.emplace_back(line.u[0].first, c);
+      std::sort(kept.u.begin(), kept.u.end());
+      merged = true;
+      break;
+    }
+    if (!merged) out.push_back(std::move(line));
+  }
+  for (auto& line : cols) out.push_back(std::move(line));
+  return out;
+}
+
+/// k x R per-region sum over categories of F_Y (empty when the system has none).
+Matrix fy_by_region(const MrioSystem& s) {
+  if (!s.has_F_Y()) return Matrix::Zero(s.k(), s.R());
+  Matrix out(s.k(), s.R());
+  for (Index r = 0; r < s.R(); ++r) out.col(r) = s.F_Y().middleCols(r * s.c(), s.c()).rowwise().sum();
+  return out;
+}
+
+/// Regional accounts from induced outputs X (n x R), the same definitions as
+/// calc_accounts (accounts.hpp): Q[:, p*R + r] = S^(p) X_r^(p);
+/// pba[:, p] = sum_r Q[:, p, r] + F_Y_p; cba[:, r] = sum_p Q[:, p, r] + F_Y_r.
+void regional(const Matrix& S, const Matrix& X, const Matrix& FYr, Index R, Matrix& Q, Matrix& pba, Matrix& cba) {
+  const Index N = X.rows() / R, k = S.rows();
+  Q.resize(k, R * R);
+  for (Index p = 0; p < R; ++p) Q.middleCols(p * R, R).noalias() = S.middleCols(p * N, N) * X.middleRows(p * N, N);
+  pba = FYr;
+  cba = FYr;
+  for (Index p = 0; p < R; ++p)
+    for (Index r = 0; r < R; ++r) {
+      pba.col(p) += Q.col(p * R + r);
+      cba.col(r) += Q.col(p * R + r);
+    }
+}
+
+/// Positions (r, i) of the industrial sectors of region r (or of all regions when r == R).
+std::vector<Index> industrial_positions(const std::vector<Index>& industry, Index r, Index R, Index N) {
+  std::vector<Index> out;
+  for (Index t = (r == R ? 0 : r); t < (r == R ? R : r + 1); ++t)
+    for (Index i : industry) out.push_back(t * N + i);
+  return out;
+}
+
+/// Intensity per industrial value added, k x (R+1): sum E / sum VA over the industrial sectors.
+Matrix intensities(const Matrix& S, const Vector& x, const Vector& va, const std::vector<Index>& industry, Index R) {
+  const Index k = S.rows(), N = x.size() / R;
+  Matrix I(k, R + 1);
+  for (Index r = 0; r <= R; ++r) {
+    double V = 0;
+    Vector E = Vector::Zero(k);
+    for (Index c : industrial_positions(industry, r, R, N)) {
+      V += va[c];
+      E += S.col(c) * x[c];
+    }
+    I.col(r) = V > 0 ? Vector(E / V) : Vector::Constant(k, NAN);
+  }
+  return I;
+}
+
+/// Logarithmic mean: L(a, b) = (a - b) / (ln a - ln b), L(a, a) = a.
+double logmean(double a, double b) {
+  return std::abs(a - b) <= 1e-15 * std::max(a, b) ? a : (a - b) / (std::log(a) - std::log(b));
+}
+
+/// LMDI-I (additive) split of dI, I = sum_i E_i / V = sum_i s_i e_i with s_i = V_i / V
+/// (structure) and e_i = E_i / V_i (intensity):
+///   structure = sum_i L(I_i1, I_i0) ln(s_i1 / s_i0),  intensity = sum_i L(I_i1, I_i0) ln(e_i1 / e_i0).
+/// Zeros are replaced by a tiny value (Ang & Liu 2007), so the two sum to dI.
+void lmdi(const Matrix& S0, const Vector& x0, const Vector& va0, const Matrix& S1, const Vector& x1,
+          const Vector& va1, const std::vector<Index>& industry, Index R, Matrix& str, Matrix& inten) {
+  const Index k = S0.rows(), N = x0.size() / R;
+  str.resize(k, R + 1);
+  inten.resize(k, R + 1);
+  constexpr double tiny = 1e-100;
+  for (Index r = 0; r <= R; ++r) {
+    const auto pos = industrial_positions(industry, r, R, N);
+    double V0 = 0, V1 = 0;
+    for (Index c : pos) {
+      V0 += va0[c];
+      V1 += va1[c];
+    }
+    for (Index s = 0; s < k; ++s) {
+      double st = 0, in = 0;
+      bool ok = V0 > 0 && V1 > 0;
+      for (Index c : pos) {
+        if (!ok) break;
+        const double E0 = S0(s, c) * x0[c], E1 = S1(s, c) * x1[c];
+        if (E0 == 0 && E1 == 0) continue;
+        if (E0 < 0 || E1 < 0 || !(va0[c] > 0) || !(va1[c] > 0)) {
+          ok = false;  // negative stressors or no value added: LMDI-I is undefined
+          break;
+        }
+        const double e0 = std::max(E0, tiny), e1 = std::max(E1, tiny);
+        const double w = logmean(e1 / V1, e0 / V0);
+        st += w * std::log((va1[c] / V1) / (va0[c] / V0));
+        in += w * std::log((e1 / va1[c]) / (e0 / va0[c]));
+      }
+      str(s, r) = ok ? st : NAN;
+      inten(s, r) = ok ? in : NAN;
+    }
+  }
+}
+
+/// Value-added coefficients v / x (0 where x = 0); empty without value added.
+Vector va_coefficients(const MrioSystem& s) {
+  if (!s.has_value_added()) return {};
+  Vector vc(s.n());
+  for (Index j = 0; j < s.n(); ++j) vc[j] = s.x()[j] > 0 ? s.v()[j] / s.x()[j] : 0.0;
+  return vc;
+}
+
+std::vector<Index> industry_of(const MrioSystem& base, const ScenarioOptions& o) {
+  return scenario_detail::sector_indices(base.labels(), o.industry.empty() ? default_industry_sectors(base.labels())
+                                                                           : o.industry,
+                                         "industry");
+}
+
+/// One scenario between validation and report.
+struct Prepared {
+  const Scenario* scenario = nullptr;
+  Edits edits;
+  std::vector<std::pair<Index, Index>> targets;
+  std::vector<Eigen::Triplet<double, Index>> dA;  // changed coefficients (row, col, delta)
+  std::vector<Line> terms;                       // dA = sum u v^T (low-rank path)
+  Matrix dYr;                                    // n x R, or empty when Y is unchanged
+  bool lowrank = true;
+  // Filled by the solve phase:
+  Matrix rhs;                                    // n x q right-hand sides: U, then unmatched dYr
+  std::vector<Index> dy_term;                    // dYr = sum_t U[:, dy_term[t]] dy_coef[t]; empty when solved whole
+  std::vector<RowVector> dy_coef;
+  bool dy_whole = false;                         // dYr solved as its own R right-hand sides
+  Matrix solved;                                 // L rhs (low-rank) or X' (full)
+};
+
+Prepared prepare(const MrioSystem& base, const Scenario& sc, const ScenarioOptions& o) {
+  Prepared p;
+  p.scenario = &sc;
+  p.edits = scenario_detail::build_edits(base, sc);
+  p.targets = scenario_detail::resolve_targets(base, sc);
+  const Index n = base.n(), R = base.R(), c = base.c();
+  for (const auto& [cell, delta] : p.edits.dA)
+    if (delta != 0) p.dA.emplace_back(cell.second, cell.first, delta);
+  if (!p.edits.dY.empty()) {
+    p.dYr = Matrix::Zero(n, R);
+    for (const auto& [row, dy] : p.edits.dY)
+      for (Index r = 0; r < R; ++r) p.dYr(row, r) = dy.segment(r * c, c).sum();
+  }
+  const std::string& method = o.method;
+  MRIOTRACE_CHECK(method == "auto" || method == "lowrank" || method == "full", "method = \"", method,
+                  "\"; expected \"auto\", \"lowrank\" or \"full\"");
+  const Index max_rank = o.max_rank > 0 ? o.max_rank : std::max<Index>(1, std::min<Index>(256, n / 2));
+  p.terms = low_rank_terms(p.dA, n);
+  p.lowrank = method == "lowrank" || (method == "auto" && static_cast<Index>(p.terms.size()) <= max_rank);
+  return p;
+}
+
+/// Right-hand sides of a low-rank scenario: u_q, then the parts of dYr no u_q covers.
+void build_rhs(Prepared& p, Index n, Index R) {
+  std::vector<SparseVec> us;
+  for (const auto& t : p.terms) us.push_back(t.u);
+  if (p.dYr.size() > 0) {
+    // dYr rows as lines e_i d_i^T, merged when proportional, matched against the u's.
+    std::vector<Line> dy;
+    for (Index i = 0; i < n; ++i) {
+      if (p.dYr.row(i).isZero(0)) continue;
+      Line l;
+      l.u = {{i, 1.0}};
+      for (Index r = 0; r < R; ++r)
+        if (p.dYr(i, r) != 0) l.v.emplace_back(r, p.dYr(i, r));
+      bool merged = false;
+      for (auto& kept : dy) {
+        const double c = proportional(kept.v, l.v);
+        if (std::isnan(c)) continue;
+        kept.u.emplace_back(i, c);
+        merged = true;
+        break;
+      }
+      if (!merged) dy.push_back(std::move(l));
+      if (static_cast<Index>(dy.size()) > R) break;
+    }
+    if (static_cast<Index>(dy.size()) > R) {
+      p.dy_whole = true;
+    } else {
+      for (auto& l : dy) {
+        // Scale u so its first entry is 1 when comparing with the A terms' u.
+        Index match = -1;
+        double c = NAN;
+        for (size_t q = 0; q < us.size() && match < 0; ++q) {
+          c = proportional(us[q], l.u);
+          if (!std::isnan(c)) match = static_cast<Index>(q);
+        }
+        RowVector d = RowVector::Zero(R);
+        for (const auto& [r, value] : l.v) d[r] = value;
+        if (match >= 0) {
+          p.dy_term.push_back(match);
+          p.dy_coef.push_back(c * d);
+        } else {
+          p.dy_term.push_back(static_cast<Index>(us.size()));
+          p.dy_coef.push_back(d);
+          us.push_back(l.u);
+        }
+      }
+    }
+  }
+  const Index q = static_cast<Index>(us.size()) + (p.dy_whole ? R : 0);
+  p.rhs = Matrix::Zero(n, q);
+  for (size_t t = 0; t < us.size(); ++t)
+    for (const auto& [i, value] : us[t]) p.rhs(i, static_cast<Index>(t)) = value;
+  if (p.dy_whole) p.rhs.rightCols(R) = p.dYr;
+}
+
+/// X' from the solves (low-rank: SMW with W = L U; full: already X').
+Matrix scenario_outputs(const Prepared& p, const BaseResults& br) {
+  if (!p.lowrank) return p.solved;
+  const Index R = br.X.cols(), P = static_cast<Index>(p.terms.size());
+  Matrix Z = br.X;
+  if (p.dy_whole) Z += p.solved.rightCols(R);
+  for (size_t t = 0; t < p.dy_term.size(); ++t) Z.noalias() += p.solved.col(p.dy_term[t]) * p.dy_coef[t];
+  if (P == 0) return Z;
+  const auto W = p.solved.leftCols(P);
+  // V^T W (P x P) and V^T Z (P x R), V sparse.
+  Matrix VtW = Matrix::Zero(P, P), VtZ = Matrix::Zero(P, R);
+  for (Index q = 0; q < P; ++q)
+    for (const auto& [j, value] : p.terms[static_cast<size_t>(q)].v) {
+      VtW.row(q) += value * W.row(j);
+      VtZ.row(q) += value * Z.row(j);
+    }
+  const Matrix K = Matrix::Identity(P, P) - VtW;
+  Eigen::PartialPivLU<Matrix> lu(K);
+  const double rcond = lu.rcond();
+  if (!(rcond > 1e-13))
+    throw NumericError(detail::concat("scenario \"", p.scenario->name,
+                                      "\": the edited I - A' is (nearly) singular (SMW capacitance rcond ", rcond,
+                                      "); the edited system is not productive"));
+  Z.noalias() += W * lu.solve(VtZ);
+  return Z;
+}
+
+ScenarioResult report(const MrioSystem& base, const BaseResults& br, const Prepared& p, Matrix X) {
+  ScenarioResult res;
+  const Scenario& sc = *p.scenario;
+  const Index R = base.R(), k = base.k();
+  res.name = sc.name;
+  res.path = p.lowrank ? "lowrank" : "full";
+  res.rank = static_cast<Index>(p.terms.size());
+  res.changed_coefficients = static_cast<Index>(p.dA.size());
+  res.notes = p.edits.notes;
+  res.x = X.rowwise().sum();
+  Matrix S1 = base.S();
+  for (const auto& [col, s] : p.edits.S) S1.col(col) = s;
+  // Additional electricity counted at a marginal intensity:
+  // S'_el = S_el + (m - S_el) max(x'_el - x0_el, 0) / x'_el.
+  for (const auto& m : p.edits.marginal) {
+    const double x1 = res.x[m.column], dx = std::max(0.0, x1 - br.x[m.column]);
+    if (x1 > 0)
+      for (const auto& [s, mi] : m.intensity) S1(s, m.column) += (mi - S1(s, m.column)) * dx / x1;
+  }
+  Matrix Q;
+  regional(S1, X, fy_by_region(base), R, Q, res.pba, res.cba);
+  res.dpba = res.pba - br.pba;
+  res.dcba = res.cba - br.cba;
+  res.dQ = Q - br.Q;
+  res.dF = S1 * res.x.asDiagonal();
+  res.dF -= base.S() * br.x.asDiagonal();
+  res.leakage = Vector::Constant(k, NAN);
+  if (!p.edits.origins.empty())
+    for (Index s = 0; s < k; ++s) {
+      double origin = 0;
+      for (Index r : p.edits.origins) origin += res.dpba(s, r);
+      const double outside = res.dpba.row(s).sum() - origin;
+      if (origin != 0) res.leakage[s] = outside / -origin;
+    }
+  if (base.has_value_added()) {
+    // v'_j = x'_j (v_j / x_j - sum_i dA_ij): other input rows keep their coefficients.
+    Vector vc = va_coefficients(base);
+    for (const auto& t : p.dA) vc[t.col()] -= t.value();
+    res.va = res.x.cwiseProduct(vc);
+    const Vector va0 = br.x.cwiseProduct(va_coefficients(base));
+    res.intensity = intensities(S1, res.x, res.va, br.industry, R);
+    lmdi(base.S(), br.x, va0, S1, res.x, res.va, br.industry, R, res.lmdi_structure, res.lmdi_intensity);
+    const Index N = base.N();
+    for (size_t t = 0; t < p.targets.size(); ++t) {
+      TargetCheck tc;
+      tc.target = sc.targets[t];
+      const auto [s, r] = p.targets[t];
+      tc.stressor = s;
+      tc.base = br.intensity(s, r);
+      tc.scenario = res.intensity(s, r);
+      tc.change = tc.scenario / tc.base - 1;
+      tc.met = tc.change <= tc.target.change;
+      double E = 0, V = 0;
+      for (Index c : industrial_positions(br.industry, r, R, N)) {
+        E += S1(s, c) * res.x[c];
+        V += res.va[c];
+      }
+      // E_gap = E_scen - (1 + target) I_base VA_scen: emissions above what the target allows.
+      tc.gap = E - (1 + tc.target.change) * tc.base * V;
+      res.targets.push_back(tc);
+    }
+  }
+  return res;
+}
+
+/// Solve phase for a group of prepared scenarios: one block solve for every
+/// low-rank right-hand side, a refactorisation for each full-path scenario.
+void solve_group(const MrioSystem& base, const LeontiefSolver& solver, std::vector<Prepared*>& group) {
+  const Index n = base.n(), R = base.R();
+  Index total = 0;
+  for (Prepared* p : group)
+    if (p->lowrank) {
+      build_rhs(*p, n, R);
+      total += p->rhs.cols();
+    }
+  if (total > 0) {
+    Matrix B(n, total);
+    Index at = 0;
+    for (Prepared* p : group)
+      if (p->lowrank) {
+        B.middleCols(at, p->rhs.cols()) = p->rhs;
+        at += p->rhs.cols();
+      }
+    const Matrix X = solver.solve(B);
+    at = 0;
+    for (Prepared* p : group)
+      if (p->lowrank) {
+        p->solved = X.middleCols(at, p->rhs.cols());
+        at += p->rhs.cols();
+      }
+  }
+  for (Prepared* p : group) {
+    if (p->lowrank) continue;
+    SparseMatrix dA(n, n);
+    dA.setFromTriplets(p->dA.begin(), p->dA.end());
+    SparseMatrix A1 = base.A() + dA;
+    A1.prune(0.0);
+    A1.makeCompressed();
+    Matrix Yr = base.Y_by_region();
+    if (p->dYr.size() > 0) Yr += p->dYr;
+    try {
+      LeontiefSolver s1(A1, solver.options());
+      p->solved = s1.solve(Yr);
+    } catch (const NumericError& e) {
+      throw NumericError(detail::concat("scenario \"", p->scenario->name, "\": ", e.what()));
+    }
+  }
+}
+
+}  // namespace
+
+std::vector<std::string> default_industry_sectors(const Labels& labels) {
+  std::vector<std::string> out;
+  for (const auto& s : labels.sectors) {
+    if (s.size() < 3 || !std::isdigit(static_cast<unsigned char>(s[0])) ||
+        !std::isdigit(static_cast<unsigned char>(s[1])) || s[2] != ' ')
+      continue;
+    const int code = (s[0] - '0') * 10 + (s[1] - '0');
+    if (code >= 2 && code <= 26) out.push_back(s);
+  }
+  return out.empty() ? labels.sectors : out;
+}
+
+BaseResults compute_base(const MrioSystem& base, const LeontiefSolver& solver, const ScenarioOptions& options) {
+  MRIOTRACE_CHECK(solver.n() == base.n(), "the solver is for n = ", solver.n(), "; the system has n = ", base.n());
+  MRIOTRACE_CHECK(base.Y().cols() > 0, "the system has no final demand; scenarios compare demand-driven accounts");
+  BaseResults br;
+  br.X = solver.solve(base.Y_by_region());
+  br.x = br.X.rowwise().sum();
+  br.industry = industry_of(base, options);
+  regional(base.S(), br.X, fy_by_region(base), base.R(), br.Q, br.pba, br.cba);
+  if (base.has_value_added()) {
+    br.va = br.x.cwiseProduct(va_coefficients(base));
+    br.intensity = intensities(base.S(), br.x, br.va, br.industry, base.R());
+  }
+  return br;
+}
+
+MrioSystem apply_scenario(const MrioSystem& base, const Scenario& scenario, int threads) {
+  const Edits e = scenario_detail::build_edits(base, scenario);
+  SparseMatrix A = base.A();
+  {
+    std::vector<Eigen::Triplet<double, Index>> t;
+    for (const auto& [cell, value] : e.A) t.emplace_back(cell.second, cell.first, value - A.coeff(cell.second, cell.first));
+    SparseMatrix dA(base.n(), base.n());
+    dA.setFromTriplets(t.begin(), t.end());
+    A = A + dA;
+    A.prune(0.0);
+    A.makeCompressed();
+  }
+  Matrix Y = base.Y(), S = base.S();
+  for (const auto& [row, y] : e.Y) Y.row(row) = y;
+  for (const auto& [col, s] : e.S) S.col(col) = s;
+  Vector v;
+  if (base.has_value_added()) {
+    // Value-added coefficients follow the edits; levels follow the new outputs.
+    Vector vc = va_coefficients(base);
+    for (const auto& [cell, value] : e.A) vc[cell.first] -= value - base.A().coeff(cell.second, cell.first);
+    MrioSystem tmp = MrioSystem::from_A_Y(base.labels(), A, Y, S, base.F_Y(), {}, threads);
+    v = tmp.x().cwiseProduct(vc);
+    return MrioSystem::from_A_x(base.labels(), A, tmp.x(), Y, S, base.F_Y(), v);
+  }
+  return MrioSystem::from_A_Y(base.labels(), A, Y, S, base.F_Y(), {}, threads);
+}
+
+ScenarioResult run_scenario(const MrioSystem& base, const LeontiefSolver& solver, const BaseResults& base_results,
+                            const Scenario& scenario, const ScenarioOptions& options) {
+  return std::move(run_scenarios(base, solver, base_results, {scenario}, options).front());
+}
+
+std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const LeontiefSolver& solver,
+                                          const BaseResults& base_results, const std::vector<Scenario>& scenarios,
+                                          const ScenarioOptions& options) {
+  using Clock = std::chrono::steady_clock;
+  MRIOTRACE_CHECK(options.threads >= 0, "threads = ", options.threads, "; expected >= 0");
+  MRIOTRACE_CHECK(solver.n() == base.n(), "the solver is for n = ", solver.n(), "; the system has n = ", base.n());
+  MRIOTRACE_CHECK(base_results.X.rows() == base.n() && base_results.X.cols() == base.R(),
+                  "base results have X of shape ", base_results.X.rows(), " x ", base_results.X.cols(),
+                  "; expected n x R (compute them with compute_base for this system)");
+  const int threads = resolve_threads(options.threads);
+  const size_t m = scenarios.size();
+  std::vector<Prepared> prepared(m);
+  std::vector<double> seconds(m, 0);
+  {
+    // Validation and edits of every scenario before any solve (no BLAS inside).
+    // The first bad scenario (in input order) is reported, whatever the threads.
+    std::vector<std::exception_ptr> errors(m);
+    parallel_for(0, static_cast<std::int64_t>(m), threads, [&](std::int64_t i) {
+      const auto t0 = Clock::now();
+      try {
+        prepared[static_cast<size_t>(i)] = prepare(base, scenarios[static_cast<size_t>(i)], options);
+      } catch (...) {
+        errors[static_cast<size_t>(i)] = std::current_exception();
+      }
+      seconds[static_cast<size_t>(i)] += std::chrono::duration<double>(Clock::now() - t0).count();
+    });
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
+  }
+  std::vector<ScenarioResult> results(m);
+  // Groups bound the memory of the block of right-hand sides (~256 columns of n).
+  constexpr Index kColumnsPerGroup = 256;
+  size_t start = 0;
+  while (start < m) {
+    std::vector<Prepared*> group;
+    Index cols = 0;
+    size_t end = start;
+    while (end < m && (group.empty() || cols < kColumnsPerGroup)) {
+      group.push_back(&prepared[end]);
+      cols += static_cast<Index>(prepared[end].terms.size()) + 1;
+      ++end;
+    }
+    const auto t0 = Clock::now();
+    solve_group(base, solver, group);
+    const double per = std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(group.size());
+    {
+      ThreadScope serial_blas(1);  // parallel over scenarios, BLAS inside each stays serial
+      parallel_for(static_cast<std::int64_t>(start), static_cast<std::int64_t>(end), threads, [&](std::int64_t i) {
+        const auto t1 = Clock::now();
+        Prepared& p = prepared[static_cast<size_t>(i)];
+        results[static_cast<size_t>(i)] = report(base, base_results, p, scenario_outputs(p, base_results));
+        p.solved = Matrix();
+        p.rhs = Matrix();
+        results[static_cast<size_t>(i)].seconds =
+            seconds[static_cast<size_t>(i)] + per + std::chrono::duration<double>(Clock::now() - t1).count();
+      });
+    }
+    start = end;
+  }
+  return results;
+}
+
+}  // namespace mriotrace

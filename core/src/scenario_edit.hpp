@@ -1,0 +1,50 @@
+// Private: the edits a scenario makes, collected on top of an untouched base.
+//
+// Operations never modify the base system; they write new values into sparse
+// overlays (A cells, Y rows, S columns). The overlays are turned into dA, dY,
+// dS once every operation has been applied and checked, so a failing scenario
+// leaves nothing behind. Changes are also kept as the operations state them
+// (a relocation's -theta a and +theta a exactly), not as new - old, so
+// proportional rows stay exactly proportional for the low-rank path.
+#pragma once
+
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "mriotrace/scenario.hpp"
+
+namespace mriotrace::scenario_detail {
+
+/// Electricity from (region, sector) whose additional output is counted at a
+/// marginal intensity instead of the sector's average (applied after the solve).
+struct MarginalSupply {
+  Index column = -1;                 ///< (region, electricity sector) position
+  std::map<Index, double> intensity; ///< stressor -> intensity per monetary unit
+};
+
+struct Edits {
+  std::map<std::pair<Index, Index>, double> A;  ///< (column, row) -> new coefficient
+  std::map<std::pair<Index, Index>, double> dA; ///< (column, row) -> change, accumulated as the operations state it
+  std::map<Index, RowVector> Y;                 ///< row -> new final-demand row (R*c)
+  std::map<Index, RowVector> dY;                ///< row -> change of the final-demand row
+  std::map<Index, Vector> S;                    ///< column -> new intensities (k)
+  std::vector<MarginalSupply> marginal;
+  std::set<Index> origins;                      ///< regions that relocations move supply out of
+  std::vector<std::string> notes;
+};
+
+/// Apply a scenario's operations to overlays of `base` (all-or-nothing; throws
+/// InputError naming scenario, operation and parameter).
+Edits build_edits(const MrioSystem& base, const Scenario& scenario);
+
+/// Check the targets of a scenario against the system's labels; returns the
+/// stressor row and region column (R = all regions) of each.
+std::vector<std::pair<Index, Index>> resolve_targets(const MrioSystem& base, const Scenario& scenario);
+
+/// Indices of the named sectors; throws InputError naming `what`.
+std::vector<Index> sector_indices(const Labels& labels, const std::vector<std::string>& names, const std::string& what);
+
+}  // namespace mriotrace::scenario_detail

@@ -1,0 +1,794 @@
+// Scenario operations: parameter specs, validation and the edits of A, Y, S.
+//
+// Every operation reads the current (already edited) values through the
+// overlay, so operations compose in order. Each write is checked where it
+// happens (no negative coefficient or intensity, column sums below 1, value
+// added not negative), so the error can name the operation and parameter.
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "mriotrace/error.hpp"
+#include "mriotrace/scenario.hpp"
+#include "scenario_edit.hpp"
+
+namespace mriotrace {
+namespace {
+
+using scenario_detail::Edits;
+
+// ---------------------------------------------------------------- specs
+const std::map<std::string, std::vector<ParamSpec>>& specs() {
+  static const std::map<std::string, std::vector<ParamSpec>> table = {
+      {"relocate",
+       {{"product", "label", "", true, "sector whose supply moves"},
+        {"from", "label", "", true, "origin region r"},
+        {"to", "label", "", true, "destination region s"},
+        {"share", "share", "fraction of the origin's supply", false, "theta; give share, or quantity and price"},
+        {"quantity", "positive", "physical unit (user's)", false, "moved physical quantity q; theta = q p / x_(r,i)"},
+        {"price", "positive", "monetary unit per physical unit", false, "price p of the quantity"},
+        {"technology", "choice", "", false, "\"destination\" (default): destination's column and intensities; "
+                                            "\"new\": new_column and new_intensity"},
+        {"new_column", "table", "monetary per monetary unit of output", false,
+         "new capacity: input coefficient per sector (sourced like the destination's purchases)"},
+        {"new_intensity", "table", "stressor unit per monetary unit", false, "new capacity: intensity per stressor"},
+        {"electricity", "label", "", false, "electricity sector (for marginal_intensity)"},
+        {"marginal_intensity", "table", "stressor unit per monetary unit of electricity", false,
+         "additional electricity output in the destination counted at this intensity instead of the average"}}},
+      {"couple_byproduct",
+       {{"region", "label", "", true, "region of both plants"},
+        {"supplier", "label", "", true, "sector delivering the off-gas (steel or coking)"},
+        {"receiver", "label", "", true, "sector using it as feedstock (chemicals)"},
+        {"displaced_fuel", "label", "", true, "sector whose coal / gas the receiver no longer buys"},
+        {"gas_quantity", "positive", "energy unit (user's, e.g. PJ)", true, "off-gas delivered, q_g"},
+        {"gas_price", "number", "monetary unit per energy unit", true, "value of the off-gas (>= 0)"},
+        {"displaced_quantity", "positive", "energy unit", false, "feedstock displaced (default gas_quantity)"},
+        {"displaced_price", "number", "monetary unit per energy unit", true, "price of the displaced fuel"},
+        {"replacement_fuel", "label", "", false, "sector the supplier buys replacement fuel from"},
+        {"replacement_quantity", "number", "energy unit", false, "fuel the supplier buys for lost heat/power (default 0)"},
+        {"replacement_price", "number", "monetary unit per energy unit", false, "price of the replacement fuel"},
+        {"gas_ef", "table", "stressor unit per energy unit", false, "emission factor of burning the off-gas, EF_g"},
+        {"displaced_ef", "table", "stressor unit per energy unit", false, "direct emissions of the displaced fuel"},
+        {"replacement_ef", "table", "stressor unit per energy unit", false, "emission factor of the replacement, EF_rep"}}},
+      {"integrate",
+       {{"region", "label", "", true, "region of the complex"},
+        {"chemical", "label", "", true, "chemical sector"},
+        {"refining", "label", "", true, "refining sector"},
+        {"feedstock_shift", "share", "fraction", true,
+         "share of the chemical sector's refined-product purchases from other regions moved to the local refinery"},
+        {"efficiency", "share", "fraction", true, "epsilon: both columns' utility inputs scale by (1 - epsilon)"},
+        {"utilities", "labels", "", true, "input sectors counted as fuel, steam and hydrogen"},
+        {"emission_reduction", "share", "fraction", false, "direct intensities of both scale by (1 - this); "
+                                                           "default efficiency"},
+        {"stressors", "labels", "", false, "stressors emission_reduction applies to (default all)"}}},
+      {"green_power",
+       {{"region", "label", "", true, "region of the park"},
+        {"sectors", "labels", "", true, "park sectors"},
+        {"share", "share", "fraction of their electricity", true, "phi"},
+        {"electricity", "label", "", true, "electricity sector"},
+        {"supplier_region", "label", "", false, "existing low-carbon supplier's region (default: new capacity in region)"},
+        {"additional", "flag", "", false, "new (additional) supply (default true); false keeps physical flows"},
+        {"intensity", "table", "stressor unit per monetary unit", false, "new capacity's intensity (default 0)"},
+        {"column", "table", "monetary per monetary unit of output", false,
+         "new capacity's input coefficients per sector (default: the grid's column)"}}},
+      {"electrify",
+       {{"region", "label", "", true, "region"},
+        {"sector", "label", "", true, "sector whose process is electrified"},
+        {"share", "share", "fraction of its coal use", true, "alpha"},
+        {"coal", "label", "", true, "coal supplying sector"},
+        {"electricity", "label", "", true, "electricity sector"},
+        {"eta_coal", "share", "efficiency", true, "efficiency of the coal process, eta_coal"},
+        {"eta_el", "share", "efficiency", true, "efficiency of the electric process, eta_el"},
+        {"coal_price", "positive", "monetary unit per energy unit", true, "price of coal"},
+        {"electricity_price", "positive", "monetary unit per energy unit", true, "price of electricity"},
+        {"coal_ef", "table", "stressor unit per energy unit of coal", false, "direct emission factor of the coal burned"},
+        {"electricity_ef", "table", "stressor unit per energy unit of electricity", false,
+         "direct stressor per electricity used on site (e.g. energy accounting)"}}},
+      {"scale",
+       {{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
+        {"factor", "number", "", true, "multiplier (>= 0)"},
+        {"row_regions", "labels", "", false, "A, Y: rows' regions (default all)"},
+        {"row_sectors", "labels", "", false, "A, Y: rows' sectors (default all)"},
+        {"col_regions", "labels", "", false, "A, S: columns' regions (default all)"},
+        {"col_sectors", "labels", "", false, "A, S: columns' sectors (default all)"},
+        {"stressors", "labels", "", false, "S: stressors (default all)"},
+        {"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"},
+        {"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"}}},
+      {"set",
+       {{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
+        {"value", "number", "unit of the matrix", true, "new value of every selected cell"},
+        {"row_regions", "labels", "", false, "A, Y: rows' regions (default all)"},
+        {"row_sectors", "labels", "", false, "A, Y: rows' sectors (default all)"},
+        {"col_regions", "labels", "", false, "A, S: columns' regions (default all)"},
+        {"col_sectors", "labels", "", false, "A, S: columns' sectors (default all)"},
+        {"stressors", "labels", "", false, "S: stressors (default all)"},
+        {"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"},
+        {"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"}}},
+  };
+  return table;
+}
+
+std::string quoted_list(const std::vector<std::string>& names, size_t max = 12) {
+  std::ostringstream os;
+  for (size_t i = 0; i < names.size() && i < max; ++i) os << (i ? ", " : "") << '"' << names[i] << '"';
+  if (names.size() > max) os << ", ... (" << names.size() << " in all)";
+  return os.str();
+}
+
+std::string value_text(const ParamValue& v) {
+  std::ostringstream os;
+  if (const bool* b = std::get_if<bool>(&v)) os << (*b ? "true" : "false");
+  else if (const double* d = std::get_if<double>(&v)) os << *d;
+  else if (const std::string* s = std::get_if<std::string>(&v)) os << '"' << *s << '"';
+  else if (const auto* l = std::get_if<std::vector<std::string>>(&v)) os << '[' << quoted_list(*l, 4) << ']';
+  else {
+    const auto& t = std::get<std::map<std::string, double>>(v);
+    os << '{';
+    size_t i = 0;
+    for (const auto& [key, val] : t) os << (i++ ? ", " : "") << key << " = " << val;
+    os << '}';
+  }
+  return os.str();
+}
+
+/// Typed, checked access to one operation's parameters. Every error names the
+/// scenario, the operation (position and kind) and the parameter.
+class Op {
+ public:
+  Op(const MrioSystem& sys, const Scenario& sc, size_t pos, const Operation& op)
+      : sys_(sys), l_(sys.labels()), op_(op) {
+    where_ = detail::concat("scenario \"", sc.name, "\", operation ", pos + 1, " (", op.kind, ")");
+    const auto& all = specs();
+    auto it = all.find(op.kind);
+    if (it == all.end())
+      throw InputError(detail::concat(where_, ": unknown operation kind; expected one of ",
+                                      quoted_list(operation_kinds())));
+    spec_ = &it->second;
+    for (const auto& [name, value] : op.params) {
+      const ParamSpec* ps = find(name);
+      if (!ps) {
+        std::vector<std::string> names;
+        for (const auto& s : *spec_) names.push_back(s.name);
+        fail(name, detail::concat("unknown parameter; expected one of ", quoted_list(names, 20)));
+      }
+    }
+    for (const auto& s : *spec_)
+      if (s.required && !op.params.count(s.name)) fail(s.name, "is required (" + s.help + ")");
+  }
+
+  [[noreturn]] void fail(const std::string& param, const std::string& what) const {
+    throw InputError(detail::concat(where_, ": parameter \"", param, "\" ", what));
+  }
+  [[noreturn]] void fail_op(const std::string& what) const { throw InputError(detail::concat(where_, ": ", what)); }
+  const std::string& where() const { return where_; }
+
+  bool has(const std::string& name) const { return op_.params.count(name) > 0; }
+
+  double number(const std::string& name, double fallback = NAN) const {
+    auto it = op_.params.find(name);
+    if (it == op_.params.end()) return fallback;
+    const double* d = std::get_if<double>(&it->second);
+    if (!d) fail(name, "= " + value_text(it->second) + "; expected a number");
+    if (!std::isfinite(*d)) fail(name, detail::concat("= ", *d, "; expected a finite number"));
+    const std::string& type = find(name)->type;
+    if (type == "share" && !(*d >= 0 && *d <= 1)) fail(name, detail::concat("= ", *d, "; expected a share in [0, 1]"));
+    if (type == "positive" && !(*d > 0)) fail(name, detail::concat("= ", *d, "; expected a number > 0"));
+    return *d;
+  }
+  double nonneg(const std::string& name, double fallback = NAN) const {
+    const double d = number(name, fallback);
+    if (d < 0) fail(name, detail::concat("= ", d, "; expected a number >= 0"));
+    return d;
+  }
+  bool flag(const std::string& name, bool fallback) const {
+    auto it = op_.params.find(name);
+    if (it == op_.params.end()) return fallback;
+    const bool* b = std::get_if<bool>(&it->second);
+    if (!b) fail(name, "= " + value_text(it->second) + "; expected true or false");
+    return *b;
+  }
+  std::string text(const std::string& name, const std::string& fallback = "") const {
+    auto it = op_.params.find(name);
+    if (it == op_.params.end()) return fallback;
+    const std::string* s = std::get_if<std::string>(&it->second);
+    if (!s) fail(name, "= " + value_text(it->second) + "; expected a text label");
+    return *s;
+  }
+  std::string choice(const std::string& name, const std::vector<std::string>& options) const {
+    const std::string s = text(name, options.front());
+    if (std::find(options.begin(), options.end(), s) == options.end())
+      fail(name, "= \"" + s + "\"; expected one of " + quoted_list(options));
+    return s;
+  }
+  std::vector<std::string> labels(const std::string& name) const {
+    auto it = op_.params.find(name);
+    if (it == op_.params.end()) return {};
+    if (const std::string* s = std::get_if<std::string>(&it->second)) return {*s};
+    const auto* l = std::get_if<std::vector<std::string>>(&it->second);
+    if (!l) fail(name, "= " + value_text(it->second) + "; expected a list of labels");
+    if (l->empty()) fail(name, "is an empty list; leave it out to select all");
+    return *l;
+  }
+  Index lookup(const std::string& name, const std::string& label, const std::vector<std::string>& known,
+               const char* axis) const {
+    auto it = std::find(known.begin(), known.end(), label);
+    if (it == known.end())
+      fail(name, detail::concat("= \"", label, "\" is not a known ", axis, "; known: ", quoted_list(known)));
+    return static_cast<Index>(it - known.begin());
+  }
+  Index region(const std::string& name) const { return lookup(name, text(name), l_.regions, "region"); }
+  Index sector(const std::string& name) const { return lookup(name, text(name), l_.sectors, "sector"); }
+  /// Selected indices of an axis; all when the parameter is absent.
+  std::vector<Index> select(const std::string& name, const std::vector<std::string>& known, const char* axis) const {
+    std::vector<Index> out;
+    if (!has(name)) {
+      for (Index i = 0; i < static_cast<Index>(known.size()); ++i) out.push_back(i);
+      return out;
+    }
+    for (const auto& label : labels(name)) out.push_back(lookup(name, label, known, axis));
+    std::sort(out.begin(), out.end());
+    out.erase(std::unique(out.begin(), out.end()), out.end());
+    return out;
+  }
+  /// label -> number table keyed by stressors (axis "stressor") or sectors.
+  std::map<Index, double> table(const std::string& name, const std::vector<std::string>& known, const char* axis,
+                                bool nonnegative = true) const {
+    std::map<Index, double> out;
+    auto it = op_.params.find(name);
+    if (it == op_.params.end()) return out;
+    const auto* t = std::get_if<std::map<std::string, double>>(&it->second);
+    if (!t) fail(name, "= " + value_text(it->second) + detail::concat("; expected a table {", axis, " = number}"));
+    for (const auto& [label, value] : *t) {
+      const Index i = lookup(name, label, known, axis);
+      if (!std::isfinite(value) || (nonnegative && value < 0))
+        fail(name, detail::concat("[\"", label, "\"] = ", value, "; expected a finite number >= 0"));
+      out[i] = value;
+    }
+    return out;
+  }
+  std::map<Index, double> stressor_table(const std::string& name) const {
+    return table(name, l_.stressors, "stressor");
+  }
+
+  /// "relocate: product = ..., share = 0.3 [fraction of the origin's supply], ..."
+  std::string note() const {
+    std::ostringstream os;
+    os << op_.kind << ':';
+    size_t i = 0;
+    for (const auto& s : *spec_) {
+      auto it = op_.params.find(s.name);
+      if (it == op_.params.end()) continue;
+      os << (i++ ? ", " : " ") << s.name << " = " << value_text(it->second);
+      if (!s.unit.empty()) os << " [" << s.unit << ']';
+    }
+    return os.str();
+  }
+
+ private:
+  const ParamSpec* find(const std::string& name) const {
+    for (const auto& s : *spec_)
+      if (s.name == name) return &s;
+    return nullptr;
+  }
+  const MrioSystem& sys_;
+  const Labels& l_;
+  const Operation& op_;
+  const std::vector<ParamSpec>* spec_ = nullptr;
+  std::string where_;
+};
+
+/// The overlay of one scenario over the base, with conflict tracking: a cell
+/// written by a "set" may not be written by any other operation (the result
+/// would depend on their order in a way nobody means).
+class Editor {
+ public:
+  Editor(const MrioSystem& base, Edits& e) : b_(base), e_(e), N_(base.N()) {}
+
+  Index pos(Index region, Index sector) const { return region * N_ + sector; }
+  std::string cell_name(Index p) const {
+    const auto& l = b_.labels();
+    return detail::concat("(", l.regions[static_cast<size_t>(p / N_)], ", ", l.sectors[static_cast<size_t>(p % N_)],
+                          ")");
+  }
+
+  void begin(const Op* op, size_t index, bool is_set) {
+    op_ = op;
+    index_ = index;
+    is_set_ = is_set;
+    columns_.clear();
+  }
+
+  double a(Index row, Index col) const {
+    auto it = e_.A.find({col, row});
+    return it != e_.A.end() ? it->second : b_.A().coeff(row, col);
+  }
+  void set_a(Index row, Index col, double value) { add_a(row, col, value - a(row, col)); }
+  /// A[row, col] += delta, with delta kept exactly as given.
+  void add_a(Index row, Index col, double delta) {
+    const double value = a(row, col) + delta;
+    if (!(value >= 0))
+      op_->fail_op(detail::concat("coefficient A[", cell_name(row), ", ", cell_name(col), "] would become ", value,
+                                  "; expected >= 0 (no negative coefficients)"));
+    touch('A', row, col);
+    e_.A[{col, row}] = value;
+    e_.dA[{col, row}] += delta;
+    columns_.insert(col);
+  }
+  double y(Index row, Index col) const {
+    auto it = e_.Y.find(row);
+    return it != e_.Y.end() ? it->second[col] : b_.Y()(row, col);
+  }
+  void set_y(Index row, Index col, double value) { add_y(row, col, value - y(row, col)); }
+  void add_y(Index row, Index col, double delta) {
+    touch('Y', row, col);
+    auto it = e_.Y.find(row);
+    if (it == e_.Y.end()) {
+      it = e_.Y.emplace(row, RowVector(b_.Y().row(row))).first;
+      e_.dY.emplace(row, RowVector::Zero(b_.Y().cols()));
+    }
+    it->second[col] += delta;
+    e_.dY[row][col] += delta;
+  }
+  double s(Index stressor, Index col) const {
+    auto it = e_.S.find(col);
+    return it != e_.S.end() ? it->second[stressor] : b_.S()(stressor, col);
+  }
+  void set_s(Index stressor, Index col, double value) {
+    if (!(value >= 0) && b_.S()(stressor, col) >= 0)
+      op_->fail_op(detail::concat("intensity S[\"", b_.labels().stressors[static_cast<size_t>(stressor)], "\", ",
+                                  cell_name(col), "] would become ", value, "; expected >= 0"));
+    touch('S', stressor, col);
+    auto it = e_.S.find(col);
+    if (it == e_.S.end()) it = e_.S.emplace(col, Vector(b_.S().col(col))).first;
+    it->second[stressor] = value;
+  }
+  /// Base column nonzeros plus edited cells of column `col` (rows, sorted).
+  std::vector<Index> column_rows(Index col) const {
+    std::vector<Index> rows;
+    for (SparseMatrix::InnerIterator it(b_.A(), col); it; ++it) rows.push_back(it.row());
+    for (auto it = e_.A.lower_bound({col, 0}); it != e_.A.end() && it->first.first == col; ++it)
+      rows.push_back(it->first.second);
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    return rows;
+  }
+
+  /// Column sums below 1 and value added not negative in every column this
+  /// operation touched.
+  void check_columns() const {
+    const Vector& x = b_.x();
+    for (Index col : columns_) {
+      double sum = 0, delta = 0;
+      for (Index row : column_rows(col)) {
+        const double v = a(row, col);
+        sum += v;
+        delta += v - b_.A().coeff(row, col);
+      }
+      if (!(sum < 1))
+        op_->fail_op(detail::concat("column ", cell_name(col), " of A would sum to ", sum,
+                                    "; expected < 1 (a productive system)"));
+      if (b_.has_value_added() && x[col] > 0) {
+        const double vc = b_.v()[col] / x[col] - delta;
+        if (vc < -1e-12)
+          op_->fail_op(detail::concat("value added of ", cell_name(col), " would become negative (",
+                                      vc, " per unit of output); the edit buys more inputs than the sector earns"));
+      }
+    }
+  }
+
+ private:
+  void touch(char matrix, Index i, Index j) {
+    auto [it, inserted] = cells_.try_emplace({matrix, i, j}, Writer{index_, is_set_});
+    if (inserted || it->second.op == index_) return;
+    if (it->second.is_set || is_set_) {
+      std::string cell = matrix == 'A'   ? detail::concat("A[", cell_name(i), ", ", cell_name(j), "]")
+                         : matrix == 'S' ? detail::concat("S[\"", b_.labels().stressors[static_cast<size_t>(i)],
+                                                          "\", ", cell_name(j), "]")
+                                         : detail::concat("Y[", cell_name(i), ", column ", j, "]");
+      op_->fail_op(detail::concat("conflicts with operation ", it->second.op + 1, " on ", cell,
+                                  ": a \"set\" and another edit of the same cell; combine them into one"));
+    }
+  }
+  struct Writer {
+    size_t op;
+    bool is_set;
+  };
+  const MrioSystem& b_;
+  Edits& e_;
+  Index N_;
+  const Op* op_ = nullptr;
+  size_t index_ = 0;
+  bool is_set_ = false;
+  std::set<Index> columns_;
+  std::map<std::tuple<char, Index, Index>, Writer> cells_;
+};
+
+// ------------------------------------------------------------- operations
+
+/// Move share theta of the purchases of (from, i) in every column and every
+/// final-demand column to (to, i):  A'[(s,i),c] = A[(s,i),c] + theta A[(r,i),c],
+/// A'[(r,i),c] = (1 - theta) A[(r,i),c]; same on Y.
+void relocate(const Op& op, Editor& ed, Edits& e, const MrioSystem& b) {
+  const Index i = op.sector("product"), r = op.region("from"), s = op.region("to");
+  if (r == s) op.fail("to", "is the same region as \"from\"; expected another region");
+  const Index ri = ed.pos(r, i), si = ed.pos(s, i);
+  double theta;
+  if (op.has("share")) {
+    if (op.has("quantity") || op.has("price")) op.fail("quantity", "cannot be combined with share; give one of them");
+    theta = op.number("share");
+  } else {
+    if (!op.has("quantity") || !op.has("price")) op.fail("share", "is missing; give share, or quantity and price");
+    const double q = op.number("quantity"), p = op.number("price");
+    if (!(b.x()[ri] > 0)) op.fail("quantity", "cannot be converted: the origin's output of the product is 0");
+    theta = q * p / b.x()[ri];
+    if (theta > 1)
+      op.fail("quantity", detail::concat("* price = ", q * p, " exceeds the origin's output ", b.x()[ri],
+                                         " (share ", theta, " > 1)"));
+  }
+  const std::string tech = op.choice("technology", {"destination", "new"});
+  if (tech == "destination" && (op.has("new_column") || op.has("new_intensity")))
+    op.fail("technology", "= \"destination\" but new_column / new_intensity are given; set technology = \"new\"");
+  if (tech == "new" && (!op.has("new_column") || !op.has("new_intensity")))
+    op.fail(op.has("new_column") ? "new_intensity" : "new_column", "is required with technology = \"new\"");
+  if (tech == "destination" && theta > 0 && !(b.x()[si] > 0))
+    op.fail("to", "region produces none of the product, so it has no technology to copy; "
+                  "give technology = \"new\" with new_column and new_intensity");
+  const auto new_column = op.table("new_column", b.labels().sectors, "sector");
+  const auto new_intensity = op.stressor_table("new_intensity");
+  const auto marginal = op.stressor_table("marginal_intensity");
+  if (!marginal.empty() && !op.has("electricity")) op.fail("electricity", "is required with marginal_intensity");
+  const Index el = op.has("electricity") ? op.sector("electricity") : -1;
+  if (theta == 0) return;
+
+  const Index n = b.n();
+  for (Index c = 0; c < n; ++c) {
+    const double ar = ed.a(ri, c);
+    if (ar == 0) continue;
+    ed.add_a(si, c, theta * ar);
+    ed.add_a(ri, c, -theta * ar);
+  }
+  for (Index f = 0; f < b.Y().cols(); ++f) {
+    const double yr = ed.y(ri, f);
+    if (yr == 0) continue;
+    ed.add_y(si, f, theta * yr);
+    ed.add_y(ri, f, -theta * yr);
+  }
+  if (tech == "new") {
+    // The destination's column becomes the output-weighted mix of its own
+    // technology and the new capacity's (weights from base outputs).
+    const double moved = theta * b.x()[ri];
+    const double w = moved / (b.x()[si] + moved);
+    const Index R = b.R();
+    std::map<Index, double> target;  // row -> new-capacity coefficient
+    for (const auto& [k, coef] : new_column) {
+      double total = 0;
+      for (Index t = 0; t < R; ++t) total += ed.a(ed.pos(t, k), si);
+      for (Index t = 0; t < R; ++t) {
+        const double part = total > 0 ? ed.a(ed.pos(t, k), si) / total : (t == s ? 1.0 : 0.0);
+        if (part > 0) target[ed.pos(t, k)] = coef * part;
+      }
+    }
+    std::vector<Index> rows = ed.column_rows(si);
+    for (const auto& [row, coef] : target) rows.push_back(row);
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    for (Index row : rows) {
+      auto it = target.find(row);
+      ed.set_a(row, si, (1 - w) * ed.a(row, si) + w * (it == target.end() ? 0.0 : it->second));
+    }
+    for (const auto& [k, value] : new_intensity) ed.set_s(k, si, (1 - w) * ed.s(k, si) + w * value);
+  }
+  if (!marginal.empty()) e.marginal.push_back({ed.pos(s, el), marginal});
+  e.origins.insert(r);
+}
+
+/// Shrink the purchases of `sector` (from every region) in column c by the
+/// monetary amount `amount`, in proportion to where they come from.
+void reduce_purchases(const Op& op, Editor& ed, const MrioSystem& b, Index sector, Index c, double amount,
+                      const std::string& param) {
+  double total = 0;
+  for (Index t = 0; t < b.R(); ++t) total += ed.a(ed.pos(t, sector), c) * b.x()[c];
+  if (amount > total * (1 + 1e-12))
+    op.fail(param, detail::concat("implies purchases of ", amount, " (monetary) but ", ed.cell_name(c), " buys only ",
+                                  total, " from \"", b.labels().sectors[static_cast<size_t>(sector)], "\""));
+  if (amount == 0) return;
+  const double keep = 1 - amount / total;
+  for (Index t = 0; t < b.R(); ++t) {
+    const Index row = ed.pos(t, sector);
+    const double v = ed.a(row, c);
+    if (v != 0) ed.set_a(row, c, std::max(0.0, keep * v));
+  }
+}
+
+void add_emissions(Editor& ed, const MrioSystem& b, Index c, const std::map<Index, double>& dF) {
+  for (const auto& [k, delta] : dF)
+    if (delta != 0) ed.set_s(k, c, ed.s(k, c) + delta / b.x()[c]);
+}
+
+/// Steel-chemical coupling (METHODS "Coupled production").
+void couple_byproduct(const Op& op, Editor& ed, const MrioSystem& b) {
+  const Index r = op.region("region"), sup = op.sector("supplier"), rec = op.sector("receiver");
+  const Index fuel = op.sector("displaced_fuel");
+  if (sup == rec) op.fail("receiver", "is the same sector as supplier");
+  const double qg = op.number("gas_quantity"), pg = op.nonneg("gas_price");
+  const double qd = op.has("displaced_quantity") ? op.number("displaced_quantity") : qg;
+  const double pd = op.nonneg("displaced_price");
+  const double qrep = op.nonneg("replacement_quantity", 0.0);
+  if (qrep > 0 && (!op.has("replacement_fuel") || !op.has("replacement_price")))
+    op.fail(op.has("replacement_fuel") ? "replacement_price" : "replacement_fuel",
+            "is required when replacement_quantity > 0");
+  const double prep = op.nonneg("replacement_price", 0.0);
+  const Index rep = op.has("replacement_fuel") ? op.sector("replacement_fuel") : -1;
+  const auto gas_ef = op.stressor_table("gas_ef"), disp_ef = op.stressor_table("displaced_ef"),
+             rep_ef = op.stressor_table("replacement_ef");
+  const Index cs = ed.pos(r, sup), cr = ed.pos(r, rec);
+  if (!(b.x()[cs] > 0) || !(b.x()[cr] > 0))
+    op.fail(b.x()[cs] > 0 ? "receiver" : "supplier", "has no output in this region; nothing to couple");
+  // Receiver: buys the off-gas from the supplier, less displaced fuel.
+  ed.set_a(cs, cr, ed.a(cs, cr) + qg * pg / b.x()[cr]);
+  reduce_purchases(op, ed, b, fuel, cr, qd * pd, "displaced_quantity");
+  // Supplier: buys replacement fuel for the heat and power the gas gave.
+  if (qrep > 0) ed.set_a(ed.pos(r, rep), cs, ed.a(ed.pos(r, rep), cs) + qrep * prep / b.x()[cs]);
+  // dF_supplier = -q_g EF_g + q_rep EF_rep;  dF_receiver = -q_d EF_displaced.
+  std::map<Index, double> dfs, dfr;
+  for (const auto& [k, ef] : gas_ef) dfs[k] -= qg * ef;
+  for (const auto& [k, ef] : rep_ef) dfs[k] += qrep * ef;
+  for (const auto& [k, ef] : disp_ef) dfr[k] -= qd * ef;
+  add_emissions(ed, b, cs, dfs);
+  add_emissions(ed, b, cr, dfr);
+}
+
+/// Refining-chemical integration (METHODS "Coupled production").
+void integrate(const Op& op, Editor& ed, const MrioSystem& b) {
+  const Index r = op.region("region"), chem = op.sector("chemical"), ref = op.sector("refining");
+  if (chem == ref) op.fail("refining", "is the same sector as chemical");
+  const double sigma = op.number("feedstock_shift"), eps = op.number("efficiency");
+  const double red = op.has("emission_reduction") ? op.number("emission_reduction") : eps;
+  const auto utilities = op.select("utilities", b.labels().sectors, "sector");
+  const auto stressors = op.select("stressors", b.labels().stressors, "stressor");
+  const Index cc = ed.pos(r, chem), cr = ed.pos(r, ref);
+  // Feedstock: refined products bought from other regions move to the local refinery.
+  double moved = 0;
+  for (Index t = 0; t < b.R(); ++t) {
+    if (t == r) continue;
+    const double v = ed.a(ed.pos(t, ref), cc);
+    if (v == 0 || sigma == 0) continue;
+    moved += sigma * v;
+    ed.set_a(ed.pos(t, ref), cc, (1 - sigma) * v);
+  }
+  if (moved > 0) ed.set_a(cr, cc, ed.a(cr, cc) + moved);
+  // Fuel, steam and hydrogen inputs of both columns scale by (1 - eps).
+  for (Index c : {cc, cr})
+    for (Index u : utilities)
+      for (Index t = 0; t < b.R(); ++t) {
+        const double v = ed.a(ed.pos(t, u), c);
+        if (v != 0 && eps != 0) ed.set_a(ed.pos(t, u), c, (1 - eps) * v);
+      }
+  if (red > 0)
+    for (Index c : {cc, cr})
+      for (Index k : stressors) ed.set_s(k, c, (1 - red) * ed.s(k, c));
+}
+
+/// Green-power park (METHODS "Green-power park").
+void green_power(const Op& op, Editor& ed, const MrioSystem& b, Edits& e) {
+  const Index r = op.region("region"), el = op.sector("electricity");
+  const auto park = op.select("sectors", b.labels().sectors, "sector");
+  const double phi = op.number("share");
+  const Index sr = op.has("supplier_region") ? op.region("supplier_region") : r;
+  const bool additional = op.flag("additional", true);
+  const auto intensity = op.stressor_table("intensity");
+  const auto column = op.table("column", b.labels().sectors, "sector");
+  const bool new_capacity = sr == r;
+  if (!new_capacity && (op.has("intensity") || op.has("column")))
+    op.fail(op.has("intensity") ? "intensity" : "column",
+            "applies to new capacity only; an existing supplier keeps its own technology");
+  if (std::find(park.begin(), park.end(), el) != park.end())
+    op.fail("sectors", "include the electricity sector itself");
+  if (!additional) {
+    e.notes.push_back("  not additional: physical flows unchanged (residual mix), so the global change is zero");
+    return;
+  }
+  if (phi == 0) return;
+  const Index supplier = ed.pos(sr, el);
+  double park_el = 0, shifted = 0;  // monetary electricity of the park now green; part moved from other regions
+  for (Index j : park) {
+    const Index c = ed.pos(r, j);
+    for (Index t = 0; t < b.R(); ++t) {
+      const Index row = ed.pos(t, el);
+      const double v = ed.a(row, c);
+      if (v == 0) continue;
+      park_el += phi * v * b.x()[c];
+      if (row == supplier) continue;
+      shifted += phi * v * b.x()[c];
+      ed.set_a(row, c, (1 - phi) * v);
+      ed.set_a(supplier, c, ed.a(supplier, c) + phi * v);
+    }
+  }
+  if (!new_capacity) return;
+  if (!(b.x()[supplier] + shifted > 0)) op.fail("region", "has no electricity output to blend new capacity into");
+  // New low-carbon capacity inside the region's power sector: its column and
+  // intensity become the output-weighted mix (weight from base output).
+  const double w = std::min(1.0, park_el / (b.x()[supplier] + shifted));
+  for (Index k = 0; k < b.k(); ++k) {
+    auto it = intensity.find(k);
+    ed.set_s(k, supplier, (1 - w) * ed.s(k, supplier) + w * (it == intensity.end() ? 0.0 : it->second));
+  }
+  if (!column.empty()) {
+    std::map<Index, double> target;
+    for (const auto& [k, coef] : column) target[ed.pos(r, k)] = coef;
+    std::vector<Index> rows = ed.column_rows(supplier);
+    for (const auto& [row, coef] : target) rows.push_back(row);
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    for (Index row : rows) {
+      auto it = target.find(row);
+      ed.set_a(row, supplier, (1 - w) * ed.a(row, supplier) + w * (it == target.end() ? 0.0 : it->second));
+    }
+  }
+  e.notes.push_back(detail::concat("  green share of ", ed.cell_name(supplier), "'s output: ", w));
+}
+
+/// Electrification (METHODS "Electrification").
+void electrify(const Op& op, Editor& ed, const MrioSystem& b) {
+  const Index r = op.region("region"), j = op.sector("sector"), coal = op.sector("coal"),
+              el = op.sector("electricity");
+  const double alpha = op.number("share"), eta_c = op.number("eta_coal"), eta_e = op.number("eta_el");
+  if (eta_c == 0) op.fail("eta_coal", "= 0; expected an efficiency in (0, 1]");
+  if (eta_e == 0) op.fail("eta_el", "= 0; expected an efficiency in (0, 1]");
+  const double pc = op.number("coal_price"), pe = op.number("electricity_price");
+  const auto coal_ef = op.stressor_table("coal_ef"), el_ef = op.stressor_table("electricity_ef");
+  if (coal == el) op.fail("electricity", "is the same sector as coal");
+  const Index c = ed.pos(r, j);
+  if (!(b.x()[c] > 0)) op.fail("sector", "has no output in this region; nothing to electrify");
+  double coal_spend = 0;
+  for (Index t = 0; t < b.R(); ++t) coal_spend += ed.a(ed.pos(t, coal), c) * b.x()[c];
+  // E_coal = spend / price; dE_coal = -alpha E_coal; E_el = alpha E_coal eta_coal / eta_el.
+  const double E_coal = coal_spend / pc, E_el = alpha * E_coal * eta_c / eta_e;
+  if (alpha == 0 || E_coal == 0) return;
+  for (Index t = 0; t < b.R(); ++t) {
+    const Index row = ed.pos(t, coal);
+    const double v = ed.a(row, c);
+    if (v != 0) ed.set_a(row, c, (1 - alpha) * v);
+  }
+  const Index er = ed.pos(r, el);
+  ed.set_a(er, c, ed.a(er, c) + E_el * pe / b.x()[c]);
+  std::map<Index, double> dF;
+  for (const auto& [k, ef] : coal_ef) dF[k] -= alpha * E_coal * ef;
+  for (const auto& [k, ef] : el_ef) dF[k] += E_el * ef;
+  add_emissions(ed, b, c, dF);
+}
+
+/// Generic "scale" / "set" on A, S or Y by label selection.
+void edit(const Op& op, Editor& ed, const MrioSystem& b, bool is_set) {
+  const std::string matrix = op.choice("matrix", {"A", "S", "Y"});
+  const double value = is_set ? op.number("value") : op.nonneg("factor");
+  if (is_set && matrix != "Y" && value < 0) op.fail("value", detail::concat("= ", value, "; expected >= 0"));
+  const Labels& l = b.labels();
+  auto positions = [&](const char* regions, const char* sectors) {
+    std::vector<Index> out;
+    for (Index r : op.select(regions, l.regions, "region"))
+      for (Index i : op.select(sectors, l.sectors, "sector")) out.push_back(ed.pos(r, i));
+    return out;
+  };
+  auto unused = [&](std::initializer_list<const char*> names) {
+    for (const char* name : names)
+      if (op.has(name)) op.fail(name, "does not apply to matrix " + matrix);
+  };
+  if (matrix == "A") {
+    unused({"stressors", "fd_regions", "fd_categories"});
+    const auto rows = positions("row_regions", "row_sectors");
+    for (Index c : positions("col_regions", "col_sectors"))
+      for (Index row : rows) {
+        const double v = ed.a(row, c);
+        if (is_set ? v != value : (v != 0 && value != 1)) ed.set_a(row, c, is_set ? value : value * v);
+      }
+  } else if (matrix == "S") {
+    unused({"row_regions", "row_sectors", "fd_regions", "fd_categories"});
+    const auto ks = op.select("stressors", l.stressors, "stressor");
+    for (Index c : positions("col_regions", "col_sectors"))
+      for (Index k : ks) ed.set_s(k, c, is_set ? value : value * ed.s(k, c));
+  } else {
+    unused({"col_regions", "col_sectors", "stressors"});
+    const auto rows = positions("row_regions", "row_sectors");
+    const Index nc = b.c();
+    for (Index r : op.select("fd_regions", l.regions, "region"))
+      for (Index f : op.select("fd_categories", l.fd_categories, "final-demand category"))
+        for (Index row : rows) ed.set_y(row, r * nc + f, is_set ? value : value * ed.y(row, r * nc + f));
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string>& operation_kinds() {
+  static const std::vector<std::string> kinds{"relocate", "couple_byproduct", "integrate", "green_power",
+                                              "electrify", "scale", "set"};
+  return kinds;
+}
+
+const std::vector<ParamSpec>& operation_parameters(const std::string& kind) {
+  const auto& all = specs();
+  auto it = all.find(kind);
+  if (it == all.end())
+    throw InputError(detail::concat("unknown operation kind \"", kind, "\"; expected one of ",
+                                    quoted_list(operation_kinds())));
+  return it->second;
+}
+
+namespace scenario_detail {
+
+std::vector<Index> sector_indices(const Labels& labels, const std::vector<std::string>& names,
+                                  const std::string& what) {
+  std::vector<Index> out;
+  for (const auto& name : names) {
+    auto it = std::find(labels.sectors.begin(), labels.sectors.end(), name);
+    if (it == labels.sectors.end())
+      throw InputError(detail::concat(what, ": \"", name, "\" is not a known sector; known: ",
+                                      quoted_list(labels.sectors)));
+    out.push_back(static_cast<Index>(it - labels.sectors.begin()));
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::vector<std::pair<Index, Index>> resolve_targets(const MrioSystem& base, const Scenario& scenario) {
+  std::vector<std::pair<Index, Index>> out;
+  const Labels& l = base.labels();
+  for (size_t t = 0; t < scenario.targets.size(); ++t) {
+    const Target& target = scenario.targets[t];
+    const std::string where = detail::concat("scenario \"", scenario.name, "\", target ", t + 1);
+    const std::string& ind = target.indicator;
+    const auto slash = ind.rfind('/');
+    if (slash == std::string::npos || ind.substr(slash + 1) != "VA")
+      throw InputError(detail::concat(where, ": indicator \"", ind,
+                                      "\"; expected \"<stressor>/VA\", e.g. \"CO2/VA\" or \"Energy/VA\""));
+    auto it = std::find(l.stressors.begin(), l.stressors.end(), ind.substr(0, slash));
+    if (it == l.stressors.end())
+      throw InputError(detail::concat(where, ": indicator \"", ind, "\" names an unknown stressor; known: ",
+                                      quoted_list(l.stressors)));
+    Index region = l.R();
+    if (!target.region.empty() && target.region != "all") {
+      auto rt = std::find(l.regions.begin(), l.regions.end(), target.region);
+      if (rt == l.regions.end())
+        throw InputError(detail::concat(where, ": region \"", target.region, "\" is not a known region; known: ",
+                                        quoted_list(l.regions)));
+      region = static_cast<Index>(rt - l.regions.begin());
+    }
+    if (!std::isfinite(target.change) || target.change <= -1)
+      throw InputError(detail::concat(where, ": change = ", target.change,
+                                      "; expected a relative change > -1 (e.g. -0.20 for 20 % lower)"));
+    if (!base.has_value_added())
+      throw InputError(detail::concat(where, ": the system has no value added; intensity targets need v"));
+    out.emplace_back(static_cast<Index>(it - l.stressors.begin()), region);
+  }
+  return out;
+}
+
+Edits build_edits(const MrioSystem& base, const Scenario& scenario) {
+  MRIOTRACE_CHECK(!scenario.name.empty(), "a scenario needs a name");
+  // Pass 1: every operation's parameters and labels, before anything is applied.
+  std::vector<Op> ops;
+  ops.reserve(scenario.operations.size());
+  for (size_t p = 0; p < scenario.operations.size(); ++p) ops.emplace_back(base, scenario, p, scenario.operations[p]);
+  resolve_targets(base, scenario);
+  // Pass 2: apply in order on the overlay, checking each write.
+  Edits e;
+  Editor ed(base, e);
+  for (size_t p = 0; p < ops.size(); ++p) {
+    const Op& op = ops[p];
+    const std::string& kind = scenario.operations[p].kind;
+    ed.begin(&op, p, kind == "set");
+    e.notes.push_back(op.note());
+    if (kind == "relocate") relocate(op, ed, e, base);
+    else if (kind == "couple_byproduct") couple_byproduct(op, ed, base);
+    else if (kind == "integrate") integrate(op, ed, base);
+    else if (kind == "green_power") green_power(op, ed, base, e);
+    else if (kind == "electrify") electrify(op, ed, base);
+    else edit(op, ed, base, kind == "set");
+    ed.check_columns();
+  }
+  return e;
+}
+
+}  // namespace scenario_detail
+}  // namespace mriotrace

@@ -1,0 +1,382 @@
+"""Scenarios: validated edits of A, Y and S, solved against a base and reported.
+
+The builder mirrors the TOML files (``datasets/scenarios/*.toml``,
+docs/scenarios.md) one to one::
+
+    import mriotrace
+    china = mriotrace.datasets.china_default()          # real names, SYNTHETIC numbers
+    sc = (mriotrace.Scenario("jilin-metals", "30 % of Jilin's metal smelting to Qinghai")
+          .relocate("14 Smelting and processing of metals", "Jilin", "Qinghai", share=0.3)
+          .target("CO2/VA", -0.18, region="Jilin"))
+    res = mriotrace.run_scenarios(china, [sc])[0]
+    res.summary            # global dPBA, dCBA and leakage per stressor
+    res.dpba               # stressors x regions
+    res.targets            # met / not met, gap
+    res.waterfall("CO2")   # matplotlib waterfall of the change by region
+
+The C++ engine checks every operation before applying any and names the
+scenario, the operation and the parameter in its errors (ValueError). It
+solves a scenario that changes few rows and columns of A as a low-rank
+(Sherman-Morrison-Woodbury) update of the base solve, reusing the base
+factorisation; ``result.path`` says which path was used.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from . import _core
+from .system import MRIOSystem
+
+__all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "read_scenarios", "parse_scenarios", "run_scenarios",
+           "apply_scenario", "operation_parameters", "OPERATION_KINDS"]
+
+OPERATION_KINDS = tuple(_core.operation_kinds())
+
+
+def operation_parameters(kind: str) -> pd.DataFrame:
+    """The parameters of an operation kind: name, type, unit, required, help."""
+    return pd.DataFrame(_core.operation_parameters(kind)).set_index("name")
+
+
+def _params(params: dict) -> dict:
+    # Python keywords cannot be parameter names: from_ -> from.
+    return {(k[:-1] if k.endswith("_") else k): v for k, v in params.items() if v is not None}
+
+
+class Scenario:
+    """A named list of operations (applied in order) and intensity targets.
+
+    Every method returns the scenario itself, so calls chain. Parameter names,
+    units and checks are those of the TOML files (``operation_parameters(kind)``).
+    """
+
+    def __init__(self, name: str, description: str = "", *, operations=None, targets=None):
+        self.name = name
+        self.description = description
+        self.operations: list[dict] = [dict(o) for o in (operations or [])]
+        self.targets: list[dict] = [dict(t) for t in (targets or [])]
+
+    def __repr__(self) -> str:
+        kinds = ", ".join(o["kind"] for o in self.operations) or "no operations"
+        return f"Scenario({self.name!r}: {kinds}; {len(self.targets)} target(s))"
+
+    def op(self, kind: str, **params) -> "Scenario":
+        """Append any operation by kind (see OPERATION_KINDS)."""
+        self.operations.append({"kind": kind, **_params(params)})
+        return self
+
+    def relocate(self, product: str, from_: str, to: str, share: float | None = None, **params) -> "Scenario":
+        """Move share theta of `product`'s supply from region `from_` to `to` (or quantity= and price=);
+        technology="new" with new_column / new_intensity, electricity= and marginal_intensity= optional."""
+        return self.op("relocate", product=product, from_=from_, to=to, share=share, **params)
+
+    def couple_byproduct(self, **params) -> "Scenario":
+        """Steel-chemical coupling: region, supplier, receiver, displaced_fuel, gas_quantity, gas_price,
+        displaced_price, ... (docs/scenarios.md)."""
+        return self.op("couple_byproduct", **params)
+
+    def integrate(self, **params) -> "Scenario":
+        """Refining-chemical integration: region, chemical, refining, feedstock_shift, efficiency, utilities."""
+        return self.op("integrate", **params)
+
+    def green_power(self, **params) -> "Scenario":
+        """Green-power park: region, sectors, share, electricity, supplier_region, additional, intensity."""
+        return self.op("green_power", **params)
+
+    def electrify(self, **params) -> "Scenario":
+        """Electrification: region, sector, share, coal, electricity, eta_coal, eta_el, prices, coal_ef."""
+        return self.op("electrify", **params)
+
+    def scale(self, matrix: str, factor: float, **selection) -> "Scenario":
+        """Multiply cells of "A", "S" or "Y" selected by row_regions, row_sectors, col_regions, col_sectors,
+        stressors, fd_regions, fd_categories (lists of labels; absent = all)."""
+        return self.op("scale", matrix=matrix, factor=factor, **selection)
+
+    def set(self, matrix: str, value: float, **selection) -> "Scenario":
+        """Set selected cells of "A", "S" or "Y" to `value` (conflicts with any other edit of them)."""
+        return self.op("set", matrix=matrix, value=value, **selection)
+
+    def target(self, indicator: str, change: float, region: str | None = None) -> "Scenario":
+        """Intensity target, e.g. ("CO2/VA", -0.20, region="Zhejiang"): met when I'/I - 1 <= change.
+        region None = all regions together."""
+        self.targets.append({"indicator": indicator, "region": region or "", "change": float(change)})
+        return self
+
+    def to_dict(self) -> dict:
+        return {"name": self.name, "description": self.description, "operations": list(self.operations),
+                "targets": list(self.targets)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "Scenario":
+        return cls(d["name"], d.get("description", ""), operations=d.get("operations"), targets=d.get("targets"))
+
+
+@dataclass
+class ScenarioFile:
+    """A parsed scenario file: base reference, industrial sectors, file-wide targets, scenarios.
+
+    The file-wide targets are already part of every scenario's targets."""
+
+    base_system: str = ""
+    industry: list = field(default_factory=list)
+    targets: list = field(default_factory=list)
+    scenarios: list = field(default_factory=list)
+
+    def load_base(self) -> MRIOSystem:
+        """The base system the file names: "demo" (China default) or an .h5 file."""
+        from . import datasets, io
+        if not self.base_system:
+            raise ValueError("the scenario file names no base system ([base] system = \"demo\" or a path)")
+        return datasets.china_default() if self.base_system == "demo" else io.load(self.base_system)
+
+    def run(self, system: MRIOSystem | None = None, **options) -> list["ScenarioResult"]:
+        """Run every scenario against `system` (default: the file's base)."""
+        options.setdefault("industry", self.industry or None)
+        return run_scenarios(system if system is not None else self.load_base(), self.scenarios, **options)
+
+
+def _file(d: dict) -> ScenarioFile:
+    return ScenarioFile(d["base_system"], list(d["industry"]), list(d["targets"]),
+                        [Scenario.from_dict(s) for s in d["scenarios"]])
+
+
+def read_scenarios(path: str | os.PathLike) -> ScenarioFile:
+    """Read a TOML scenario file (the same parser as ``mriotrace scenario run``)."""
+    return _file(_core.read_scenarios(os.fspath(path)))
+
+
+def parse_scenarios(text: str, source: str = "<string>") -> ScenarioFile:
+    """Parse TOML scenario text."""
+    return _file(_core.parse_scenarios(text, source))
+
+
+def _as_dicts(scenarios) -> list[dict]:
+    if isinstance(scenarios, (Scenario, dict)):
+        scenarios = [scenarios]
+    if isinstance(scenarios, ScenarioFile):
+        scenarios = scenarios.scenarios
+    return [s.to_dict() if isinstance(s, Scenario) else s for s in scenarios]
+
+
+def apply_scenario(system: MRIOSystem, scenario, threads: int = 0) -> MRIOSystem:
+    """The edited system of a scenario as a new MRIOSystem (validated, all-or-nothing)."""
+    d = _as_dicts(scenario)[0]
+    return MRIOSystem._from_core(_core.apply_scenario(system.core, d, threads), name=f"{system.name}: {d['name']}")
+
+
+def run_scenarios(system: MRIOSystem, scenarios, *, method: str = "auto", max_rank: int = 0, industry=None,
+                  threads: int = 0, solver: str = "auto") -> list["ScenarioResult"]:
+    """Run scenarios (Scenario objects, dicts or a ScenarioFile) against `system`.
+
+    method: "auto" (low-rank update when the edit's rank <= max_rank, 0 = min(256, n/2)),
+    "lowrank" or "full" (refactorise). industry: industrial sector names for the
+    intensity indicators (default: NBS codes 02-26, else all sectors). The base is
+    factorised once; scenarios run in parallel on `threads` (0 = environment).
+    """
+    fac = system.solver(solver=solver, threads=threads)
+    industry = list(industry or [])
+    base = _core.scenario_base(system.core, fac, industry)
+    dicts = _as_dicts(scenarios)
+    raw = _core.run_scenarios(system.core, fac, base, dicts, method=method, max_rank=max_rank, industry=industry,
+                              threads=threads)
+    return [ScenarioResult(system, base, d, r) for d, r in zip(dicts, raw)]
+
+
+class ScenarioResult:
+    """The report of one scenario against its base, as labelled DataFrames.
+
+    Attributes: name, description, path ("lowrank" / "full"), rank, notes, seconds.
+    Units: stressors in their own units (``unit``), money in the system's monetary unit.
+    """
+
+    def __init__(self, system: MRIOSystem, base, scenario: dict, raw: dict):
+        self._system = system
+        self._base = base
+        self._raw = raw
+        self.name = raw["name"]
+        self.description = scenario.get("description", "")
+        self.path = raw["path"]
+        self.rank = raw["rank"]
+        self.changed_coefficients = raw["changed_coefficients"]
+        self.notes = list(raw["notes"])
+        self.seconds = raw["seconds"]
+        labels = system.core.labels
+        self._stressors = pd.Index(labels.stressors, name="stressor")
+        self._units = list(labels.stressor_units) or [""] * len(labels.stressors)
+        self._regions = pd.Index(labels.regions, name="region")
+
+    def __repr__(self) -> str:
+        return f"ScenarioResult({self.name!r}, path={self.path!r}, rank={self.rank})"
+
+    def _reg(self, key, base=None) -> pd.DataFrame:
+        data = np.asarray(self._raw[key] if base is None else base)
+        return pd.DataFrame(data, index=self._stressors, columns=self._regions)
+
+    # ----- accounts (stressors x regions, pymrio's D_*_reg layout)
+    @property
+    def pba(self) -> pd.DataFrame:
+        """Scenario D_pba_reg (stressors x regions)."""
+        return self._reg("pba")
+
+    @property
+    def cba(self) -> pd.DataFrame:
+        """Scenario D_cba_reg (stressors x regions)."""
+        return self._reg("cba")
+
+    @property
+    def pba_base(self) -> pd.DataFrame:
+        return self._reg(None, self._base.pba)
+
+    @property
+    def cba_base(self) -> pd.DataFrame:
+        return self._reg(None, self._base.cba)
+
+    @property
+    def dpba(self) -> pd.DataFrame:
+        """Change of production-based accounts (stressors x regions)."""
+        return self._reg("dpba")
+
+    @property
+    def dcba(self) -> pd.DataFrame:
+        """Change of consumption-based accounts (stressors x regions)."""
+        return self._reg("dcba")
+
+    @property
+    def leakage(self) -> pd.Series:
+        """Leakage ratio per stressor: dPBA outside the relocations' origins / (-dPBA of the origins)."""
+        return pd.Series(np.asarray(self._raw["leakage"]), index=self._stressors, name="leakage")
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per stressor: unit, base and scenario global PBA, dPBA, dCBA, relative change, leakage."""
+        base = np.asarray(self._base.pba).sum(axis=1)
+        dp = np.asarray(self._raw["dpba"]).sum(axis=1)
+        return pd.DataFrame({"unit": self._units, "pba_base": base, "pba": base + dp, "dpba": dp,
+                             "dcba": np.asarray(self._raw["dcba"]).sum(axis=1),
+                             "relative": np.divide(dp, base, out=np.zeros_like(dp), where=base != 0),
+                             "leakage": np.asarray(self._raw["leakage"])}, index=self._stressors)
+
+    @property
+    def dQ(self) -> pd.DataFrame:
+        """Change of bilateral flows: (stressor, region_from) x region_to (emitted in region_from for
+        final demand of region_to), the layout of MRIOSystem extensions' Q."""
+        k, R = len(self._stressors), len(self._regions)
+        q = np.asarray(self._raw["dQ"]).reshape(k, R, R, order="F")  # column p*R + r -> [s, r, p]
+        data = q.transpose(0, 2, 1).reshape(k * R, R)
+        index = pd.MultiIndex.from_product([self._stressors, self._regions], names=["stressor", "region_from"])
+        return pd.DataFrame(data, index=index, columns=pd.Index(self._regions, name="region_to"))
+
+    @property
+    def dF(self) -> pd.DataFrame:
+        """Change of direct emissions (stressors x (region, sector)): S' x' - S x."""
+        return pd.DataFrame(np.asarray(self._raw["dF"]), index=self._stressors, columns=self._system.get_index())
+
+    @property
+    def x(self) -> pd.Series:
+        """Scenario gross output per (region, sector)."""
+        return pd.Series(np.asarray(self._raw["x"]), index=self._system.get_index(), name="indout")
+
+    @property
+    def dx(self) -> pd.Series:
+        return pd.Series(np.asarray(self._raw["x"]) - np.asarray(self._base.x), index=self._system.get_index(),
+                         name="dx")
+
+    @property
+    def dva(self) -> pd.Series | None:
+        """Change of value added per region (monetary unit); None without value added."""
+        if self._raw["va"] is None:
+            return None
+        d = np.asarray(self._raw["va"]) - np.asarray(self._base.va)
+        return pd.Series(d.reshape(len(self._regions), -1).sum(axis=1), index=self._regions, name="dva")
+
+    # ----- intensity indicators, LMDI and targets
+    @property
+    def intensity(self) -> pd.DataFrame | None:
+        """Per (indicator, region) incl. region "all": base and scenario stressor per unit of industrial
+        value added, relative change and its LMDI-I split (structure + intensity = change, in
+        indicator units)."""
+        if self._raw["intensity"] is None:
+            return None
+        b = np.asarray(self._base.intensity)
+        s = np.asarray(self._raw["intensity"])
+        st = np.asarray(self._raw["lmdi_structure"])
+        it = np.asarray(self._raw["lmdi_intensity"])
+        regions = list(self._regions) + ["all"]
+        rows = []
+        for i, name in enumerate(self._stressors):
+            for r, region in enumerate(regions):
+                rows.append((f"{name}/VA", region, f"{self._units[i]} per {self._system.monetary_unit}",
+                             b[i, r], s[i, r], s[i, r] / b[i, r] - 1 if b[i, r] else np.nan, st[i, r], it[i, r]))
+        df = pd.DataFrame(rows, columns=["indicator", "region", "unit", "base", "scenario", "change",
+                                         "lmdi_structure", "lmdi_intensity"])
+        return df.set_index(["indicator", "region"])
+
+    @property
+    def targets(self) -> pd.DataFrame:
+        """One row per target: required change, base and scenario intensity, actual change, met, gap
+        (stressor unit: emissions above what the target allows; negative = room to spare)."""
+        rows = [{"indicator": t["indicator"], "region": t["region"] or "all", "required": t["change"],
+                 "base": t["base"], "scenario": t["scenario"], "actual_change": t["actual_change"],
+                 "met": t["met"], "gap": t["gap"], "gap_unit": self._units[t["stressor"]]}
+                for t in self._raw["targets"]]
+        return pd.DataFrame(rows, columns=["indicator", "region", "required", "base", "scenario", "actual_change",
+                                           "met", "gap", "gap_unit"])
+
+    # ----- plot
+    def waterfall(self, stressor: str | None = None, by: str = "region", top: int = 10, ax=None):
+        """Waterfall of the change of production-based emissions from base to scenario total.
+
+        by: "region" (dPBA per region), "sector" (direct emission change summed over regions) or
+        "region_sector" (per (region, sector)); the `top` largest changes get their own bar, the
+        rest one "other" bar. Returns the matplotlib Axes.
+        """
+        import matplotlib.pyplot as plt
+
+        name = stressor if stressor is not None else self._stressors[0]
+        if name not in self._stressors:
+            raise ValueError(f"unknown stressor {name!r}; known: {list(self._stressors)}")
+        i = self._stressors.get_loc(name)
+        if by == "region":
+            parts = self.dpba.loc[name]
+        elif by == "sector":
+            parts = self.dF.loc[name].groupby(level="sector").sum()
+        elif by == "region_sector":
+            parts = self.dF.loc[name]
+            parts.index = [f"{r} | {s}" for r, s in parts.index]
+        else:
+            raise ValueError(f'by = {by!r}; expected "region", "sector" or "region_sector"')
+        parts = parts[parts != 0]
+        order = parts.abs().sort_values(ascending=False).index
+        shown = parts[order[:top]]
+        other = parts[order[top:]].sum()
+        if len(order) > top:
+            shown = pd.concat([shown, pd.Series({"other": other})])
+        base_total = float(np.asarray(self._base.pba)[i].sum())
+        total = base_total + float(np.asarray(self._raw["dpba"])[i].sum())
+        if ax is None:
+            _, ax = plt.subplots(figsize=(max(6, 0.6 * (len(shown) + 2)), 4))
+        labels = ["base"] + [str(s) if len(str(s)) <= 32 else str(s)[:29] + "..." for s in shown.index] + ["scenario"]
+        # Bars float from the running total; base and scenario bars are drawn from a common floor
+        # close to the totals so the small changes stay visible.
+        steps = np.concatenate([[0.0], np.cumsum(shown.values)])
+        span = max(abs(steps).max(), 1e-300)
+        floor = min(base_total, total) - 2 * span
+        ax.bar(0, base_total - floor, bottom=floor, color="0.6")
+        for j, d in enumerate(shown.values, start=1):
+            ax.bar(j, d, bottom=base_total + steps[j - 1], color="tab:red" if d > 0 else "tab:green")
+        ax.bar(len(labels) - 1, total - floor, bottom=floor, color="0.3")
+        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
+        ax.set_ylim(floor, max(base_total, total) + span)
+        unit = self._units[i]
+        ax.set_ylabel(f"{name} [{unit}]" if unit else name)
+        ax.set_title(f"{self.name}: change of {name} (production-based)")
+        with warnings.catch_warnings():  # long labels may not fit; the figure is still usable
+            warnings.simplefilter("ignore", UserWarning)
+            ax.figure.tight_layout()
+        return ax

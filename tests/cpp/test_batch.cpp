@@ -1,0 +1,324 @@
+// Batch runs: item ids, result records, job files, and the runner's promises:
+// the same numbers for any thread count, shard split and merge; resume after
+// an interruption (and a torn journal) bit for bit; refusal of changed or
+// foreign jobs; failed items recorded without stopping the rest.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <unistd.h>
+
+#include "mriotrace/batch.hpp"
+#include "mriotrace/datasets.hpp"
+#include "mriotrace/error.hpp"
+#include "mriotrace/io/batch.hpp"
+#include "mriotrace/io/batch_store.hpp"
+#include "mriotrace/io/hdf5.hpp"
+
+namespace mriotrace {
+namespace {
+
+namespace fs = std::filesystem;
+
+TEST(BatchItems, IdsAndKeysRoundTrip) {
+  ItemGrid g;
+  g.systems = 2;
+  g.scenarios = 3;
+  g.draws = 4;
+  g.sda = 2;
+  EXPECT_EQ(g.total(), 2 * 3 * 5 + 2);
+  for (Index id = 0; id < g.grid_items(); ++id) {
+    const ItemKey k = item_key(g, id);
+    EXPECT_EQ(item_id(g, k.system, k.scenario, k.draw), id);
+    EXPECT_EQ(k.sda, -1);
+  }
+  EXPECT_EQ(item_key(g, 30).sda, 0);
+  EXPECT_EQ(item_key(g, 31).sda, 1);
+  EXPECT_EQ(item_key(g, 0).draw, -1);  // slot 0: unperturbed
+  EXPECT_EQ(item_key(g, 1).draw, 0);
+  EXPECT_THROW(item_key(g, 32), InputError);
+  EXPECT_THROW(item_key(g, -1), InputError);
+  EXPECT_THROW(item_id(g, 2, 0, 0), InputError);
+  EXPECT_THROW(item_id(g, 0, 0, 4), InputError);
+}
+
+TEST(BatchItems, RecordsRoundTripAndDetectDamage) {
+  ItemResult r;
+  r.id = 17;
+  r.status = ItemStatus::Failed;
+  r.message = "draw did not converge";
+  r.seconds = 0.25;
+  r.iterations = 7;
+  r.refactored = true;
+  r.arrays.push_back({"D_cba_reg", Matrix::Random(2, 3)});
+  r.arrays.push_back({"Q", Matrix::Random(2, 9)});
+  const std::vector<char> rec = encode(r);
+  size_t used = 0;
+  const auto back = decode(rec.data(), rec.size(), used);
+  ASSERT_TRUE(back.has_value());
+  EXPECT_EQ(used, rec.size());
+  EXPECT_EQ(back->id, 17);
+  EXPECT_EQ(back->status, ItemStatus::Failed);
+  EXPECT_EQ(back->message, r.message);
+  EXPECT_EQ(back->iterations, 7);
+  EXPECT_TRUE(back->refactored);
+  ASSERT_EQ(back->arrays.size(), 2u);
+  EXPECT_TRUE(back->arrays[1].values == r.arrays[1].values);
+  EXPECT_TRUE(*back->find("D_cba_reg") == r.arrays[0].values);
+  // Torn (truncated) and corrupted records are rejected.
+  for (size_t cut : {size_t(3), size_t(20), rec.size() - 1}) {
+    EXPECT_FALSE(decode(rec.data(), cut, used).has_value()) << "cut at " << cut;
+    EXPECT_EQ(used, 0u);
+  }
+  std::vector<char> bad = rec;
+  bad[40] ^= 0x10;
+  EXPECT_FALSE(decode(bad.data(), bad.size(), used).has_value());
+  EXPECT_EQ(hex64(0), "0000000000000000");
+  EXPECT_NE(fnv1a64("a", 1), fnv1a64("b", 1));
+}
+
+/// A temporary folder with two generated systems (years 2017 and 2018).
+class BatchRun : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fs::temp_directory_path() / ("mriotrace-batch-test-" + std::to_string(::getpid()) + "-" +
+                                        ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(dir_);
+    fs::create_directories(dir_);
+    for (int y : {2017, 2018}) {
+      datasets::GeneratorOptions g;
+      g.regions = 3;
+      g.sectors = 5;
+      g.seed = static_cast<std::uint64_t>(y);
+      g.threads = 1;
+      io::save((dir_ / ("y" + std::to_string(y) + ".h5")).string(), datasets::generate(g));
+    }
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::string path(const std::string& name) const { return (dir_ / name).string(); }
+
+  io::BatchJob job(const std::string& extra = "", int draws = 6, const std::string& output = "out.h5",
+                   double cv = 0.1) const {
+    const std::string text = "output = \"" + output + "\"\nseed = 3\nkeep = [\"D_cba_reg\", \"D_pba_reg\", \"Q\"]\n" +
+                             "[[systems]]\nfile = \"y2017.h5\"\nyear = 2017\n" +
+                             "[[systems]]\nfile = \"y2018.h5\"\nyear = 2018\n" +
+                             "[montecarlo]\ndraws = " + std::to_string(draws) + "\ncv = " + std::to_string(cv) +
+                             "\n[[sda]]\nfrom = \"2017\"\nto = \"2018\"\nsplit_demand = true\n" +
+                             "[target]\nstressor = \"stressor0\"\nmax_value = 1e9\n" + extra;
+    return io::parse_job_text(text, "test.toml", dir_.string());
+  }
+
+  static io::BatchRunOptions quiet(int threads = 1) {
+    io::BatchRunOptions o;
+    o.threads = threads;
+    o.quiet = true;
+    return o;
+  }
+
+  /// Every item's status and arrays equal, bit for bit.
+  static void expect_identical(const io::BatchFileContents& a, const io::BatchFileContents& b) {
+    ASSERT_EQ(a.items.size(), b.items.size());
+    EXPECT_EQ(a.job_hash, b.job_hash);
+    for (size_t i = 0; i < a.items.size(); ++i) {
+      const ItemResult &x = a.items[i], &y = b.items[i];
+      ASSERT_EQ(x.id, y.id);
+      EXPECT_EQ(x.status, y.status);
+      ASSERT_EQ(x.arrays.size(), y.arrays.size()) << "item " << x.id;
+      for (size_t j = 0; j < x.arrays.size(); ++j) {
+        EXPECT_EQ(x.arrays[j].name, y.arrays[j].name);
+        EXPECT_TRUE(x.arrays[j].values == y.arrays[j].values) << "item " << x.id << " " << x.arrays[j].name;
+      }
+    }
+  }
+
+  fs::path dir_;
+};
+
+TEST_F(BatchRun, ThreadsShardsAndMergeGiveIdenticalResults) {
+  const io::BatchJob j = job();
+  const auto s1 = io::run_batch(j, quiet(1));
+  EXPECT_TRUE(s1.complete);
+  EXPECT_EQ(s1.total, 2 * 7 + 1);
+  EXPECT_EQ(s1.failed, 0);
+  EXPECT_FALSE(fs::exists(path("out.h5.journal")));  // removed once complete
+  auto o2 = quiet(2);
+  o2.output = path("two.h5");
+  io::run_batch(j, o2);
+  std::vector<std::string> shards;
+  for (int i = 0; i < 3; ++i) {
+    auto o = quiet(1);
+    o.shard_index = i;
+    o.shard_count = 3;
+    const auto s = io::run_batch(j, o);
+    EXPECT_EQ(s.output, path("out.shard-" + std::to_string(i) + "-of-3.h5"));
+    shards.push_back(s.output);
+  }
+  EXPECT_THROW(io::merge_batch({shards[0], shards[1]}, path("partial.h5")), InputError);  // shard 2 missing
+  EXPECT_THROW(io::merge_batch({shards[0], shards[0], shards[1], shards[2]}, path("dup.h5")), InputError);
+  io::merge_batch(shards, path("merged.h5"));
+  const auto a = io::read_batch_file(path("out.h5"));
+  EXPECT_TRUE(a.complete);
+  EXPECT_EQ(a.regions.size(), 3u);
+  EXPECT_EQ(a.items.size(), 15u);
+  expect_identical(a, io::read_batch_file(path("two.h5")));
+  const auto m = io::read_batch_file(path("merged.h5"));
+  EXPECT_TRUE(m.complete);
+  expect_identical(a, m);
+  // Draws differ from the unperturbed run and from each other; the SDA item has its effects.
+  const Matrix& det = *a.items[0].find("D_cba_reg");
+  EXPECT_FALSE(det == *a.items[1].find("D_cba_reg"));
+  EXPECT_FALSE(*a.items[1].find("D_cba_reg") == *a.items[2].find("D_cba_reg"));
+  EXPECT_NE(a.items[14].find("effect:y_level"), nullptr);
+  // The unperturbed item equals the engine's own accounts.
+  const MrioSystem sys = io::load_system(path("y2017.h5"));
+  const Accounts ref = calc_accounts(sys, LeontiefSolver(sys.A()));
+  EXPECT_LT((det - ref.D_cba_reg).cwiseAbs().maxCoeff(), 1e-10 * ref.D_cba_reg.cwiseAbs().maxCoeff());
+  // Re-running a complete job does nothing and changes nothing.
+  const auto again = io::run_batch(j, quiet(1));
+  EXPECT_EQ(again.computed, 0);
+  EXPECT_EQ(again.resumed, 15);
+  expect_identical(a, io::read_batch_file(path("out.h5")));
+}
+
+TEST_F(BatchRun, ZeroCvDrawsEqualTheBase) {
+  const io::BatchJob j = job("", 4, "zero.h5", 0.0);
+  io::run_batch(j, quiet(2));
+  const auto c = io::read_batch_file(path("zero.h5"));
+  for (const auto& r : c.items) {
+    const ItemKey k = item_key(j.grid(), r.id);
+    if (k.sda >= 0) continue;
+    const ItemResult& base = c.items[static_cast<size_t>(item_id(j.grid(), k.system, 0, -1))];
+    for (const char* name : {"D_cba_reg", "D_pba_reg", "Q"})
+      EXPECT_TRUE(*r.find(name) == *base.find(name)) << "item " << r.id << " " << name;
+  }
+}
+
+TEST_F(BatchRun, InterruptedRunResumesBitForBit) {
+  const io::BatchJob j = job();
+  auto full = quiet(1);
+  full.output = path("full.h5");
+  io::run_batch(j, full);
+
+  // Stop after 5 items (as a kill would, but through the progress hook).
+  auto o = quiet(2);
+  o.snapshot_seconds = 0;  // the results file follows every item
+  o.on_progress = [](const io::BatchProgress& p) {
+    if (p.done >= 5) throw std::runtime_error("simulated kill");
+  };
+  EXPECT_THROW(io::run_batch(j, o), std::runtime_error);
+  ASSERT_TRUE(fs::exists(path("out.h5.journal")));
+  const auto partial = io::read_batch_file(path("out.h5"));  // the partial file opens
+  EXPECT_FALSE(partial.complete);
+  EXPECT_GE(partial.items.size(), 4u);
+  EXPECT_LT(partial.items.size(), 15u);
+  for (const auto& r : partial.items) EXPECT_EQ(r.status, ItemStatus::Ok);
+  // A torn record at the end of the journal (a kill during a write) is cut off.
+  {
+    std::ofstream tail(path("out.h5.journal"), std::ios::binary | std::ios::app);
+    tail << "MTIR\x40\x00\x00\x00garbage";
+  }
+  const auto resumed = io::run_batch(j, quiet(1));
+  EXPECT_TRUE(resumed.complete);
+  EXPECT_GE(resumed.resumed, 5);
+  EXPECT_EQ(resumed.resumed + resumed.computed, 15);
+  expect_identical(io::read_batch_file(path("full.h5")), io::read_batch_file(path("out.h5")));
+}
+
+TEST_F(BatchRun, ChangedOrForeignJobsAreRefused) {
+  const io::BatchJob j = job();
+  auto o = quiet(1);
+  o.on_progress = [](const io::BatchProgress& p) {
+    if (p.done >= 3) throw std::runtime_error("stop");
+  };
+  EXPECT_THROW(io::run_batch(j, o), std::runtime_error);
+  // The job file changed (another seed): resuming would mix two jobs.
+  const io::BatchJob changed = job("", 7);
+  try {
+    io::run_batch(changed, quiet(1));
+    FAIL() << "a changed job was resumed";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("another job"), std::string::npos) << e.what();
+  }
+  // --restart discards the old run.
+  auto restart = quiet(1);
+  restart.restart = true;
+  EXPECT_TRUE(io::run_batch(changed, restart).complete);
+  // A complete results file of another job is refused too, and left intact.
+  EXPECT_THROW(io::run_batch(j, quiet(1)), FileError);
+  EXPECT_EQ(io::read_batch_file(path("out.h5")).job_hash, changed.hash);
+  // Shard outputs of different jobs cannot be merged.
+  auto s0 = quiet(1);
+  s0.shard_count = 2;
+  io::run_batch(j, s0);
+  auto s1 = quiet(1);
+  s1.shard_index = 1;
+  s1.shard_count = 2;
+  io::run_batch(changed, s1);
+  EXPECT_THROW(io::merge_batch({path("out.shard-0-of-2.h5"), path("out.shard-1-of-2.h5")}, path("m.h5")), FileError);
+  // A shard's checkpoint cannot be resumed as another shard.
+  EXPECT_THROW(io::BatchStore(j, path("out.shard-0-of-2.h5"), 1, 2, false, Labels{}), FileError);
+}
+
+TEST_F(BatchRun, FailedItemsAreRecordedAndTheRestFinishes) {
+  // A system whose region R1 has no final demand: accounts work, but the SDA
+  // with split demand (level = 0) fails for that item only.
+  const MrioSystem s = io::load_system(path("y2018.h5"));
+  Matrix Y = s.Y();
+  Y.middleCols(1 * s.c(), s.c()).setZero();
+  io::save(path("y2018.h5"), MrioSystem::from_A_x(s.labels(), s.A(), s.x(), Y, s.S(), s.F_Y(), s.v()));
+  const auto summary = io::run_batch(job(), quiet(2));
+  EXPECT_TRUE(summary.complete);
+  EXPECT_EQ(summary.failed, 1);
+  ASSERT_EQ(summary.failures.size(), 1u);
+  EXPECT_NE(summary.failures[0].find("SDA 2017->2018"), std::string::npos) << summary.failures[0];
+  EXPECT_NE(summary.failures[0].find("total final demand of region R1"), std::string::npos) << summary.failures[0];
+  const auto c = io::read_batch_file(path("out.h5"));
+  EXPECT_EQ(c.items.size(), 15u);
+  EXPECT_EQ(c.items.back().status, ItemStatus::Failed);
+  EXPECT_EQ(c.items.front().status, ItemStatus::Ok);
+}
+
+TEST_F(BatchRun, BadJobFilesAreRejectedWithClearMessages) {
+  auto bad = [&](const std::string& text, const std::string& expected) {
+    try {
+      io::parse_job_text(text, "bad.toml", dir_.string());
+      ADD_FAILURE() << "accepted: " << text;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
+    }
+  };
+  const std::string sys = "[[systems]]\nfile = \"y2017.h5\"\nyear = 2017\n";
+  bad("output = \"o.h5\"\n[[systems]\n", "not valid TOML: line 2");
+  bad("output = \"o.h5\"\n" + sys + "colour = 1\n", "unknown key \"colour\"");
+  bad("output = \"o.h5\"\n", "no [[systems]]");
+  bad(sys, "missing key \"output\"");
+  bad("output = \"o.h5\"\nkeep = [\"D_xyz\"]\n" + sys, "unknown account \"D_xyz\"");
+  bad("output = \"o.h5\"\n" + sys + "[montecarlo]\ndraws = -1\ncv = 0.1\n", "expected >= 0");
+  bad("output = \"o.h5\"\n" + sys + "[montecarlo]\ndraws = 10\n", "no CV is given");
+  bad("output = \"o.h5\"\n" + sys + "[montecarlo]\ndraws = 10\ncv = -0.1\n", "expected a CV");
+  bad("output = \"o.h5\"\n" + sys + "[montecarlo]\ndraws = 1\ncv = 0.1\nperturb = \"B\"\n", "expected \"A\" or \"Z\"");
+  bad("output = \"o.h5\"\n" + sys + "[[sda]]\nfrom = \"2017\"\nto = \"2020\"\n", "\"2020\" is not a system");
+  bad("output = \"o.h5\"\n" + sys + "[[sda]]\nfrom = \"2017\"\nto = \"2017\"\nmethod = \"shapley\"\n", "unknown SDA method");
+  bad("output = \"o.h5\"\n" + sys + "[target]\nstressor = \"x\"\nmax_change = -0.1\nmax_value = 3\n", "exactly one");
+  bad("output = \"o.h5\"\nscenarios = [\"base\", \"green\"]\n" + sys, "scenario engine");
+  bad("output = \"o.h5\"\n" + sys + sys, "used twice");
+  EXPECT_THROW(io::parse_job(path("missing.toml")), FileError);
+  // A job whose system file is missing fails before any work, naming the file.
+  const io::BatchJob j = io::parse_job_text("output = \"o.h5\"\n[[systems]]\nfile = \"nope.h5\"\n", "j.toml",
+                                            dir_.string());
+  try {
+    io::run_batch(j, quiet(1));
+    FAIL() << "missing system file accepted";
+  } catch (const FileError& e) {
+    EXPECT_NE(std::string(e.what()).find("nope.h5"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(io::read_batch_file(path("y2017.h5")), FileError);  // a system file, not a batch file
+  auto o = quiet(1);
+  o.shard_index = 2;
+  o.shard_count = 2;
+  EXPECT_THROW(io::run_batch(job(), o), InputError);
+}
+
+}  // namespace
+}  // namespace mriotrace

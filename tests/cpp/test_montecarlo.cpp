@@ -1,0 +1,244 @@
+// Monte Carlo draws: generator quality, reproducibility, CV = 0 identity,
+// warm-started solves against direct factorisations, unbiasedness, statistics.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "mriotrace/accounts.hpp"
+#include "mriotrace/datasets.hpp"
+#include "mriotrace/error.hpp"
+#include "mriotrace/montecarlo.hpp"
+
+namespace mriotrace {
+namespace {
+
+MrioSystem small_system(std::uint64_t seed = 7) {
+  datasets::GeneratorOptions g;
+  g.regions = 3;
+  g.sectors = 5;
+  g.seed = seed;
+  g.threads = 1;
+  return datasets::generate(g);
+}
+
+UncertaintyOptions global_cv(double cv, std::uint64_t seed = 11) {
+  UncertaintyOptions o;
+  o.A.cv = o.Y.cv = o.F.cv = cv;
+  o.seed = seed;
+  return o;
+}
+
+double Phi(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+TEST(MonteCarlo, NormalQuantileInvertsTheNormalCdf) {
+  for (double p : {1e-12, 1e-6, 0.001, 0.02, 0.02425, 0.1, 0.3, 0.5, 0.7, 0.9, 0.97575, 0.99, 0.999999}) {
+    const double x = normal_quantile(p);
+    // Reference: Newton steps on Phi(x) = p from x (quadratic convergence).
+    double ref = x;
+    for (int i = 0; i < 3; ++i) ref -= (Phi(ref) - p) * std::sqrt(2 * M_PI) * std::exp(0.5 * ref * ref);
+    EXPECT_NEAR(x, ref, 1.2e-9 * std::abs(ref) + 1e-15) << "p = " << p;
+  }
+  EXPECT_EQ(normal_quantile(0.5), 0.0);
+  EXPECT_THROW(normal_quantile(0.0), InputError);
+  EXPECT_THROW(normal_quantile(1.0), InputError);
+}
+
+TEST(MonteCarlo, DrawNormalHasStandardMomentsAndIsReproducible) {
+  const int m = 200000;
+  double sum = 0, sum2 = 0, below = 0;
+  for (int i = 0; i < m; ++i) {
+    const double z = draw_normal(5, 3, 0, static_cast<std::uint64_t>(i % 400), static_cast<std::uint64_t>(i / 400));
+    sum += z;
+    sum2 += z * z;
+    below += z < -1.959963984540054;
+  }
+  EXPECT_NEAR(sum / m, 0.0, 4.0 / std::sqrt(m));
+  EXPECT_NEAR(sum2 / m, 1.0, 4.0 * std::sqrt(2.0 / m));
+  EXPECT_NEAR(below / m, 0.025, 4.0 * std::sqrt(0.025 * 0.975 / m));
+  EXPECT_EQ(draw_normal(5, 3, 0, 17, 4), draw_normal(5, 3, 0, 17, 4));
+  EXPECT_NE(draw_normal(5, 3, 0, 17, 4), draw_normal(5, 4, 0, 17, 4));  // other draw
+  EXPECT_NE(draw_normal(5, 3, 0, 17, 4), draw_normal(6, 3, 0, 17, 4));  // other seed
+  EXPECT_NE(draw_normal(5, 3, 0, 17, 4), draw_normal(5, 3, 1, 17, 4));  // other matrix
+  EXPECT_NE(draw_normal(5, 3, 0, 17, 4), draw_normal(5, 3, 0, 4, 17));  // transposed position
+}
+
+TEST(MonteCarlo, ZeroCvReturnsTheBaseExactly) {
+  const MrioSystem sys = small_system();
+  const PerturbedSystem p = perturb(sys, global_cv(0.0), 9, 1);
+  EXPECT_TRUE((Matrix(p.A) - Matrix(sys.A())).cwiseAbs().maxCoeff() == 0);
+  EXPECT_TRUE(p.Y == sys.Y());
+  EXPECT_TRUE(p.S == sys.S());
+  EXPECT_TRUE(p.F_Y == sys.F_Y());
+
+  const LeontiefSolver solver(sys.A());
+  for (bool with_Q : {false, true}) {
+    DrawAccountsOptions dopt;
+    dopt.with_Q = with_Q;
+    const DrawBase base = prepare_draws(sys, solver, dopt);
+    const Accounts a0 = draw_accounts(sys, solver, base, perturb(sys, global_cv(0.0), 0, 1), global_cv(0.0));
+    const Accounts a9 = draw_accounts(sys, solver, base, p, global_cv(0.0));
+    EXPECT_TRUE(a0.D_cba_reg == a9.D_cba_reg);
+    EXPECT_TRUE(a0.D_pba_reg == a9.D_pba_reg);
+    // And both agree with the engine's accounts.
+    const Accounts ref = calc_accounts(sys, solver);
+    EXPECT_LT((a0.D_cba_reg - ref.D_cba_reg).cwiseAbs().maxCoeff(), 1e-10 * ref.D_cba_reg.cwiseAbs().maxCoeff());
+    EXPECT_LT((a0.D_pba_reg - ref.D_pba_reg).cwiseAbs().maxCoeff(), 1e-10 * ref.D_pba_reg.cwiseAbs().maxCoeff());
+    if (with_Q) {
+      EXPECT_LT((a0.Q - ref.Q).cwiseAbs().maxCoeff(), 1e-10 * ref.Q.cwiseAbs().maxCoeff());
+      EXPECT_LT((a0.D_imp_reg - ref.D_imp_reg).cwiseAbs().maxCoeff(), 1e-10 * ref.Q.cwiseAbs().maxCoeff());
+    }
+  }
+}
+
+TEST(MonteCarlo, DrawsDoNotDependOnThreadsAndDiffer) {
+  const MrioSystem sys = small_system();
+  const auto o = global_cv(0.2);
+  const PerturbedSystem p1 = perturb(sys, o, 42, 1), p2 = perturb(sys, o, 42, 2), p3 = perturb(sys, o, 43, 2);
+  EXPECT_TRUE((Matrix(p1.A) - Matrix(p2.A)).cwiseAbs().maxCoeff() == 0);
+  EXPECT_TRUE(p1.Y == p2.Y && p1.S == p2.S);
+  EXPECT_GT((Matrix(p1.A) - Matrix(p3.A)).cwiseAbs().maxCoeff(), 0);
+  // Same sparsity pattern and signs; values moved.
+  EXPECT_EQ(p1.A.nonZeros(), sys.A().nonZeros());
+  EXPECT_GT((Matrix(p1.A) - Matrix(sys.A())).cwiseAbs().maxCoeff(), 0);
+  EXPECT_TRUE(((p1.Y.array() * sys.Y().array()) >= 0).all());
+}
+
+TEST(MonteCarlo, WarmSolveMatchesADirectFactorisation) {
+  const MrioSystem sys = small_system();
+  const LeontiefSolver base(sys.A());
+  const PerturbedSystem p = perturb(sys, global_cv(0.15), 3, 1);
+  const LeontiefSolver direct(p.A);
+  const Matrix B = sys.Y_by_region();
+  for (bool transposed : {false, true}) {
+    const Matrix X0 = transposed ? base.solve_transposed(B) : base.solve(B);
+    WarmSolveInfo info;
+    const Matrix X = warm_solve(base, p.A, B, X0, transposed, global_cv(0.15), &info, 2);
+    const Matrix ref = transposed ? direct.solve_transposed(B) : direct.solve(B);
+    EXPECT_LT((X - ref).cwiseAbs().maxCoeff(), 1e-9 * ref.cwiseAbs().maxCoeff());
+    EXPECT_FALSE(info.refactored);
+    EXPECT_GE(info.iterations, 1);
+    EXPECT_LE(info.relative_residual, 1e-10);
+    // Forced fallback: one iteration allowed and a tolerance it cannot meet.
+    auto strict = global_cv(0.15);
+    strict.max_iterations = 1;
+    strict.tolerance = 1e-300;
+    WarmSolveInfo info2;
+    const Matrix Xf = warm_solve(base, p.A, B, X0, transposed, strict, &info2, 1);
+    EXPECT_TRUE(info2.refactored);
+    EXPECT_LT((Xf - ref).cwiseAbs().maxCoeff(), 1e-9 * ref.cwiseAbs().maxCoeff());
+  }
+}
+
+TEST(MonteCarlo, SampleMeanConvergesToTheFirstOrderExpectation) {
+  // D_cba_reg = s' L y' is linear in S and in Y with independent mean-one
+  // factors, so E[D_cba_reg] is exactly the base value when only F and Y vary;
+  // with A varying too the bias is second order (O(CV^2) = 0.25 % here).
+  const MrioSystem sys = small_system(3);
+  const LeontiefSolver solver(sys.A());
+  const DrawBase base = prepare_draws(sys, solver, {});
+  const Accounts ref = calc_accounts(sys, solver);
+  for (bool vary_A : {false, true}) {
+    UncertaintyOptions o;
+    o.Y.cv = o.F.cv = 0.2;
+    o.A.cv = vary_A ? 0.05 : 0.0;
+    o.seed = 99;
+    const int D = 400;
+    Matrix draws(D, ref.D_cba_reg.size());
+    for (int d = 0; d < D; ++d) {
+      const Accounts a = draw_accounts(sys, solver, base, perturb(sys, o, static_cast<std::uint64_t>(d), 1), o);
+      draws.row(d) = Eigen::Map<const RowVector>(a.D_cba_reg.data(), a.D_cba_reg.size());
+    }
+    const RowVector mean = draws.colwise().mean();
+    const RowVector sd = ((draws.rowwise() - mean).array().square().colwise().sum() / (D - 1)).sqrt();
+    const RowVector expected = Eigen::Map<const RowVector>(ref.D_cba_reg.data(), ref.D_cba_reg.size());
+    for (Index j = 0; j < mean.size(); ++j) {
+      const double se = sd[j] / std::sqrt(static_cast<double>(D));
+      EXPECT_NEAR(mean[j], expected[j], 4 * se + (vary_A ? 0.005 * std::abs(expected[j]) : 0.0))
+          << "entry " << j << (vary_A ? " (A varies)" : "");
+      EXPECT_GT(sd[j], 0);
+    }
+  }
+}
+
+TEST(MonteCarlo, SizeRuleGivesLargeEntriesTheSmallCv) {
+  const MrioSystem sys = small_system();
+  UncertaintyOptions o;
+  o.Y.size_rule = true;
+  o.Y.cv_small = 0.5;
+  o.Y.cv_large = 0.1;
+  // Largest and smallest nonzero |Y| entries.
+  Index imax = 0, imin = 0;
+  for (Index i = 0; i < sys.Y().size(); ++i) {
+    const double a = std::abs(sys.Y().data()[i]);
+    if (a > std::abs(sys.Y().data()[imax])) imax = i;
+    if (a > 0 && (sys.Y().data()[imin] == 0 || a < std::abs(sys.Y().data()[imin]))) imin = i;
+  }
+  const int D = 3000;
+  Vector big(D), small(D);
+  for (int d = 0; d < D; ++d) {
+    const PerturbedSystem p = perturb(sys, o, static_cast<std::uint64_t>(d), 1);
+    big[d] = p.Y.data()[imax] / sys.Y().data()[imax];
+    small[d] = p.Y.data()[imin] / sys.Y().data()[imin];
+  }
+  auto cv = [](const Vector& v) { return std::sqrt((v.array() - v.mean()).square().sum() / (v.size() - 1)) / v.mean(); };
+  EXPECT_NEAR(big.mean(), 1.0, 0.01);
+  EXPECT_NEAR(small.mean(), 1.0, 0.05);
+  EXPECT_NEAR(cv(big), 0.1, 0.01);
+  EXPECT_NEAR(cv(small), 0.5, 0.06);
+}
+
+TEST(MonteCarlo, ZModeRebuildsAAndSFromPerturbedFlows) {
+  const MrioSystem sys = small_system();
+  UncertaintyOptions o;
+  o.perturb_Z = true;
+  const PerturbedSystem p0 = perturb(sys, o, 1, 1);  // CV 0: A and S back up to rounding
+  EXPECT_LT((Matrix(p0.A) - Matrix(sys.A())).cwiseAbs().maxCoeff(), 1e-12);
+  EXPECT_LT((p0.S - sys.S()).cwiseAbs().maxCoeff(), 1e-12 * sys.S().cwiseAbs().maxCoeff());
+  o.A.cv = o.Y.cv = 0.1;
+  const PerturbedSystem p = perturb(sys, o, 1, 1);
+  // x' = Z'1 + Y'1 and A' = Z' diag(x')^-1  =>  (I - A') x' = Y'1.
+  const LeontiefSolver s(p.A);
+  const Vector x = s.solve(p.Y.rowwise().sum()).col(0);
+  const Vector x_rows = (Matrix(p.A) * x.asDiagonal()).rowwise().sum() + p.Y.rowwise().sum();
+  EXPECT_LT((x - x_rows).cwiseAbs().maxCoeff(), 1e-9 * x.cwiseAbs().maxCoeff());
+}
+
+TEST(MonteCarlo, SummaryStatisticsKnownAnswers) {
+  Matrix draws(6, 2);
+  draws << 1, -1,  //
+      2, -2,       //
+      3, 3,        //
+      4, 4,        //
+      5, 5,        //
+      std::nan(""), 100;  // a failed draw: its row is ignored
+  const DrawSummary s = summarize_draws(draws);
+  EXPECT_EQ(s.draws, 5);
+  EXPECT_DOUBLE_EQ(s.mean[0], 3.0);
+  EXPECT_DOUBLE_EQ(s.median[0], 3.0);
+  EXPECT_DOUBLE_EQ(s.p2_5[0], 1.1);    // 1 + 0.025 * 4 * (2 - 1)
+  EXPECT_DOUBLE_EQ(s.p97_5[0], 4.9);
+  EXPECT_DOUBLE_EQ(s.p_negative[1], 0.4);
+  EXPECT_DOUBLE_EQ(s.median[1], 3.0);
+}
+
+TEST(MonteCarlo, BadInputIsRejected) {
+  const MrioSystem sys = small_system();
+  EXPECT_THROW(perturb(sys, global_cv(-0.1), 0), InputError);
+  EXPECT_THROW(perturb(sys, global_cv(std::nan("")), 0), InputError);
+  auto o = global_cv(0.1);
+  o.tolerance = 0;
+  EXPECT_THROW(perturb(sys, o, 0), InputError);
+  o = global_cv(0.1);
+  o.max_iterations = 0;
+  EXPECT_THROW(validate(o), InputError);
+  const LeontiefSolver solver(sys.A());
+  const Matrix B = Matrix::Ones(sys.n(), 2);
+  EXPECT_THROW(warm_solve(solver, sys.A(), B, Matrix::Ones(sys.n(), 3), false, global_cv(0.1)), InputError);
+  EXPECT_THROW(warm_solve(solver, sys.A(), Matrix::Ones(3, 2), B, false, global_cv(0.1)), InputError);
+  DrawAccountsOptions bad;
+  bad.stressors = {99};
+  EXPECT_THROW(prepare_draws(sys, solver, bad), InputError);
+}
+
+}  // namespace
+}  // namespace mriotrace

@@ -1,0 +1,304 @@
+// Solver layer: every backend against dense LU on generated systems (plain and
+// transposed), warm starts, thread-count determinism of the iterative path,
+// the fallback on a nearly singular system, auto's choices and bad options.
+#include <gtest/gtest.h>
+
+#include <random>
+#include <string>
+
+#include "mriotrace/accounts.hpp"
+#include "mriotrace/datasets.hpp"
+#include "mriotrace/error.hpp"
+#include "mriotrace/solver.hpp"
+#include "mriotrace/system.hpp"
+
+using namespace mriotrace;
+
+namespace {
+
+double max_rel_diff(const Matrix& a, const Matrix& b) {
+  EXPECT_EQ(a.rows(), b.rows());
+  EXPECT_EQ(a.cols(), b.cols());
+  const double scale = std::max(b.cwiseAbs().maxCoeff(), 1e-300);
+  return (a - b).cwiseAbs().maxCoeff() / scale;
+}
+
+/// Largest elementwise relative difference |a - b| / |b| (b != 0).
+double max_elementwise_rel(const Matrix& a, const Matrix& b) {
+  double worst = 0;
+  for (Index j = 0; j < a.cols(); ++j)
+    for (Index i = 0; i < a.rows(); ++i)
+      if (b(i, j) != 0) worst = std::max(worst, std::abs(a(i, j) - b(i, j)) / std::abs(b(i, j)));
+  return worst;
+}
+
+MrioSystem make_system(Index R, Index N, double dd, double td, std::uint64_t seed = 7) {
+  datasets::GeneratorOptions o;
+  o.regions = R;
+  o.sectors = N;
+  o.stressors = 3;
+  o.domestic_density = dd;
+  o.trade_density = td;
+  o.seed = seed;
+  o.threads = 1;
+  return datasets::generate(o);
+}
+
+/// Nonnegative right-hand sides spanning orders of magnitude, like final demand.
+Matrix random_rhs(Index n, Index m, unsigned seed) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Matrix B(n, m);
+  for (Index j = 0; j < m; ++j)
+    for (Index i = 0; i < n; ++i) B(i, j) = std::pow(10.0, 3.0 * u(rng));
+  return B;
+}
+
+SolverOptions opts(SolverKind kind, int threads, Index block_size) {
+  SolverOptions o;
+  o.kind = kind;
+  o.threads = threads;
+  o.block_size = block_size;
+  return o;
+}
+
+/// A = rho * (a column-stochastic random matrix): spectral radius exactly rho.
+SparseMatrix near_singular(Index n, double rho) {
+  std::mt19937_64 rng(11);
+  std::uniform_real_distribution<double> u(0.0, 1.0);
+  Matrix A(n, n);
+  for (Index j = 0; j < n; ++j)
+    for (Index i = 0; i < n; ++i) A(i, j) = u(rng) < 0.3 ? u(rng) : 0.0;
+  for (Index j = 0; j < n; ++j) {
+    A(j, j) += 0.1;
+    A.col(j) *= rho / A.col(j).sum();
+  }
+  return A.sparseView();
+}
+
+template <class F>
+void expect_message(F&& f, const std::string& part) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception; expected one mentioning: " << part;
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+
+TEST(SolverIterativeTest, EveryBackendMatchesDenseLUPlainAndTransposed) {
+  struct Case {
+    Index R, N;
+    double dd, td;
+  };
+  for (const Case c : {Case{4, 10, 0.6, 0.1}, Case{6, 25, 0.3, 0.3}, Case{3, 40, 0.9, 0.02}, Case{10, 8, 1.0, 1.0}}) {
+    const auto sys = make_system(c.R, c.N, c.dd, c.td);
+    const Index n = sys.n();
+    const Matrix B = random_rhs(n, 5, 3);
+    const LeontiefSolver dense(sys.A(), opts(SolverKind::DenseLU, 1, 0));
+    const Matrix X = dense.solve(B), Xt = dense.solve_transposed(B);
+    struct Variant {
+      SolverKind kind;
+      Index bs;
+    };
+    for (const Variant v : {Variant{SolverKind::SparseLU, 0}, Variant{SolverKind::GMRES, c.N},
+                            Variant{SolverKind::GMRES, 0}, Variant{SolverKind::PowerSeries, c.N},
+                            Variant{SolverKind::PowerSeries, 0}}) {
+      const LeontiefSolver s(sys.A(), opts(v.kind, 1, v.bs));
+      const std::string what = to_string(v.kind) + " block_size " + std::to_string(v.bs) + " n " + std::to_string(n);
+      EXPECT_LE(max_elementwise_rel(s.solve(B), X), 1e-10) << what;
+      EXPECT_LE(max_elementwise_rel(s.solve_transposed(B), Xt), 1e-10) << what << " (transposed)";
+      EXPECT_FALSE(s.diagnostics().fell_back) << what;
+      EXPECT_EQ(s.diagnostics().last_kind, v.kind) << what;
+      if (v.kind == SolverKind::GMRES || v.kind == SolverKind::PowerSeries) {
+        EXPECT_GT(s.diagnostics().iterations, 0) << what;
+        EXPECT_LE(s.diagnostics().last_relative_residual, 1e-13) << what;
+      }
+    }
+  }
+}
+
+TEST(SolverIterativeTest, BlockJacobiCutsTheSweeps) {
+  const auto sys = make_system(6, 30, 0.5, 0.2);
+  const Matrix B = random_rhs(sys.n(), 3, 5);
+  const LeontiefSolver plain(sys.A(), opts(SolverKind::PowerSeries, 1, 0));
+  const LeontiefSolver blocks(sys.A(), opts(SolverKind::PowerSeries, 1, 30));
+  plain.solve(B);
+  blocks.solve(B);
+  // Trade is small next to domestic coefficients: the preconditioned series
+  // needs far fewer terms than the plain one.
+  EXPECT_LT(2 * blocks.diagnostics().iterations, plain.diagnostics().iterations);
+  EXPECT_EQ(blocks.diagnostics().preconditioner, "block-Jacobi, 6 blocks of 30");
+  EXPECT_EQ(plain.diagnostics().preconditioner, "none");
+}
+
+TEST(SolverIterativeTest, AccountsThroughGmresMatchDenseLU) {
+  const auto sys = make_system(5, 12, 0.6, 0.15);
+  const LeontiefSolver dense(sys.A(), opts(SolverKind::DenseLU, 1, 0));
+  const LeontiefSolver gmres(sys, opts(SolverKind::GMRES, 1, 0));  // block_size from the system
+  EXPECT_EQ(gmres.options().block_size, 12);
+  const auto a = calc_accounts(sys, dense), b = calc_accounts(sys, gmres);
+  EXPECT_LE(max_rel_diff(b.M, a.M), 1e-11);
+  EXPECT_LE(max_rel_diff(b.D_cba, a.D_cba), 1e-11);
+  EXPECT_LE(max_rel_diff(b.D_imp, a.D_imp), 1e-11);
+  EXPECT_LE(max_rel_diff(b.Q, a.Q), 1e-11);
+  EXPECT_LE(max_rel_diff(b.D_cba_reg, a.D_cba_reg), 1e-11);
+}
+
+TEST(SolverIterativeTest, WarmStartNeedsFewerIterations) {
+  const auto sys = make_system(5, 20, 0.5, 0.3);
+  const Matrix B = random_rhs(sys.n(), 4, 9);
+  Matrix B2 = B;
+  B2.row(3) *= 1.01;  // a nearby scenario: one product's demand +1 %
+  for (auto kind : {SolverKind::GMRES, SolverKind::PowerSeries}) {
+    const LeontiefSolver s(sys.A(), opts(kind, 1, 20));
+    const Matrix X = s.solve(B);
+    s.solve(B2);
+    const Index cold = s.diagnostics().iterations;
+    const Matrix X2 = s.solve(B2, X);
+    const Index warm = s.diagnostics().iterations;
+    EXPECT_LT(warm, cold) << to_string(kind);
+    const LeontiefSolver dense(sys.A(), opts(SolverKind::DenseLU, 1, 0));
+    EXPECT_LE(max_elementwise_rel(X2, dense.solve(B2)), 1e-10) << to_string(kind);
+    // The exact answer as the guess: no iteration at all.
+    s.solve(B2, X2);
+    EXPECT_EQ(s.diagnostics().iterations, 0) << to_string(kind);
+    // Transposed warm start too.
+    const Matrix Xt = s.solve_transposed(B);
+    EXPECT_LE(max_elementwise_rel(s.solve_transposed(B, Xt), Xt), 1e-12) << to_string(kind);
+  }
+}
+
+TEST(SolverIterativeTest, ThreadCountDoesNotChangeABit) {
+  // n = 1200 rows: many parallel tasks for the kernels and the blocks.
+  const auto sys = make_system(12, 100, 0.3, 0.05);
+  const Matrix B = random_rhs(sys.n(), 7, 13);
+  for (auto kind : {SolverKind::GMRES, SolverKind::PowerSeries}) {
+    const LeontiefSolver s1(sys.A(), opts(kind, 1, 100)), s2(sys.A(), opts(kind, 2, 100));
+    EXPECT_EQ(s2.diagnostics().threads, 2);
+    const Matrix a = s1.solve(B), b = s2.solve(B);
+    EXPECT_TRUE(a == b) << to_string(kind) << ": 1 vs 2 threads differ by " << max_rel_diff(a, b);
+    const Matrix at = s1.solve_transposed(B), bt = s2.solve_transposed(B);
+    EXPECT_TRUE(at == bt) << to_string(kind) << " transposed: 1 vs 2 threads differ by " << max_rel_diff(at, bt);
+    EXPECT_EQ(s1.diagnostics().total_iterations, s2.diagnostics().total_iterations);
+  }
+}
+
+TEST(SolverIterativeTest, NearlySingularFallsBackOrSaysWhy) {
+  // Spectral radius 0.9999: the series would need ~300,000 terms.
+  const SparseMatrix A = near_singular(60, 0.9999);
+  const Matrix B = random_rhs(60, 2, 17);
+  const LeontiefSolver dense(A, opts(SolverKind::DenseLU, 1, 0));
+  const Matrix X = dense.solve(B);
+  struct Variant {
+    SolverKind kind;
+    Index restart;
+  };
+  for (const Variant v : {Variant{SolverKind::PowerSeries, 30}, Variant{SolverKind::GMRES, 2}}) {
+    SolverOptions o = opts(v.kind, 1, 0);
+    o.max_iterations = 40;
+    o.restart = v.restart;
+    // fallback = true: the answer comes from a direct solver and says so.
+    const LeontiefSolver fb(A, o);
+    const Matrix Xf = fb.solve(B);
+    EXPECT_LE(max_rel_diff(Xf, X), 1e-9) << to_string(v.kind);
+    EXPECT_TRUE(fb.diagnostics().fell_back) << to_string(v.kind);
+    EXPECT_NE(fb.diagnostics().last_kind, v.kind);
+    EXPECT_NE(fb.diagnostics().fallback_reason.find("did not converge"), std::string::npos)
+        << fb.diagnostics().fallback_reason;
+    // fallback = false: NumericError naming the iterations, residual and why.
+    o.fallback = false;
+    const LeontiefSolver strict(A, o);
+    try {
+      strict.solve(B);
+      ADD_FAILURE() << to_string(v.kind) << " returned an unconverged answer";
+    } catch (const NumericError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(to_string(v.kind) + " did not converge"), std::string::npos) << msg;
+      EXPECT_NE(msg.find("relative residual reached"), std::string::npos) << msg;
+      if (v.kind == SolverKind::PowerSeries) {  // GMRES(2) stagnates before: "stagnated"
+        EXPECT_NE(msg.find("iterations exhausted after 40 iterations"), std::string::npos) << msg;
+        EXPECT_NE(msg.find("near 1"), std::string::npos) << msg;
+      } else {
+        EXPECT_NE(msg.find("stagnated"), std::string::npos) << msg;
+      }
+    }
+  }
+}
+
+TEST(SolverIterativeTest, AutoChoosesByStructureAndRightHandSides) {
+  std::string why;
+  EXPECT_EQ(LeontiefSolver::choose(1000, 300000, 10, &why), SolverKind::DenseLU);
+  EXPECT_NE(why.find("small system"), std::string::npos) << why;
+  EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940, 200, &why), SolverKind::GMRES);
+  EXPECT_NE(why.find("block-Jacobi GMRES"), std::string::npos) << why;
+  EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940, 0), SolverKind::DenseLU);
+  EXPECT_EQ(LeontiefSolver::choose(40000, 40000LL * 400, 0), SolverKind::SparseLU);
+  // The two-argument form (direct backends only) is unchanged.
+  EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940), SolverKind::DenseLU);
+
+  // n = 2100 > 2000 with region blocks: auto runs GMRES for a few right-hand
+  // sides and hands the n columns of L to a dense LU (cheaper there).
+  const auto sys = make_system(3, 700, 0.05, 0.01);
+  const LeontiefSolver s(sys, opts(SolverKind::Auto, 0, 0));
+  EXPECT_EQ(s.diagnostics().kind, SolverKind::GMRES);
+  EXPECT_NE(s.diagnostics().reason.find("region blocks of 700"), std::string::npos) << s.diagnostics().reason;
+  const Matrix B = random_rhs(sys.n(), 3, 1);
+  const Matrix X = s.solve(B);
+  EXPECT_EQ(s.diagnostics().last_kind, SolverKind::GMRES);
+  const Matrix L = s.leontief_inverse();
+  EXPECT_EQ(s.diagnostics().last_kind, SolverKind::DenseLU);
+  EXPECT_LE(max_elementwise_rel(Matrix(L * B), X), 1e-10);
+}
+
+TEST(SolverIterativeTest, BadOptionsAreRejectedWithTheReason) {
+  const auto sys = make_system(2, 10, 0.6, 0.2);
+  const SparseMatrix& A = sys.A();
+  auto with = [&](auto&& set) {
+    SolverOptions o = opts(SolverKind::GMRES, 1, 10);
+    set(o);
+    return o;
+  };
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = 0; })); }, "tolerance = 0");
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = -1e-12; })); },
+                 "expected 0 < tolerance < 1");
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = 1; })); }, "tolerance = 1");
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.max_iterations = 0; })); },
+                 "max_iterations = 0; expected >= 1");
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.restart = 0; })); }, "restart = 0");
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.block_size = 7; })); },
+                 "block_size = 7 does not divide n = 20");
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.block_size = -1; })); }, "block_size = -1");
+  expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.block_size = 40; })); }, "block_size = 40");
+  EXPECT_THROW(LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = 0; })), InputError);
+  expect_message([] { solver_kind_from_string("cg"); }, "expected one of: auto, dense, umfpack, gmres, power");
+  EXPECT_EQ(solver_kind_from_string("gmres"), SolverKind::GMRES);
+  EXPECT_EQ(solver_kind_from_string("power"), SolverKind::PowerSeries);
+  EXPECT_EQ(solver_kind_from_string("power-series"), SolverKind::PowerSeries);
+  EXPECT_EQ(to_string(SolverKind::PowerSeries), "power");
+
+  const LeontiefSolver s(A, opts(SolverKind::GMRES, 1, 10));
+  const Matrix B = random_rhs(20, 2, 2);
+  expect_message([&] { s.solve(B, Matrix::Zero(20, 3)); }, "initial guess X0 has shape 20 x 3");
+  Matrix bad = Matrix::Zero(20, 2);
+  bad(4, 1) = std::nan("");
+  expect_message([&] { s.solve(B, bad); }, "initial guess X0");
+  expect_message([&] { s.solve_transposed(Matrix::Ones(19, 1)); }, "right-hand side has 19 rows");
+  // A zero right-hand side column has the answer 0.
+  Matrix B0 = B;
+  B0.col(1).setZero();
+  EXPECT_TRUE(s.solve(B0).col(1).isZero(0));
+}
+
+TEST(SolverIterativeTest, SingularDomesticBlockIsNotProductive) {
+  Matrix A = Matrix::Zero(4, 4);
+  A << 0.5, 0.5, 0.0, 0.0,  //
+      0.5, 0.5, 0.0, 0.0,   //  region 0's block has column sums 1
+      0.0, 0.0, 0.2, 0.1,   //
+      0.0, 0.0, 0.1, 0.2;
+  for (auto kind : {SolverKind::GMRES, SolverKind::PowerSeries})
+    expect_message([&] { LeontiefSolver(A.sparseView(), opts(kind, 1, 2)); },
+                   "diagonal block 0 (rows 0..1) of I - A is singular");
+}
