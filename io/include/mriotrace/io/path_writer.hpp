@@ -17,7 +17,9 @@
 // datasets values (P), depths (P, int32), offsets (P + 1, int64: path p's
 // nodes are nodes[offsets[p]:offsets[p+1]], emitter first) and nodes (int64),
 // plus the search summary as attributes (total, threshold, coverage, ...) and
-// coverage_by_depth. Not thread-safe: one writer, fed by one spa() call.
+// coverage_by_depth. Not thread-safe: one writer, fed by one spa() call, and
+// no other HDF5 work in the process while it is open (Debian's libhdf5 is the
+// serial build; io/hdf5.cpp's lock does not cover this writer's calls).
 #pragma once
 
 #include <cstdint>
