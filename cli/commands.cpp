@@ -17,12 +17,6 @@
 namespace mriotrace::cli {
 namespace {
 
-std::string lower_extension(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext;
-}
-
 bool is_hdf5_name(const std::string& path) {
   const std::string ext = lower_extension(path);
   return ext == ".h5" || ext == ".hdf5";

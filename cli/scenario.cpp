@@ -25,12 +25,6 @@
 namespace mriotrace::cli {
 namespace {
 
-std::string lower_ext(const std::string& path) {
-  std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
-  return ext;
-}
-
 std::string csv_field(const std::string& s) {
   if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
   std::string out = "\"";
@@ -123,7 +117,20 @@ void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario
   std::cout << "Scenario \"" << res.name << "\"";
   if (!sc.description.empty()) std::cout << ": " << sc.description;
   std::cout << '\n';
-  for (const auto& note : res.notes) std::cout << "  " << (note.rfind("  ", 0) == 0 ? "  " + note.substr(2) : note) << '\n';
+  for (const auto& note : res.notes) {
+    // "kind: a = 1 [unit]; b = 2; ..." wrapped at 100 columns between parameters.
+    const bool extra = note.rfind("  ", 0) == 0;
+    std::string line = extra ? "    " + note.substr(2) : "  " + note;
+    size_t start = 0;
+    while (line.size() - start > 100) {
+      size_t cut = line.rfind("; ", start + 100);
+      if (cut == std::string::npos || cut <= start) break;
+      std::cout << line.substr(start, cut + 1 - start) << '\n';
+      line.replace(cut + 1, 1, "      ");
+      start = cut + 1;
+    }
+    std::cout << line.substr(start) << '\n';
+  }
   std::cout << format("  solved: %s (rank %lld, %lld coefficients changed) in %.3f s\n",
                       res.path == "lowrank" ? "low-rank update of the base solve" : "full refactorisation",
                       static_cast<long long>(res.rank), static_cast<long long>(res.changed_coefficients),
@@ -156,9 +163,10 @@ void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario
     std::sort(order.begin(), order.end(), [&](Index a, Index b) {
       return std::abs(dva[static_cast<size_t>(a)]) > std::abs(dva[static_cast<size_t>(b)]);
     });
-    const double total = res.va.sum() - base.va.sum();
+    double total = res.va.sum() - base.va.sum();
+    if (std::abs(total) < 1e-12 * base.va.sum()) total = 0;  // round-off: total VA = total final demand
     std::cout << format("  value added [%s]: total %+.4g (%+.4f %%); largest changes:", l.monetary_unit.c_str(),
-                        std::abs(total) < 1e-12 * base.va.sum() ? 0.0 : total, 100 * total / base.va.sum());
+                        total, 100 * total / base.va.sum());
     for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i) {
       const double d = dva[static_cast<size_t>(order[i])];
       if (std::abs(d) < 1e-12 * base.va.sum()) break;
@@ -205,7 +213,7 @@ CLI::App* add_scenario_command(CLI::App& app, ScenarioRunOptions& o, CLI::App** 
 }
 
 void run_scenario_command(const ScenarioRunOptions& o) {
-  const std::string ext = lower_ext(o.output);
+  const std::string ext = lower_extension(o.output);
   if (!o.output.empty() && ext != ".csv" && ext != ".h5" && ext != ".hdf5")
     throw UsageError("-o " + o.output + ": expected a file name ending in .csv, .h5 or .hdf5");
   Stopwatch total;

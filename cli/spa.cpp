@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <numeric>
@@ -165,12 +164,20 @@ void run_spa(const SpaCli& o) {
   Loaded in = load(o);
   const MrioSystem& sys = in.system;
   const Labels& l = sys.labels();
-  const Index s_row = sys.stressor_index(o.stressors[0]);
+  // A stressor, or an indicator (row C S, e.g. USEEIO's GWP).
+  const std::string& target = o.stressors[0];
+  const auto ind = std::find(l.indicators.begin(), l.indicators.end(), target);
+  const bool indicator = ind != l.indicators.end() && sys.has_indicators();
+  const Index row = indicator ? static_cast<Index>(ind - l.indicators.begin()) : sys.stressor_index(target);
+  const Vector s = indicator ? Vector((sys.C().row(row) * sys.S()).transpose()) : Vector(sys.S().row(row).transpose());
+  const std::string unit =
+      indicator ? (static_cast<size_t>(row) < l.indicator_units.size() ? l.indicator_units[static_cast<size_t>(row)]
+                                                                        : std::string())
+                : unit_of(l, row);
   const Index product = o.product.empty() ? -1 : parse_product(sys, o.product);
   const Vector y = target_demand(sys, region_or_all(sys, o.region), product);
-  const Vector s = sys.S().row(s_row).transpose();
   const std::string what = demand_name(o.region) + (o.product.empty() ? "" : " for " + o.product);
-  progress(format("searching paths of %s (%s), tau %g%s, depth %s", l.stressors[static_cast<size_t>(s_row)].c_str(),
+  progress(format("searching paths of %s (%s), tau %g%s, depth %s", target.c_str(),
                   what.c_str(), o.tau, o.absolute ? " (absolute)" : " x total",
                   o.max_depth < 0 ? "unlimited" : ("<= " + std::to_string(o.max_depth)).c_str()));
   std::unique_ptr<io::CsvPathWriter> csv;
@@ -179,14 +186,13 @@ void run_spa(const SpaCli& o) {
   if (ext == ".csv") sink = (csv = std::make_unique<io::CsvPathWriter>(o.output, l, sys.A(), s)).get();
   if (ext == ".h5" || ext == ".hdf5")
     sink = (h5 = std::make_unique<io::Hdf5PathWriter>(
-                o.output, l, io::SpaRunInfo{l.stressors[static_cast<size_t>(s_row)], unit_of(l, s_row), what, so}))
+                o.output, l, io::SpaRunInfo{target, unit, what, so}))
                .get();
   SpaResult r = spa(sys.A(), in.solver, s, y, so, sink);
   if (csv) csv->finish();
   if (h5) h5->finish(r);
 
-  const std::string unit = unit_of(l, s_row);
-  std::cout << format("%s of %s: total %.6g %s\n", l.stressors[static_cast<size_t>(s_row)].c_str(), what.c_str(),
+  std::cout << format("%s of %s: total %.6g %s\n", target.c_str(), what.c_str(),
                       r.total, unit.c_str())
             << format("paths >= %.4g %s (depth <= %d): %s found, coverage %.2f %%%s\n", r.threshold, unit.c_str(),
                       r.max_depth, thousands(r.paths_found).c_str(), 100 * r.coverage,
@@ -240,17 +246,14 @@ void run_layers(const LayersCli& o) {
     std::cout << format("%10s %14.6g %7.2f%%\n\n", "total", pl.total[s], 100.0);
   }
   if (!o.output.empty()) {
-    std::ofstream out(o.output);
-    if (!out) throw FileError("cannot write \"" + o.output + "\"");
-    out << "stressor,unit,tier,region,emitted\n";
-    out.precision(17);
+    std::string csv = "stressor,unit,tier,region,emitted\n";
     for (size_t i = 0; i < rows.size(); ++i)
       for (Index t = 0; t < cols; ++t)
         for (Index r = 0; r < sys.R(); ++r)
-          out << l.stressors[static_cast<size_t>(rows[i])] << ',' << unit_of(l, rows[i]) << ',' << tier_name(t)
-              << ',' << l.regions[static_cast<size_t>(r)] << ','
-              << pl.emissions(static_cast<Index>(i) * cols + t, r) << '\n';
-    if (!out.flush()) throw FileError("cannot write \"" + o.output + "\": write failed");
+          csv += io::csv_quote(l.stressors[static_cast<size_t>(rows[i])]) + ',' + io::csv_quote(unit_of(l, rows[i])) +
+                 ',' + tier_name(t) + ',' + io::csv_quote(l.regions[static_cast<size_t>(r)]) + ',' +
+                 format("%.17g", pl.emissions(static_cast<Index>(i) * cols + t, r)) + '\n';
+    io::write_file_atomically(o.output, csv);
     progress("wrote " + o.output);
   }
 }
@@ -294,7 +297,9 @@ void run_linkages(const LinkagesCli& o) {
   const MrioSystem& sys = in.system;
   const Labels& l = sys.labels();
   const auto rows = stressor_rows(sys, o.stressors);
-  const Linkages lk = linkages(in.solver, rows_of(sys.S(), rows), sys.x());
+  const Matrix S = rows_of(sys.S(), rows);
+  const Linkages lk = linkages(in.solver, S, sys.x());
+  const Matrix M_down = ghosh_M_down(in.solver, S, sys.x());  // Ghosh supply side: k solves
   auto show = [&](const char* title, const Vector& v) {
     std::vector<Index> order(static_cast<size_t>(v.size()));
     std::iota(order.begin(), order.end(), Index{0});
@@ -303,29 +308,34 @@ void run_linkages(const LinkagesCli& o) {
                       [&](Index a, Index b) { return v[a] > v[b] || (v[a] == v[b] && a < b); });
     std::cout << title << '\n';
     for (size_t i = 0; i < top; ++i)
-      std::cout << format("  %8.4f  %s\n", v[order[i]], clip(node_name(l, order[i]), 80).c_str());
+      std::cout << format("  %10.4g  %s\n", v[order[i]], clip(node_name(l, order[i]), 80).c_str());
     std::cout << '\n';
   };
   show("Backward linkages (Rasmussen, 1'L / mean), strongest:", lk.backward);
   show("Forward linkages (Ghosh, G1 / mean), strongest:", lk.forward);
-  for (size_t i = 0; i < rows.size(); ++i)
-    show(("Environmental backward linkages of " + l.stressors[static_cast<size_t>(rows[i])] + " (M / mean M):").c_str(),
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const std::string name = l.stressors[static_cast<size_t>(rows[i])], unit = unit_of(l, rows[i]);
+    show(("Environmental backward linkages of " + name + " (M / mean M):").c_str(),
          lk.environmental.row(static_cast<Index>(i)).transpose());
+    show(("Downstream multipliers of " + name + " (Ghosh M_down = S G^T, " + unit + " per unit of primary input):")
+             .c_str(),
+         M_down.row(static_cast<Index>(i)).transpose());
+  }
   if (!o.output.empty()) {
-    std::ofstream out(o.output);
-    if (!out) throw FileError("cannot write \"" + o.output + "\"");
-    out.precision(17);
-    out << "region,sector,backward,forward,backward_total,forward_total";
-    for (Index s : rows) out << ",env_" << l.stressors[static_cast<size_t>(s)];
-    out << '\n';
+    std::string csv = "region,sector,backward,forward,backward_total,forward_total";
+    for (Index s : rows) csv += ',' + io::csv_quote("env_" + l.stressors[static_cast<size_t>(s)]);
+    for (Index s : rows) csv += ',' + io::csv_quote("M_down_" + l.stressors[static_cast<size_t>(s)]);
+    csv += '\n';
+    auto num = [](double v) { return format(",%.17g", v); };
     for (Index j = 0; j < sys.n(); ++j) {
-      out << '"' << l.regions[static_cast<size_t>(j / l.N())] << "\",\"" << l.sectors[static_cast<size_t>(j % l.N())]
-          << "\"," << lk.backward[j] << ',' << lk.forward[j] << ',' << lk.backward_total[j] << ','
-          << lk.forward_total[j];
-      for (size_t i = 0; i < rows.size(); ++i) out << ',' << lk.environmental(static_cast<Index>(i), j);
-      out << '\n';
+      csv += io::csv_quote(l.regions[static_cast<size_t>(j / l.N())]) + ',' +
+             io::csv_quote(l.sectors[static_cast<size_t>(j % l.N())]) + num(lk.backward[j]) + num(lk.forward[j]) +
+             num(lk.backward_total[j]) + num(lk.forward_total[j]);
+      for (size_t i = 0; i < rows.size(); ++i) csv += num(lk.environmental(static_cast<Index>(i), j));
+      for (size_t i = 0; i < rows.size(); ++i) csv += num(M_down(static_cast<Index>(i), j));
+      csv += '\n';
     }
-    if (!out.flush()) throw FileError("cannot write \"" + o.output + "\": write failed");
+    io::write_file_atomically(o.output, csv);
     progress("wrote " + o.output);
   }
 }
@@ -335,9 +345,11 @@ void run_linkages(const LinkagesCli& o) {
 TracingCommands add_tracing_commands(CLI::App& app) {
   auto spa_o = std::make_shared<SpaCli>();
   auto* spa_cmd = app.add_subcommand(
-      "spa", "Structural path analysis: every supply-chain path of a footprint above a threshold (exact)");
+      "spa", "Structural path analysis: every supply-chain path above a threshold (exact)");
   add_common(spa_cmd, *spa_o);
-  spa_cmd->add_option("--stressor", spa_o->stressors, "Stressor to trace (e.g. CO2)")->required()->expected(1);
+  spa_cmd->add_option("--stressor", spa_o->stressors, "Stressor or indicator to trace (e.g. CO2)")
+      ->required()
+      ->expected(1);
   spa_cmd->add_option("--product", spa_o->product, "Trace only this product's final demand: REGION/SECTOR");
   spa_cmd->add_option("--tau", spa_o->tau, "Threshold: fraction of the total (or absolute with --absolute)")
       ->capture_default_str();
@@ -371,7 +383,8 @@ TracingCommands add_tracing_commands(CLI::App& app) {
       ->capture_default_str();
 
   auto lnk_o = std::make_shared<LinkagesCli>();
-  auto* lnk_cmd = app.add_subcommand("linkages", "Backward (Rasmussen), forward (Ghosh) and environmental linkages");
+  auto* lnk_cmd = app.add_subcommand(
+      "linkages", "Backward, forward, environmental linkages and Ghosh downstream multipliers");
   add_common(lnk_cmd, *lnk_o, false);
   lnk_cmd->add_option("--stressor", lnk_o->stressors, "Stressor(s) (repeatable); default: all")->delimiter(',');
   lnk_cmd->add_option("--top", lnk_o->top, "Sectors to print per ranking")->capture_default_str();

@@ -1,8 +1,11 @@
 // Small helpers of the command-line program: progress lines, timing, text layout.
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <stdexcept>
 #include <string>
@@ -18,6 +21,13 @@ namespace mriotrace::cli {
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// The extension of a path, lower case (".h5", ".csv", ...).
+inline std::string lower_extension(const std::string& path) {
+  std::string ext = std::filesystem::path(path).extension().string();
+  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char ch) { return std::tolower(ch); });
+  return ext;
+}
 
 /// Wall-clock seconds since construction.
 class Stopwatch {

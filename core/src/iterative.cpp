@@ -81,6 +81,12 @@ struct Rate {
 };
 
 void finish(Result& r, const Operator& op, const double* B, const double* X, const double* R, Index m) {
+  r.backward_error = backward_error(op, B, X, R, m);
+}
+
+}  // namespace
+
+double backward_error(const Operator& op, const double* B, const double* X, const double* R, Index m) {
   // Max-norms: order-independent, so a plain per-task max is deterministic.
   const Index n = op.n;
   const Index tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
@@ -94,7 +100,7 @@ void finish(Result& r, const Operator& op, const double* B, const double* X, con
         rr[2 * m + c] = std::max(rr[2 * m + c], std::abs(B[i * m + c]));
       }
   });
-  r.backward_error = 0;
+  double worst = 0;
   for (Index c = 0; c < m; ++c) {
     double rmax = 0, xmax = 0, bmax = 0;
     for (Index t = 0; t < tasks; ++t) {
@@ -104,11 +110,10 @@ void finish(Result& r, const Operator& op, const double* B, const double* X, con
     }
     const double scale = op.norm_IA * xmax + bmax;
     const double e = scale > 0 ? rmax / scale : rmax;
-    r.backward_error = std::max(r.backward_error, std::isnan(e) ? INFINITY : e);
+    worst = std::max(worst, std::isnan(e) ? INFINITY : e);
   }
+  return worst;
 }
-
-}  // namespace
 
 void Operator::residual(const double* B, const double* X, double* R, Index m, double* scratch) const {
   auto t0 = Clock::now();

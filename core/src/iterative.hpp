@@ -42,6 +42,9 @@ struct Result {
   std::string why;             ///< when not converged: what stopped it
 };
 
+/// max over columns of ||r||_inf / (norm_IA ||x||_inf + ||b||_inf); R = B - (I - A) X.
+double backward_error(const Operator& op, const double* B, const double* X, const double* R, Index m);
+
 /// Restarted right-preconditioned GMRES: (I - A) M^-1 u = b, x = M^-1 u, for
 /// all m columns in lockstep. X holds the initial guess (zeros: none) and
 /// receives the answer; `zero_start` skips the first residual sweep.

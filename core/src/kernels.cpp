@@ -21,6 +21,10 @@ using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowM
 constexpr Index kRowsPerTask = 64;
 constexpr Index kRowsPerPanelTask = 256;
 constexpr Index kPanelWidth = 128;
+// Nonzeros per row and panel, on average, below which panels are made wider:
+// each row segment loads and stores its accumulators (m doubles), which must
+// stay small next to the segment's reads of X.
+constexpr Index kMinRowSegment = 32;
 // Rows per partial sum of column_dots. Fixed (not per thread), so the order of
 // the additions, hence every bit of the result, is the same for any thread count.
 constexpr Index kDotChunk = 4096;
@@ -216,11 +220,15 @@ bool cpu_has_avx512() {
   return has;
 }
 
-/// One paneled CSR from buckets (panel, row): count, prefix-sum, fill. The
-/// callers visit each bucket's entries in increasing column order, so every
-/// row of every panel comes out sorted.
-template <class ForEachEntry>
-Csr fill_csr(Index rows, Index cols, Index panels, ForEachEntry&& for_each_entry) {
+/// One paneled CSR from buckets (panel, row): count, prefix-sum, fill, with
+/// the source split into kBuildChunks chunks counted and filled in parallel.
+/// for_chunk(c, emit) visits chunk c's entries; every bucket must receive its
+/// entries in increasing column order when the chunks are taken in order, so
+/// each row of each panel comes out sorted, the same for any thread count.
+constexpr Index kBuildChunks = 8;
+
+template <class ForChunk>
+Csr fill_csr(Index rows, Index cols, Index panels, ForChunk&& for_chunk) {
   MRIOTRACE_CHECK(cols <= std::numeric_limits<std::int32_t>::max(), "matrix has ", cols,
                   " columns; the iterative kernels support at most 2^31 - 1");
   Csr out;
@@ -229,26 +237,50 @@ Csr fill_csr(Index rows, Index cols, Index panels, ForEachEntry&& for_each_entry
   out.panels = panels;
   out.panel_width = (cols + panels - 1) / std::max<Index>(panels, 1);
   const Index w = std::max<Index>(out.panel_width, 1);
+  const Index buckets = panels * rows;
   const auto bucket = [&](Index r, Index c) { return static_cast<size_t>((c / w) * rows + r); };
-  out.ptr.assign(static_cast<size_t>(panels * rows + 1), 0);
-  for_each_entry([&](Index r, Index c, double) { ++out.ptr[bucket(r, c) + 1]; });
-  for (size_t b = 0; b + 1 < out.ptr.size(); ++b) out.ptr[b + 1] += out.ptr[b];
-  out.idx.resize(static_cast<size_t>(out.ptr.back()));
-  out.val.resize(static_cast<size_t>(out.ptr.back()));
-  std::vector<std::int64_t> next(out.ptr.begin(), out.ptr.end() - 1);
-  for_each_entry([&](Index r, Index c, double v) {
-    const auto q = static_cast<size_t>(next[bucket(r, c)]++);
-    out.idx[q] = static_cast<std::int32_t>(c);
-    out.val[q] = v;
+  // cursor[c][b]: where chunk c writes its next entry of bucket b.
+  std::vector<std::vector<std::int64_t>> cursor(static_cast<size_t>(kBuildChunks));
+  parallel_for(0, kBuildChunks, 0, [&](std::int64_t c) {
+    auto& cnt = cursor[static_cast<size_t>(c)];
+    cnt.assign(static_cast<size_t>(buckets), 0);
+    for_chunk(c, [&](Index r, Index col, double) { ++cnt[bucket(r, col)]; });
+  });
+  out.ptr.assign(static_cast<size_t>(buckets + 1), 0);
+  std::int64_t running = 0;
+  for (Index b = 0; b < buckets; ++b) {
+    out.ptr[static_cast<size_t>(b)] = running;
+    for (Index c = 0; c < kBuildChunks; ++c) {
+      auto& slot = cursor[static_cast<size_t>(c)][static_cast<size_t>(b)];
+      const std::int64_t count = slot;
+      slot = running;
+      running += count;
+    }
+  }
+  out.ptr[static_cast<size_t>(buckets)] = running;
+  out.idx.resize(static_cast<size_t>(running));
+  out.val.resize(static_cast<size_t>(running));
+  parallel_for(0, kBuildChunks, 0, [&](std::int64_t c) {
+    auto& next = cursor[static_cast<size_t>(c)];
+    for_chunk(c, [&](Index r, Index col, double v) {
+      const auto q = static_cast<size_t>(next[bucket(r, col)]++);
+      out.idx[q] = static_cast<std::int32_t>(col);
+      out.val[q] = v;
+    });
   });
   return out;
+}
+
+/// [begin, end) of chunk c of kBuildChunks over 0..total.
+std::pair<Index, Index> chunk_range(Index c, Index total) {
+  return {c * total / kBuildChunks, (c + 1) * total / kBuildChunks};
 }
 
 }  // namespace
 
 Index choose_panels(Index cols, Index rows, Index nnz, Index width) {
   const Index by_width = std::max<Index>(1, cols / (width > 0 ? width : kPanelWidth));
-  const Index by_fill = std::max<Index>(1, nnz / std::max<Index>(4 * rows, 1));
+  const Index by_fill = std::max<Index>(1, nnz / std::max<Index>(kMinRowSegment * rows, 1));
   return std::min(by_width, by_fill);
 }
 
@@ -257,8 +289,9 @@ Csr offdiagonal_csr(const SparseMatrix& A, Index block_size, bool transpose, Ind
   const auto keep = [block_size](Index r, Index c) { return block_size == 0 || r / block_size != c / block_size; };
   // Columns of A in order, rows increasing within: each (panel, row) bucket
   // receives its entries in increasing column order either way.
-  return fill_csr(n, n, choose_panels(n, n, A.nonZeros(), panel_width), [&](auto&& emit) {
-    for (Index j = 0; j < A.outerSize(); ++j)
+  return fill_csr(n, n, choose_panels(n, n, A.nonZeros(), panel_width), [&](Index chunk, auto&& emit) {
+    const auto [j0, j1] = chunk_range(chunk, A.outerSize());
+    for (Index j = j0; j < j1; ++j)
       for (SparseMatrix::InnerIterator it(A, j); it; ++it)
         if (it.value() != 0 && keep(it.row(), j)) {
           if (transpose)
@@ -273,8 +306,12 @@ Csr transpose(const Csr& M) {
   // Old column j lies in one old panel, whose rows are visited in order: the
   // entries of each new (panel, row) bucket arrive in increasing column order.
   const Index panels = choose_panels(M.rows, M.cols, M.nnz(), M.panel_width);
-  return fill_csr(M.cols, M.rows, panels, [&](auto&& emit) {
-    M.for_each([&](Index i, Index j, double v) { emit(j, i, v); });
+  return fill_csr(M.cols, M.rows, panels, [&](Index chunk, auto&& emit) {
+    const auto [i0, i1] = chunk_range(chunk, M.rows);
+    for (Index q = 0; q < M.panels; ++q)
+      for (Index i = i0; i < i1; ++i)
+        for (Index p = M.ptr[static_cast<size_t>(q * M.rows + i)]; p < M.ptr[static_cast<size_t>(q * M.rows + i + 1)]; ++p)
+          emit(static_cast<Index>(M.idx[static_cast<size_t>(p)]), i, M.val[static_cast<size_t>(p)]);
   });
 }
 
@@ -317,13 +354,21 @@ BlockJacobi BlockJacobi::build(const SparseMatrix& A, Index bs) {
   if (bs == 0) return P;
   const Index n = A.rows();
   P.blocks = n / bs;
-  P.D.assign(static_cast<size_t>(P.blocks), Matrix::Zero(bs, bs));
-  for (Index j = 0; j < A.outerSize(); ++j)
-    for (SparseMatrix::InnerIterator it(A, j); it; ++it)
-      if (it.row() / bs == j / bs) P.D[static_cast<size_t>(j / bs)](it.row() % bs, j % bs) = it.value();
+  P.D.resize(static_cast<size_t>(P.blocks));
   P.Inv.resize(static_cast<size_t>(P.blocks));
   std::vector<double> rcond(static_cast<size_t>(P.blocks));
+  const Index* inner = A.innerIndexPtr();
+  const Index* outer = A.outerIndexPtr();
   parallel_for(0, P.blocks, 0, [&](std::int64_t b) {
+    // A_bb: in each column of the block, the rows inside the block (CSC rows
+    // are sorted: one binary search per column).
+    Matrix& D = P.D[static_cast<size_t>(b)];
+    D = Matrix::Zero(bs, bs);
+    for (Index j = b * bs; j < (b + 1) * bs; ++j) {
+      const Index* first = std::lower_bound(inner + outer[j], inner + outer[j + 1], b * bs);
+      for (const Index* r = first; r < inner + outer[j + 1] && *r < (b + 1) * bs; ++r)
+        D(*r - b * bs, j - b * bs) = A.valuePtr()[r - inner];
+    }
     const Matrix IminusD = Matrix::Identity(bs, bs) - P.D[static_cast<size_t>(b)];
     Eigen::PartialPivLU<Matrix> lu(IminusD);
     rcond[static_cast<size_t>(b)] = lu.rcond();

@@ -43,8 +43,9 @@ struct Csr {
 };
 
 /// Panels for a rows x cols matrix with nnz nonzeros: `width` columns each
-/// (0: 128, so a 128 x 64 block of X is 64 KB, near L1), but only while rows
-/// average >= 4 nonzeros per panel, so the offsets never outweigh the entries.
+/// (0: 128, so a 128 x 64 block of X is 64 KB, near L1), but fewer (wider)
+/// while rows would average < 32 nonzeros per panel: each row segment loads
+/// and stores its m accumulators. Networks (a few nonzeros per row) get one.
 Index choose_panels(Index cols, Index rows, Index nnz, Index width = 0);
 
 /// The CSR of A (transpose = false) or of A^T (transpose = true), A an n x n CSC,

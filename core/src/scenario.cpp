@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cmath>
 #include <exception>
+#include <map>
 #include <queue>
 #include <unordered_map>
 
@@ -220,7 +221,7 @@ struct Prepared {
   std::vector<std::pair<Index, Index>> targets;
   std::vector<Eigen::Triplet<double, Index>> dA;  // changed coefficients (row, col, delta)
   std::vector<Line> terms;                       // dA = sum u v^T (low-rank path)
-  Matrix dYr;                                    // n x R, or empty when Y is unchanged
+  std::map<Index, RowVector> dYr;                // changed rows of Yr (R each); sparse: n x R per scenario adds up
   bool lowrank = true;
   // Filled by the solve phase:
   Matrix rhs;                                    // n x q right-hand sides: U, then unmatched dYr
@@ -230,18 +231,18 @@ struct Prepared {
   Matrix solved;                                 // L rhs (low-rank) or X' (full)
 };
 
-Prepared prepare(const MrioSystem& base, const Scenario& sc, const ScenarioOptions& o) {
+Prepared prepare(const MrioSystem& base, const Scenario& sc, const ScenarioOptions& o, const Vector& colsums) {
   Prepared p;
   p.scenario = &sc;
-  p.edits = scenario_detail::build_edits(base, sc);
+  p.edits = scenario_detail::build_edits(base, sc, &colsums);
   p.targets = scenario_detail::resolve_targets(base, sc);
   const Index n = base.n(), R = base.R(), c = base.c();
   for (const auto& [cell, delta] : p.edits.dA)
     if (delta != 0) p.dA.emplace_back(cell.second, cell.first, delta);
-  if (!p.edits.dY.empty()) {
-    p.dYr = Matrix::Zero(n, R);
-    for (const auto& [row, dy] : p.edits.dY)
-      for (Index r = 0; r < R; ++r) p.dYr(row, r) = dy.segment(r * c, c).sum();
+  for (const auto& [row, dy] : p.edits.dY) {
+    RowVector d(R);
+    for (Index r = 0; r < R; ++r) d[r] = dy.segment(r * c, c).sum();
+    if (!d.isZero(0)) p.dYr.emplace(row, d);
   }
   const std::string& method = o.method;
   MRIOTRACE_CHECK(method == "auto" || method == "lowrank" || method == "full", "method = \"", method,
@@ -256,15 +257,14 @@ Prepared prepare(const MrioSystem& base, const Scenario& sc, const ScenarioOptio
 void build_rhs(Prepared& p, Index n, Index R) {
   std::vector<SparseVec> us;
   for (const auto& t : p.terms) us.push_back(t.u);
-  if (p.dYr.size() > 0) {
+  if (!p.dYr.empty()) {
     // dYr rows as lines e_i d_i^T, merged when proportional, matched against the u's.
     std::vector<Line> dy;
-    for (Index i = 0; i < n; ++i) {
-      if (p.dYr.row(i).isZero(0)) continue;
+    for (const auto& [i, d] : p.dYr) {
       Line l;
       l.u = {{i, 1.0}};
       for (Index r = 0; r < R; ++r)
-        if (p.dYr(i, r) != 0) l.v.emplace_back(r, p.dYr(i, r));
+        if (d[r] != 0) l.v.emplace_back(r, d[r]);
       bool merged = false;
       for (auto& kept : dy) {
         const double c = proportional(kept.v, l.v);
@@ -304,7 +304,8 @@ void build_rhs(Prepared& p, Index n, Index R) {
   p.rhs = Matrix::Zero(n, q);
   for (size_t t = 0; t < us.size(); ++t)
     for (const auto& [i, value] : us[t]) p.rhs(i, static_cast<Index>(t)) = value;
-  if (p.dy_whole) p.rhs.rightCols(R) = p.dYr;
+  if (p.dy_whole)
+    for (const auto& [i, d] : p.dYr) p.rhs.row(i).tail(R) = d;
 }
 
 /// X' from the solves (low-rank: SMW with W = L U; full: already X').
@@ -433,7 +434,7 @@ void solve_group(const MrioSystem& base, const LeontiefSolver& solver, std::vect
     A1.prune(0.0);
     A1.makeCompressed();
     Matrix Yr = base.Y_by_region();
-    if (p->dYr.size() > 0) Yr += p->dYr;
+    for (const auto& [i, d] : p->dYr) Yr.row(i) += d;
     try {
       LeontiefSolver s1(A1, solver.options());
       p->solved = s1.solve(Yr);
@@ -517,6 +518,7 @@ std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const Leontief
   const size_t m = scenarios.size();
   std::vector<Prepared> prepared(m);
   std::vector<double> seconds(m, 0);
+  const Vector colsums = scenario_detail::column_sums(base.A());
   {
     // Validation and edits of every scenario before any solve (no BLAS inside).
     // The first bad scenario (in input order) is reported, whatever the threads.
@@ -524,7 +526,7 @@ std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const Leontief
     parallel_for(0, static_cast<std::int64_t>(m), threads, [&](std::int64_t i) {
       const auto t0 = Clock::now();
       try {
-        prepared[static_cast<size_t>(i)] = prepare(base, scenarios[static_cast<size_t>(i)], options);
+        prepared[static_cast<size_t>(i)] = prepare(base, scenarios[static_cast<size_t>(i)], options, colsums);
       } catch (...) {
         errors[static_cast<size_t>(i)] = std::current_exception();
       }

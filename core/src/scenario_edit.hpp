@@ -36,9 +36,13 @@ struct Edits {
   std::vector<std::string> notes;
 };
 
+/// Column sums of A (n).
+Vector column_sums(const SparseMatrix& A);
+
 /// Apply a scenario's operations to overlays of `base` (all-or-nothing; throws
-/// InputError naming scenario, operation and parameter).
-Edits build_edits(const MrioSystem& base, const Scenario& scenario);
+/// InputError naming scenario, operation and parameter). base_column_sums =
+/// column_sums(base.A()) when the caller has them (computed here otherwise).
+Edits build_edits(const MrioSystem& base, const Scenario& scenario, const Vector* base_column_sums = nullptr);
 
 /// Check the targets of a scenario against the system's labels; returns the
 /// stressor row and region column (R = all regions) of each.

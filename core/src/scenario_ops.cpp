@@ -18,6 +18,21 @@ namespace {
 using scenario_detail::Edits;
 
 // ---------------------------------------------------------------- specs
+/// The label selections of the generic edits, after their own parameters.
+std::vector<ParamSpec> with_selection(std::vector<ParamSpec> own) {
+  for (const char* axis : {"row_regions", "row_sectors", "col_regions", "col_sectors"}) {
+    const std::string a(axis);
+    const bool row = a.rfind("row", 0) == 0;
+    own.push_back({a, "labels", "", false,
+                   std::string(row ? "A, Y: rows' " : "A, S: columns' ") + (a.find("regions") != a.npos ? "regions" : "sectors") +
+                       " (default all)"});
+  }
+  own.push_back({"stressors", "labels", "", false, "S: stressors (default all)"});
+  own.push_back({"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"});
+  own.push_back({"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"});
+  return own;
+}
+
 const std::map<std::string, std::vector<ParamSpec>>& specs() {
   static const std::map<std::string, std::vector<ParamSpec>> table = {
       {"relocate",
@@ -84,26 +99,10 @@ const std::map<std::string, std::vector<ParamSpec>>& specs() {
         {"coal_ef", "table", "stressor unit per energy unit of coal", false, "direct emission factor of the coal burned"},
         {"electricity_ef", "table", "stressor unit per energy unit of electricity", false,
          "direct stressor per electricity used on site (e.g. energy accounting)"}}},
-      {"scale",
-       {{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
-        {"factor", "number", "", true, "multiplier (>= 0)"},
-        {"row_regions", "labels", "", false, "A, Y: rows' regions (default all)"},
-        {"row_sectors", "labels", "", false, "A, Y: rows' sectors (default all)"},
-        {"col_regions", "labels", "", false, "A, S: columns' regions (default all)"},
-        {"col_sectors", "labels", "", false, "A, S: columns' sectors (default all)"},
-        {"stressors", "labels", "", false, "S: stressors (default all)"},
-        {"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"},
-        {"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"}}},
-      {"set",
-       {{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
-        {"value", "number", "unit of the matrix", true, "new value of every selected cell"},
-        {"row_regions", "labels", "", false, "A, Y: rows' regions (default all)"},
-        {"row_sectors", "labels", "", false, "A, Y: rows' sectors (default all)"},
-        {"col_regions", "labels", "", false, "A, S: columns' regions (default all)"},
-        {"col_sectors", "labels", "", false, "A, S: columns' sectors (default all)"},
-        {"stressors", "labels", "", false, "S: stressors (default all)"},
-        {"fd_regions", "labels", "", false, "Y: final-demand regions (default all)"},
-        {"fd_categories", "labels", "", false, "Y: final-demand categories (default all)"}}},
+      {"scale", with_selection({{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
+                                {"factor", "number", "", true, "multiplier (>= 0)"}})},
+      {"set", with_selection({{"matrix", "choice", "", true, "\"A\", \"S\" or \"Y\""},
+                              {"value", "number", "unit of the matrix", true, "new value of every selected cell"}})},
   };
   return table;
 }
@@ -250,7 +249,7 @@ class Op {
     return table(name, l_.stressors, "stressor");
   }
 
-  /// "relocate: product = ..., share = 0.3 [fraction of the origin's supply], ..."
+  /// "relocate: product = ...; share = 0.3 [fraction of the origin's supply]; ..."
   std::string note() const {
     std::ostringstream os;
     os << op_.kind << ':';
@@ -258,7 +257,7 @@ class Op {
     for (const auto& s : *spec_) {
       auto it = op_.params.find(s.name);
       if (it == op_.params.end()) continue;
-      os << (i++ ? ", " : " ") << s.name << " = " << value_text(it->second);
+      os << (i++ ? "; " : " ") << s.name << " = " << value_text(it->second);
       if (!s.unit.empty()) os << " [" << s.unit << ']';
     }
     return os.str();
@@ -282,7 +281,8 @@ class Op {
 /// would depend on their order in a way nobody means).
 class Editor {
  public:
-  Editor(const MrioSystem& base, Edits& e) : b_(base), e_(e), N_(base.N()) {}
+  Editor(const MrioSystem& base, Edits& e, const Vector& column_sums)
+      : b_(base), e_(e), N_(base.N()), colsum_(column_sums) {}
 
   Index pos(Index region, Index sector) const { return region * N_ + sector; }
   std::string cell_name(Index p) const {
@@ -312,6 +312,7 @@ class Editor {
     touch('A', row, col);
     e_.A[{col, row}] = value;
     e_.dA[{col, row}] += delta;
+    col_delta_[col] += delta;
     columns_.insert(col);
   }
   double y(Index row, Index col) const {
@@ -358,12 +359,8 @@ class Editor {
   void check_columns() const {
     const Vector& x = b_.x();
     for (Index col : columns_) {
-      double sum = 0, delta = 0;
-      for (Index row : column_rows(col)) {
-        const double v = a(row, col);
-        sum += v;
-        delta += v - b_.A().coeff(row, col);
-      }
+      // Sums from the base column sums and the accumulated changes: O(1) per column.
+      const double delta = col_delta_.at(col), sum = colsum_[col] + delta;
       if (!(sum < 1))
         op_->fail_op(detail::concat("column ", cell_name(col), " of A would sum to ", sum,
                                     "; expected < 1 (a productive system)"));
@@ -400,6 +397,8 @@ class Editor {
   size_t index_ = 0;
   bool is_set_ = false;
   std::set<Index> columns_;
+  const Vector& colsum_;               // base column sums of A
+  std::map<Index, double> col_delta_;  // column -> sum of its changes so far
   std::map<std::tuple<char, Index, Index>, Writer> cells_;
 };
 
@@ -764,7 +763,14 @@ std::vector<std::pair<Index, Index>> resolve_targets(const MrioSystem& base, con
   return out;
 }
 
-Edits build_edits(const MrioSystem& base, const Scenario& scenario) {
+Vector column_sums(const SparseMatrix& A) {
+  Vector sums = Vector::Zero(A.cols());
+  for (Index j = 0; j < A.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(A, j); it; ++it) sums[j] += it.value();
+  return sums;
+}
+
+Edits build_edits(const MrioSystem& base, const Scenario& scenario, const Vector* base_column_sums) {
   MRIOTRACE_CHECK(!scenario.name.empty(), "a scenario needs a name");
   // Pass 1: every operation's parameters and labels, before anything is applied.
   std::vector<Op> ops;
@@ -773,7 +779,8 @@ Edits build_edits(const MrioSystem& base, const Scenario& scenario) {
   resolve_targets(base, scenario);
   // Pass 2: apply in order on the overlay, checking each write.
   Edits e;
-  Editor ed(base, e);
+  const Vector own = base_column_sums ? Vector() : column_sums(base.A());
+  Editor ed(base, e, base_column_sums ? *base_column_sums : own);
   for (size_t p = 0; p < ops.size(); ++p) {
     const Op& op = ops[p];
     const std::string& kind = scenario.operations[p].kind;

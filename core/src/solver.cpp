@@ -90,6 +90,14 @@ SolverKind LeontiefSolver::choose(Index n, Index nnz, Index block_size, std::str
                        "right-hand sides where it is cheaper)"));
     return SolverKind::GMRES;
   }
+  if (n > 20000) {
+    // Sparse LU's fill-in is unpredictable on large networks (a 250,000-firm
+    // power-law network did not factor in minutes); GMRES costs O(nnz) per
+    // sweep and falls back to UMFPACK if it does not converge.
+    say(detail::concat("auto: n = ", n, " > 20000 without region blocks: GMRES (no preconditioner), ",
+                       "UMFPACK as fallback"));
+    return SolverKind::GMRES;
+  }
   const SolverKind direct = choose(n, nnz);
   say(direct == SolverKind::DenseLU
           ? "auto: dense-ish system (>= 5 % nonzero, n <= 20000) without region blocks: dense LU"
@@ -112,6 +120,9 @@ constexpr double kIterativeWorkBytes = 512.0 * 1024 * 1024;
 constexpr double kDenseSpeedup = 3.0;
 // Sweeps assumed for auto's cost model before any iterative solve was seen.
 constexpr double kAssumedSweeps = 12.0;
+// The preconditioner stores 2 n block_size doubles; beyond this a block
+// structure is not worth it (and a solver from a system leaves it off).
+constexpr double kMaxPreconditionerBytes = 1024.0 * 1024 * 1024;
 
 }  // namespace
 
@@ -149,8 +160,16 @@ struct LeontiefSolver::Impl {
 
   void factor_dense() {
     MRIOTRACE_CHECK(n <= 46340, "dense LU of n = ", n, " exceeds LAPACK's 32-bit index range; use solver \"umfpack\"");
+    // lu = I - A, written in place (no dense copy of A): from A itself, or
+    // from the iterative split A = A_T + A_D when only that is kept.
     lu = Matrix::Identity(n, n);
-    lu -= Matrix(A);
+    if (A.rows() == n) {
+      for (Index j = 0; j < A.outerSize(); ++j)
+        for (SparseMatrix::InnerIterator it(A, j); it; ++it) lu(it.row(), j) -= it.value();
+    } else {
+      fwd.for_each([&](Index i, Index j, double v) { lu(i, j) -= v; });
+      for (Index b = 0; b < P.blocks; ++b) lu.block(b * P.bs, b * P.bs, P.bs, P.bs) -= P.D[static_cast<size_t>(b)];
+    }
     const int ni = static_cast<int>(n);
     // 1-norm of I - A for the condition estimate.
     const double anorm = lu.cwiseAbs().colwise().sum().maxCoeff();
@@ -203,7 +222,7 @@ struct LeontiefSolver::Impl {
     std::lock_guard<std::mutex> lock(direct_mutex);
     if (direct != SolverKind::Auto) return;
     auto& self = const_cast<Impl&>(*this);
-    if (self.A.rows() != n) self.A = rebuild_A();
+    if (kind == SolverKind::SparseLU && self.A.rows() != n) self.A = rebuild_A();  // UMFPACK needs A
     ThreadScope scope(options.threads);
     const auto t0 = Clock::now();
     if (kind == SolverKind::DenseLU)
@@ -293,6 +312,27 @@ struct LeontiefSolver::Impl {
     return dense_flops < iterative_flops;
   }
 
+  iterative::Operator make_operator(bool transposed) const {
+    iterative::Operator op;
+    op.off = &off(transposed);
+    op.M = &P;
+    op.transposed = transposed;
+    op.threads = options.threads;
+    op.n = n;
+    op.norm_IA = 1.0 + (transposed ? col_abs_sum_max : row_abs_sum_max);
+    return op;
+  }
+
+  /// The backward error of a direct answer when only the iterative split of A is kept.
+  double split_residual(const Eigen::Ref<const Matrix>& B, const Matrix& X, bool transposed) const {
+    using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+    const RowMat Bb = B, Xb = X;
+    RowMat R(n, B.cols()), scratch(n, B.cols());
+    const iterative::Operator op = make_operator(transposed);
+    op.residual(Bb.data(), Xb.data(), R.data(), B.cols(), scratch.data());
+    return iterative::backward_error(op, Bb.data(), Xb.data(), R.data(), B.cols());
+  }
+
   const kernels::Csr& off(bool transposed) const {
     if (!transposed) return fwd;
     std::call_once(bwd_once, [&] { bwd = kernels::transpose(fwd); });
@@ -303,17 +343,19 @@ struct LeontiefSolver::Impl {
   Matrix iterative_solve(const Eigen::Ref<const Matrix>& B, const Matrix* X0, bool transposed, SolverKind& used,
                          double& worst_relative, double& backward, Index& iterations) const {
     const Index m = B.cols();
-    iterative::Operator op;
-    op.off = &off(transposed);
-    op.M = &P;
-    op.transposed = transposed;
-    op.threads = options.threads;
-    op.n = n;
-    op.norm_IA = 1.0 + (transposed ? col_abs_sum_max : row_abs_sum_max);
+    const iterative::Operator op = make_operator(transposed);
     iterative::Settings st{options.tolerance, options.max_iterations, options.restart};
     const SolverKind kind = diag.kind;
     // Row-major work blocks (kernels.hpp); columns in batches within the memory budget.
-    const double per_column = 8.0 * static_cast<double>(n) * static_cast<double>(kind == SolverKind::GMRES ? st.restart + 5 : 4);
+    // A shorter GMRES basis (down to 10) before splitting the columns into
+    // batches: a batch streams A once per sweep again, and the block-Jacobi
+    // preconditioned iteration usually converges within 10-15 sweeps anyway.
+    const double column_bytes = 8.0 * static_cast<double>(n);
+    if (kind == SolverKind::GMRES) {
+      const auto fits = static_cast<Index>(kIterativeWorkBytes / (column_bytes * static_cast<double>((m + 3) / 4 * 4))) - 5;
+      st.restart = std::min(st.restart, std::max<Index>(fits, 10));
+    }
+    const double per_column = column_bytes * static_cast<double>(kind == SolverKind::GMRES ? st.restart + 5 : 4);
     const Index batch = std::clamp<Index>(static_cast<Index>(kIterativeWorkBytes / per_column), 1, std::max<Index>(m, 1));
     Matrix X(n, m);
     iterations = 0;
@@ -411,7 +453,7 @@ struct LeontiefSolver::Impl {
     // Iterative answers were checked on their own true residual (computed
     // with the split I - A = M - A_T); direct ones here.
     if (!is_iterative(used)) {
-      residual = relative_residual(B, X, transposed);
+      residual = A.rows() == n ? relative_residual(B, X, transposed) : split_residual(B, X, transposed);
       if (!(residual <= options.max_residual))
         throw NumericError(detail::concat("Leontief solve is inaccurate: relative residual ", residual,
                                           " exceeds ", options.max_residual,
@@ -456,6 +498,11 @@ struct LeontiefSolver::Impl {
                         (opts.block_size == 0 || A_in.rows() % opts.block_size == 0),
                     "block_size = ", opts.block_size, " does not divide n = ", A_in.rows(),
                     "; expected the number of sectors per region (a divisor of n), or 0 for no preconditioner");
+    const double block_bytes = 16.0 * static_cast<double>(A_in.rows()) * static_cast<double>(opts.block_size);
+    MRIOTRACE_CHECK(block_bytes <= kMaxPreconditionerBytes, "block_size = ", opts.block_size,
+                    " would need 2 n block_size doubles = ", block_bytes / 1e9,
+                    " GB for the block-Jacobi preconditioner; expected at most ",
+                    kMaxPreconditionerBytes / 1e9, " GB (smaller blocks, or 0 for none)");
     check_finite(A_in, "A");
     options = opts;
     n = A_in.rows();
@@ -480,9 +527,15 @@ struct LeontiefSolver::Impl {
     const auto t0 = Clock::now();
     if (iterative) {
       // The split I - A = M - A_T: only A_T's rows (12 bytes per nonzero) and
-      // the diagonal blocks are kept.
-      P = kernels::BlockJacobi::build(A_in, opts.block_size);
-      fwd = kernels::offdiagonal_csr(A_in, opts.block_size, false);
+      // the diagonal blocks are kept. (The kernels read the CSC arrays directly.)
+      SparseMatrix compressed;
+      if (!A_in.isCompressed()) {
+        compressed = A_in;
+        compressed.makeCompressed();
+      }
+      const SparseMatrix& Ac = A_in.isCompressed() ? A_in : compressed;
+      P = kernels::BlockJacobi::build(Ac, opts.block_size);
+      fwd = kernels::offdiagonal_csr(Ac, opts.block_size, false);
       diag.preconditioner = opts.block_size > 0 ? detail::concat("block-Jacobi, ", P.blocks, " blocks of ", P.bs)
                                                 : std::string("none");
       diag.factor_seconds = seconds_since(t0);
@@ -499,7 +552,11 @@ LeontiefSolver::LeontiefSolver(const SparseMatrix& A, SolverOptions options) : i
 }
 
 LeontiefSolver::LeontiefSolver(const MrioSystem& system, SolverOptions options) : impl_(std::make_unique<Impl>()) {
-  if (options.block_size == 0 && system.R() > 1) options.block_size = system.N();
+  // Each region's domestic block preconditions the iterative solvers, unless
+  // the blocks are too big to store densely (e.g. a firm network's regions).
+  if (options.block_size == 0 && system.R() > 1 &&
+      16.0 * static_cast<double>(system.n()) * static_cast<double>(system.N()) <= kMaxPreconditionerBytes / 4)
+    options.block_size = system.N();
   impl_->init(system.A(), options);
 }
 

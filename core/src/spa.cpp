@@ -115,12 +115,12 @@ struct Search {
     std::vector<std::int32_t> stack;
 
     void record(int depth, double value) {
+      // The shared counter is touched only under a path limit (paths_found is counted at the merge).
       if (S.max_paths > 0 && S.found.fetch_add(1, std::memory_order_relaxed) >= S.max_paths) {
         int none = kNone;
         S.stop.compare_exchange_strong(none, kMaxPaths);
         return;
       }
-      if (S.max_paths == 0) S.found.fetch_add(1, std::memory_order_relaxed);
       out.values.push_back(value);
       out.depths.push_back(static_cast<std::uint16_t>(depth));
       for (int t = depth; t >= 0; --t) out.nodes.push_back(stack[static_cast<size_t>(t)]);
@@ -129,7 +129,10 @@ struct Search {
     /// Visit node j at `depth` with weight w (its bound was checked by the caller).
     void visit(std::int32_t j, double w, int depth) {
       if (S.stop.load(std::memory_order_relaxed) != kNone) return;
-      if ((++out.expanded & 1023) == 0 && S.has_deadline && Clock::now() > S.deadline) {
+      ++out.expanded;
+      // The clock is read every 1024 nodes per thread (not per task: small tasks would never look).
+      thread_local std::uint32_t tick = 0;
+      if ((++tick & 1023) == 0 && S.has_deadline && Clock::now() > S.deadline) {
         int none = kNone;
         S.stop.compare_exchange_strong(none, kTime);
         return;
@@ -281,6 +284,10 @@ SpaResult spa(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::
 
   std::vector<TaskPaths> outs;
   for (size_t first = 0; first < tasks.size() && stop.load() == kNone; first += kTasksPerRound) {
+    if (o.time_budget > 0 && Clock::now() > search.deadline) {
+      stop = kTime;
+      break;
+    }
     const size_t count = std::min(kTasksPerRound, tasks.size() - first);
     outs.assign(count, TaskPaths{});
     parallel_for(0, static_cast<std::int64_t>(count), o.threads,

@@ -16,8 +16,17 @@ namespace {
 
 using ::mriotrace::detail::concat;
 
-/// RFC 4180: quote a field holding a comma, quote or line break.
-std::string quoted(const std::string& s) {
+std::string node_label(const Labels& l, std::int32_t j) {
+  const auto N = static_cast<std::int32_t>(l.N());
+  std::string out = l.regions[static_cast<size_t>(j / N)];
+  out += '/';
+  out += l.sectors[static_cast<size_t>(j % N)];
+  return out;
+}
+
+}  // namespace
+
+std::string csv_quote(const std::string& s) {
   if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char ch : s) {
@@ -28,15 +37,14 @@ std::string quoted(const std::string& s) {
   return out;
 }
 
-std::string node_label(const Labels& l, std::int32_t j) {
-  const auto N = static_cast<std::int32_t>(l.N());
-  std::string out = l.regions[static_cast<size_t>(j / N)];
-  out += '/';
-  out += l.sectors[static_cast<size_t>(j % N)];
-  return out;
+void write_file_atomically(const std::string& path, const std::string& content) {
+  detail::AtomicFile file(path);
+  std::FILE* out = std::fopen(file.temp_path().c_str(), "wb");
+  if (!out) throw FileError(concat("cannot write \"", path, "\": cannot create a file in its folder"));
+  const bool written = std::fwrite(content.data(), 1, content.size(), out) == content.size();
+  if (std::fclose(out) != 0 || !written) throw FileError(concat("cannot write \"", path, "\": write failed"));
+  file.commit();
 }
-
-}  // namespace
 
 // --- CSV ----------------------------------------------------------------------
 
@@ -86,16 +94,16 @@ void CsvPathWriter::write(const std::int32_t* nodes, int depth, double value) {
   std::string& line = m.line;
   line.clear();
   line += std::to_string(depth) + ',' + number(value) + ',' + number(m.total != 0 ? value / m.total : 0.0) + ',';
-  line += quoted(l.regions[static_cast<size_t>(nodes[0] / N)]) + ',' +
-          quoted(l.sectors[static_cast<size_t>(nodes[0] % N)]) + ',';
-  line += quoted(l.regions[static_cast<size_t>(nodes[depth] / N)]) + ',' +
-          quoted(l.sectors[static_cast<size_t>(nodes[depth] % N)]) + ',';
+  line += csv_quote(l.regions[static_cast<size_t>(nodes[0] / N)]) + ',' +
+          csv_quote(l.sectors[static_cast<size_t>(nodes[0] % N)]) + ',';
+  line += csv_quote(l.regions[static_cast<size_t>(nodes[depth] / N)]) + ',' +
+          csv_quote(l.sectors[static_cast<size_t>(nodes[depth] % N)]) + ',';
   std::string path;
   for (int t = 0; t <= depth; ++t) {
     if (t) path += " > ";
     path += node_label(l, nodes[t]);
   }
-  line += quoted(path) + ',';
+  line += csv_quote(path) + ',';
   auto join = [&](const std::vector<double>& v) {
     for (size_t t = 0; t < v.size(); ++t) {
       if (t) line += ';';

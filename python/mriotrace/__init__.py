@@ -19,8 +19,8 @@ from ._core import FileError, InputError, NumericError
 from . import batch, datasets, math, sda, tracing
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
-from .scenario import (Scenario, ScenarioFile, ScenarioResult, apply_scenario, parse_scenarios, read_scenarios,
-                       run_scenarios)
+from .scenario import (Scenario, ScenarioFile, ScenarioResult, apply_scenario, operation_parameters, parse_scenarios,
+                       read_scenarios, run_scenarios)
 from .system import Extension, MRIOSystem
 
 __version__ = _core.__version__
@@ -33,4 +33,5 @@ __all__ = [
     "MRIOSystem", "Extension", "from_pymrio", "to_pymrio", "load", "save", "inspect", "read_useeio",
     "UseeioModel", "datasets", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
     "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
+    "operation_parameters",
 ]

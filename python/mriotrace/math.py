@@ -87,13 +87,13 @@ def calc_F(S, x):
     return _scale_columns(S, _vector(x, "x"), "S")
 
 
-def _factor(A, solver: str, threads: int, check: bool):
+def _factor(A, solver: str, threads: int, check: bool, block_size: int = 0):
     A = as_csc(A, "A")
     if A.shape[0] != A.shape[1]:
         raise ValueError(f"A has shape {A.shape}; expected a square (n, n) matrix")
     if check:
         _core.check_productive(A)
-    return _core.LeontiefSolver(A, solver=solver, threads=threads)
+    return _core.LeontiefSolver(A, solver=solver, threads=threads, block_size=block_size)
 
 
 def calc_L(A, *, threads: int = 0, solver: str = "auto", check: bool = True) -> np.ndarray:
@@ -128,7 +128,12 @@ def calc_accounts(S, A, Y, nr_regions: int, *, threads: int = 0, solver: str = "
     """
     S = as_dense(S, "S")
     Y = as_dense(Y, "Y")
-    fac = _factor(A, solver, threads, check)
+    n_A = A.shape[0]
+    # Regions known: their domestic blocks precondition the iterative solvers (docs/solvers.md).
+    # (Same rule as a solver built from a system: the blocks, 2 n N doubles, within 256 MB.)
+    blocks = n_A // nr_regions if nr_regions > 1 and n_A % nr_regions == 0 else 0
+    blocks = blocks if 16 * n_A * blocks <= 256 * 2**20 else 0
+    fac = _factor(A, solver, threads, check, block_size=blocks)
     n = fac.n
     if S.shape[1] != n:
         raise ValueError(f"S has shape {S.shape}; expected (k, {n})")

@@ -88,6 +88,15 @@ def _demand(system, region, product, y) -> tuple[np.ndarray, str]:
     return np.asarray(_core.target_demand(core, r, p)), what
 
 
+def _factor(system, solver, threads):
+    """The factorisation of I - A: a given ``_core.LeontiefSolver`` (reused across calls) or a new one."""
+    if isinstance(solver, _core.LeontiefSolver):
+        if solver.n != system.core.n:
+            raise ValueError(f"solver is for n = {solver.n} but the system has n = {system.core.n}")
+        return solver
+    return system.solver(solver=solver, threads=threads)
+
+
 # --- structural path analysis -----------------------------------------------------------
 
 @dataclass
@@ -131,7 +140,7 @@ class SPAResult:
 
 def spa(system, stressor: str | None = None, *, region=None, product=None, y=None, s=None, tau: float = 1e-4,
         absolute: bool = False, max_depth: int = 8, max_paths: int = 10_000_000, keep: int = 100_000,
-        time_budget: float = 0.0, threads: int = 0, solver: str = "auto", csv=None, h5=None) -> SPAResult:
+        time_budget: float = 0.0, threads: int = 0, solver="auto", csv=None, h5=None) -> SPAResult:
     """Structural path analysis of a footprint s L y.
 
     Target: ``stressor`` (a stressor or indicator name; or give ``s``, an
@@ -142,11 +151,13 @@ def spa(system, stressor: str | None = None, *, region=None, product=None, y=Non
     ``keep`` paths (0: all) come back as a DataFrame; ``csv`` / ``h5`` stream
     every path to files. ``max_paths`` and ``time_budget`` (seconds) stop the
     search cleanly: ``result.truncated`` then says which limit. ``threads``
-    (0 = all cores) never changes the result.
+    (0 = all cores) never changes the result. ``solver``: "auto", "dense",
+    "umfpack", or a factorisation from ``system.solver()`` to reuse across calls
+    (every function of this module accepts one).
     """
     s_vec, name, unit = _intensity(system, stressor, s)
     y_vec, what = _demand(system, region, product, y)
-    fac = system.solver(solver=solver, threads=threads)
+    fac = _factor(system, solver, threads)
     raw = _core.spa(system.core, fac, s_vec, y_vec, tau=tau, absolute=absolute, max_depth=max_depth,
                     max_paths=max_paths, keep=keep, time_budget=time_budget, threads=threads,
                     csv=None if csv is None else str(csv), h5=None if h5 is None else str(h5), stressor=name,
@@ -205,29 +216,39 @@ def _S_rows(system, stressors) -> tuple[np.ndarray, pd.Index, list]:
 
 
 def production_layers(system, stressors=None, *, region=None, product=None, y=None, T: int = 5,
-                      threads: int = 0, solver: str = "auto") -> pd.DataFrame:
+                      by: str = "region", threads: int = 0, solver="auto") -> pd.DataFrame:
     """The footprint S L y split into tiers t = 0..T (s A^t y) and the remainder.
 
     Rows (stressor, tier) with tiers 0..T and "remainder"; columns the region
-    where it is emitted, plus "total". Tier 0 is emitted by the final products'
+    where it is emitted, plus "total" (``by="region"``), or the emitting
+    (region, sector) (``by="sector"``; row totals: ``df.sum(axis=1)``). Tier 0 is emitted by the final products'
     own producers, tier 1 by their direct suppliers, and so on. The rows of a
     stressor sum to its footprint. ``df.attrs["units"]`` maps stressor -> unit.
     """
+    if by not in ("region", "sector"):
+        raise ValueError(f"by={by!r}; expected 'region' or 'sector'")
     S, index, units = _S_rows(system, stressors)
     y_vec, what = _demand(system, region, product, y)
-    fac = system.solver(solver=solver, threads=threads)
+    fac = _factor(system, solver, threads)
     out = _core.production_layers(system.core, fac, S, y_vec, int(T))
     tiers = [str(t) for t in range(int(T) + 1)] + ["remainder"]
     rows = pd.MultiIndex.from_product([index, tiers], names=["stressor", "tier"])
-    df = pd.DataFrame(np.asarray(out["emissions"]), index=rows, columns=pd.Index(system.regions, name="region"))
-    df["total"] = df.sum(axis=1)
+    if by == "region":
+        df = pd.DataFrame(np.asarray(out["emissions"]), index=rows,
+                          columns=pd.Index(system.regions, name="region"))
+    else:  # S[s, j] (A^t y)_j for every stressor s, tier t and sector j
+        output = np.asarray(out["output"])  # (n, T+2)
+        data = (S[:, None, :] * output.T[None, :, :]).reshape(len(index) * len(tiers), -1)
+        df = pd.DataFrame(data, index=rows, columns=system.get_index())
+    if by == "region":
+        df["total"] = df.sum(axis=1)
     df.attrs["units"] = dict(zip(index, units))
     df.attrs["demand"] = what
     return df
 
 
 def hypothetical_extraction(system, sectors, *, mode: str = "full", stressors=None, region=None, y=None,
-                            method: str = "auto", threads: int = 0, solver: str = "auto") -> pd.DataFrame:
+                            method: str = "auto", threads: int = 0, solver="auto") -> pd.DataFrame:
     """Emissions lost when sectors are hypothetically extracted.
 
     ``sectors``: one set (a list of (region, sector) pairs or indices) or a dict
@@ -248,7 +269,7 @@ def hypothetical_extraction(system, sectors, *, mode: str = "full", stressors=No
         positions.append([_sector_position(system, m) for m in members])
     S, index, units = _S_rows(system, stressors)
     y_vec, _ = _demand(system, region, None, y)
-    fac = system.solver(solver=solver, threads=threads)
+    fac = _factor(system, solver, threads)
     res = _core.hypothetical_extraction(system.core, fac, S, y_vec, positions, mode=mode, method=method)
     frames = []
     for name, r in zip(sets, res):
@@ -263,7 +284,7 @@ def hypothetical_extraction(system, sectors, *, mode: str = "full", stressors=No
     return df
 
 
-def linkages(system, stressors=None, *, threads: int = 0, solver: str = "auto") -> pd.DataFrame:
+def linkages(system, stressors=None, *, threads: int = 0, solver="auto") -> pd.DataFrame:
     """Backward (Rasmussen), forward (Ghosh) and environmental linkages per (region, sector).
 
     Columns: backward (1^T L / mean), forward (G 1 / mean), backward_total
@@ -272,7 +293,7 @@ def linkages(system, stressors=None, *, threads: int = 0, solver: str = "auto") 
     than the average sector.
     """
     S, index, _ = _S_rows(system, stressors)
-    fac = system.solver(solver=solver, threads=threads)
+    fac = _factor(system, solver, threads)
     out = _core.linkages(fac, S, np.asarray(system.core.x))
     df = pd.DataFrame({k: np.asarray(out[k]) for k in ("backward", "forward", "backward_total", "forward_total")},
                       index=system.get_index())
@@ -282,7 +303,7 @@ def linkages(system, stressors=None, *, threads: int = 0, solver: str = "auto") 
     return df
 
 
-def ghosh(system, stressors=None, *, G: bool = False, threads: int = 0, solver: str = "auto") -> dict:
+def ghosh(system, stressors=None, *, G: bool = False, threads: int = 0, solver="auto") -> dict:
     """The Ghosh (supply-side) model.
 
     Returns {"B": scipy.sparse CSC (n, n), B = x^-1 Z, "M_down": DataFrame
@@ -293,7 +314,7 @@ def ghosh(system, stressors=None, *, G: bool = False, threads: int = 0, solver: 
     shape, data, indices, indptr = _core.ghosh_B(system.core)
     B = sp.csc_array((np.array(data), np.array(indices), np.array(indptr)), shape=shape)
     S, index, units = _S_rows(system, stressors)
-    fac = system.solver(solver=solver, threads=threads)
+    fac = _factor(system, solver, threads)
     x = np.asarray(system.core.x)
     M_down = pd.DataFrame(_core.ghosh_M_down(fac, S, x), index=index, columns=system.get_index())
     M_down.attrs["units"] = dict(zip(index, units))

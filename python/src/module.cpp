@@ -81,6 +81,7 @@ nb::object to_numpy(Vector&& v) { return nb::cast(std::move(v), nb::rv_policy::m
 
 nb::dict accounts_to_dict(Accounts&& acc) {
   nb::dict d;
+  const auto regions = static_cast<size_t>(acc.D_cba_reg.cols());  // read before D_cba_reg is moved out
   d["stressors"] = nb::cast(acc.stressors);
   d["sector_level"] = acc.sector_level;
   d["regional"] = acc.regional;
@@ -98,7 +99,7 @@ nb::dict accounts_to_dict(Accounts&& acc) {
   put("D_imp_reg", acc.D_imp_reg, acc.regional);
   put("D_exp_reg", acc.D_exp_reg, acc.regional);
   if (acc.regional) {
-    const size_t k = static_cast<size_t>(acc.Q.rows()), R = static_cast<size_t>(acc.D_cba_reg.cols());
+    const size_t k = static_cast<size_t>(acc.Q.rows()), R = regions;
     // Column-major k x R*R, column p*R + r  ->  element strides (1, k*R, k) for [s, p, r].
     auto* q = new Matrix(std::move(acc.Q));
     nb::capsule owner(q, [](void* ptr) noexcept { delete static_cast<Matrix*>(ptr); });

@@ -457,6 +457,26 @@ TEST(ScenarioErrors, BadInputNamesScenarioOperationParameter) {
                                       {"electricity", kPower}, {"eta_coal", 0.8}, {"eta_el", 0.9},
                                       {"coal_price", -1.0}, {"electricity_price", 1.0}});
   expect_error(run(sc), {"\"coal_price\"", "> 0"});
+  sc.operations[1] = op("relocate", {{"product", kChem}, {"from", "North"}, {"to", "East"}, {"quantity", 5.0}});
+  expect_error(run(sc), {"\"share\"", "quantity and price"});
+  sc.operations[1] = op("relocate", {{"product", kChem}, {"from", "North"}, {"to", "East"}, {"share", 0.2},
+                                     {"technology", std::string("new")}});
+  expect_error(run(sc), {"\"new_column\"", "technology = \"new\""});
+  sc.operations[1] = op("relocate", {{"product", kChem}, {"from", "North"}, {"to", "East"}, {"share", 0.2},
+                                     {"technology", std::string("alien")}});
+  expect_error(run(sc), {"\"technology\"", "\"destination\", \"new\""});
+  sc.operations[1] = op("green_power", {{"region", "North"}, {"sectors", std::vector<std::string>{kPower}},
+                                        {"share", 0.5}, {"electricity", kPower}});
+  expect_error(run(sc), {"operation 2 (green_power)", "\"sectors\"", "electricity sector itself"});
+  sc.operations[1] = op("couple_byproduct", {{"region", "North"}, {"supplier", kRef}, {"receiver", kChem},
+                                             {"displaced_fuel", kCoal}, {"gas_quantity", 1.0}, {"gas_price", 0.1},
+                                             {"displaced_price", 1e12}});
+  expect_error(run(sc), {"operation 2 (couple_byproduct)", "\"displaced_quantity\"", "buys only"});
+  sc.operations[1] = op("scale", {{"matrix", std::string("S")}, {"factor", 0.5},
+                                  {"row_regions", std::vector<std::string>{"North"}}});
+  expect_error(run(sc), {"\"row_regions\"", "does not apply to matrix S"});
+  sc.operations[1] = op("scale", {{"matrix", std::string("A")}, {"factor", 0.5}, {"col_sectors", std::vector<std::string>{}}});
+  expect_error(run(sc), {"\"col_sectors\"", "empty list"});
   // Targets.
   Scenario tg = scenario("targets", {}, {{"CO2/GDP", "", -0.1}});
   expect_error(run(tg), {"scenario \"targets\", target 1", "CO2/GDP", "<stressor>/VA"});
@@ -587,4 +607,32 @@ TEST(ScenarioToml, ExampleFilesRunOnTheDemoSystem) {
     }
   }
   EXPECT_EQ(files, 5);
+}
+
+TEST(ScenarioSolve, DirectEmissionChangesAddUpAndMarginalElectricityCounts) {
+  Fixture f;
+  int rose = 0;
+  for (Index dest : {1, 2}) {
+    const Scenario plain = scenario("move", {op("relocate", {{"product", kChem}, {"from", "North"},
+                                                             {"to", f.sys.labels().regions[dest]}, {"share", 0.5}})});
+    Scenario green = plain;
+    green.operations[0].params["electricity"] = kPower;
+    green.operations[0].params["marginal_intensity"] = std::map<std::string, double>{{"CO2", 0.0}};
+    const auto a = f.run(plain), b = f.run(green);
+    // dF per region sums to dPBA (F_Y unchanged).
+    for (Index r = 0; r < 3; ++r)
+      EXPECT_NEAR(a.dF.middleCols(r * 4, 4).rowwise().sum()(0), a.dpba(0, r), 1e-12 * f.base.pba(0, r));
+    EXPECT_EQ(a.x, b.x);  // the marginal intensity changes S only
+    const Index el = pos(dest, 3);
+    const double dx = a.x[el] - f.base.x[el], F0 = f.sys.S()(0, el) * f.base.x[el];
+    EXPECT_NEAR(a.dF(0, el), f.sys.S()(0, el) * dx, 1e-12 * F0);
+    if (dx > 0) {
+      ++rose;  // the extra output emits nothing: the power sector's CO2 stays at its base
+      EXPECT_NEAR(b.dF(0, el), 0.0, 1e-12 * F0);
+    } else {
+      EXPECT_EQ(b.dF(0, el), a.dF(0, el));  // no additional electricity: average intensity
+    }
+    EXPECT_EQ(b.dF(1, el), a.dF(1, el));  // Energy not given: average intensity
+  }
+  EXPECT_GE(rose, 1);
 }

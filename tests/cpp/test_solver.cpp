@@ -235,7 +235,9 @@ TEST(SolverIterativeTest, AutoChoosesByStructureAndRightHandSides) {
   EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940, 200, &why), SolverKind::GMRES);
   EXPECT_NE(why.find("block-Jacobi GMRES"), std::string::npos) << why;
   EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940, 0), SolverKind::DenseLU);
-  EXPECT_EQ(LeontiefSolver::choose(40000, 40000LL * 400, 0), SolverKind::SparseLU);
+  EXPECT_EQ(LeontiefSolver::choose(15000, 15000LL * 100, 0), SolverKind::SparseLU);
+  EXPECT_EQ(LeontiefSolver::choose(250000, 1100000, 0, &why), SolverKind::GMRES);  // a firm network
+  EXPECT_NE(why.find("UMFPACK as fallback"), std::string::npos) << why;
   // The two-argument form (direct backends only) is unchanged.
   EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 2940), SolverKind::DenseLU);
 
@@ -272,6 +274,11 @@ TEST(SolverIterativeTest, BadOptionsAreRejectedWithTheReason) {
                  "block_size = 7 does not divide n = 20");
   expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.block_size = -1; })); }, "block_size = -1");
   expect_message([&] { LeontiefSolver(A, with([](SolverOptions& o) { o.block_size = 40; })); }, "block_size = 40");
+  // Blocks too big to store densely: refused with the memory they would need.
+  SparseMatrix big(100000, 100000);
+  big.makeCompressed();
+  expect_message([&] { LeontiefSolver(big, with([](SolverOptions& o) { o.block_size = 50000; })); },
+                 "block_size = 50000 would need 2 n block_size doubles = 80 GB");
   EXPECT_THROW(LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = 0; })), InputError);
   expect_message([] { solver_kind_from_string("cg"); }, "expected one of: auto, dense, umfpack, gmres, power");
   EXPECT_EQ(solver_kind_from_string("gmres"), SolverKind::GMRES);
@@ -301,4 +308,25 @@ TEST(SolverIterativeTest, SingularDomesticBlockIsNotProductive) {
   for (auto kind : {SolverKind::GMRES, SolverKind::PowerSeries})
     expect_message([&] { LeontiefSolver(A.sparseView(), opts(kind, 1, 2)); },
                    "diagonal block 0 (rows 0..1) of I - A is singular");
+}
+
+TEST(SolverIterativeTest, SystemBlocksOnlyWhenTheyFit) {
+  // 2 regions x 3000 "sectors" (a firm network's shape): dense blocks would take
+  // 2 n N doubles = 288 MB > 256 MB, so a solver from the system uses none.
+  Labels l;
+  l.regions = {"a", "b"};
+  for (int i = 0; i < 3000; ++i) l.sectors.push_back("s" + std::to_string(i));
+  l.fd_categories = {"f"};
+  const Index n = 6000;
+  SparseMatrix A(n, n);
+  A.setIdentity();
+  A *= 0.1;
+  const auto big = MrioSystem::from_A_x(l, A, Vector::Ones(n), Matrix(), Matrix());
+  const LeontiefSolver s(big, opts(SolverKind::GMRES, 1, 0));
+  EXPECT_EQ(s.options().block_size, 0);
+  EXPECT_EQ(s.diagnostics().preconditioner, "none");
+  EXPECT_LE(max_rel_diff(s.solve(Matrix::Ones(n, 1)), Matrix::Constant(n, 1, 1.0 / 0.9)), 1e-13);
+  // A system with small regions gets its domestic blocks.
+  const auto sys = make_system(3, 10, 0.6, 0.2);
+  EXPECT_EQ(LeontiefSolver(sys, opts(SolverKind::GMRES, 1, 0)).options().block_size, 10);
 }

@@ -5,12 +5,16 @@
 // Blair's two-sector example), and every bad-input case.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/path_writer.hpp"
 #include "mriotrace/solver.hpp"
 #include "mriotrace/tracing.hpp"
 #include "test_util.hpp"
@@ -174,6 +178,30 @@ TEST(SpaTest, NegativeCoefficientsAndIntensitiesStayExact) {
       ASSERT_TRUE(got.count(path)) << "missed a path of value " << v;
     }
   EXPECT_EQ(static_cast<Index>(got.size()), expected);
+}
+
+TEST(SpaTest, NegativeIntensitiesAndDemandWithNonnegativeA) {
+  // Only s and y have negative entries: the bound uses |s| L (a second transposed solve, same factorisation).
+  const MrioSystem sys = small_random(21, 2, 3);
+  const LeontiefSolver solver(sys.A(), {SolverKind::Auto, 1});
+  Vector s = sys.S().row(0).transpose(), y = target_demand(sys, 0);
+  s[1] = -s[1];
+  y[4] = -y[4];
+  std::map<PathKey, double> bf;
+  brute_force(Matrix(sys.A()), s, y, 5, bf);
+  SpaOptions o;
+  o.tau = 1e-3;
+  o.max_depth = 5;
+  const SpaResult r = spa(sys.A(), solver, s, y, o);
+  const auto got = as_map(r);
+  Index expected = 0;
+  for (const auto& [path, v] : bf)
+    if (std::abs(v) >= r.threshold) {
+      ++expected;
+      ASSERT_TRUE(got.count(path)) << "missed a path of value " << v;
+    }
+  EXPECT_EQ(static_cast<Index>(got.size()), expected);
+  EXPECT_NEAR(r.total, s.dot(solver.solve(y).col(0)), 1e-12 * std::abs(r.total));
 }
 
 TEST(SpaTest, SameResultWithOneAndTwoThreads) {
@@ -444,4 +472,37 @@ TEST(LinkagesTest, GhoshBalanceAndDownstreamMultipliers) {
   EXPECT_LT((lk.forward_total - G.rowwise().sum()).cwiseAbs().maxCoeff(), 1e-10);
   EXPECT_THROW(linkages(solver, sys.S(), Vector::Ones(3)), InputError);
   EXPECT_THROW(ghosh_M_down(solver, Matrix::Ones(1, 3), x), InputError);
+}
+
+TEST(PathWriterTest, CsvStreamsEveryPathAndIsAtomic) {
+  const Traced t(5, 2, 4, 0);
+  const auto dir = std::filesystem::temp_directory_path() / ("mriotrace_tracing_" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const std::string path = (dir / "paths.csv").string();
+  SpaOptions o;
+  o.tau = 1e-3;
+  o.keep = 3;
+  {
+    io::CsvPathWriter w(path, t.sys.labels(), t.sys.A(), t.s);
+    spa(t.sys.A(), t.solver, t.s, t.y, o, &w);
+    // Destroyed without finish(): no file, no temporary left behind.
+  }
+  EXPECT_FALSE(std::filesystem::exists(path));
+  EXPECT_TRUE(std::filesystem::is_empty(dir));
+  io::CsvPathWriter w(path, t.sys.labels(), t.sys.A(), t.s);
+  const SpaResult r = spa(t.sys.A(), t.solver, t.s, t.y, o, &w);
+  w.finish();
+  std::ifstream in(path);
+  std::string line;
+  Index rows = -1;  // minus the header
+  while (std::getline(in, line)) ++rows;
+  EXPECT_EQ(rows, r.paths_found);
+  EXPECT_GT(rows, 3);
+  EXPECT_THROW(io::CsvPathWriter((dir / "no_such_dir" / "p.csv").string(), t.sys.labels(), t.sys.A(), t.s),
+               FileError);
+  EXPECT_THROW(io::CsvPathWriter(path, t.sys.labels(), t.sys.A(), Vector::Ones(2)), InputError);
+  EXPECT_EQ(io::csv_quote("a, b"), "\"a, b\"");
+  EXPECT_EQ(io::csv_quote("say \"hi\""), "\"say \"\"hi\"\"\"");
+  EXPECT_EQ(io::csv_quote("plain"), "plain");
+  std::filesystem::remove_all(dir);
 }

@@ -23,7 +23,12 @@ import workloads  # noqa: E402
 
 def test_quick_run_writes_json_markdown_and_png(tmp_path):
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO / "python"), env.get("PYTHONPATH", "")])
+    # The package this test imported (installed, or a source tree with a built
+    # _core on PYTHONPATH), not blindly the source tree: on an installed
+    # checkout python/mriotrace has no compiled _core.
+    import mriotrace
+    pkg_parent = str(Path(mriotrace.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join([pkg_parent, env.get("PYTHONPATH", "")])
     cmd = [sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--threads", "1", "--out", str(tmp_path),
            "--name", "smoke", "--tools", "mriotrace:auto,pymrio,numpy-inv"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
@@ -139,3 +144,17 @@ def test_targets_are_judged_from_the_same_run():
     assert "| XL | regional | timeout: timeout: 300 s | no |" in lines
     assert "worst 3.0e-10 (L, mriotrace:auto, all, D_imp) | yes |" in lines
     assert bench_run._diag_note({"solver": "gmres", "iterations": 12, "fallback": False}) == "solver gmres, iterations 12"
+
+
+def test_regional_scope_returns_q_for_many_regions():
+    # The harness's regional scope is calc_all(sector_level=False). With 49
+    # regions the bindings used to read R after moving D_cba_reg into NumPy,
+    # giving Q the shape (k, 0, 0) and calc_all a reshape error.
+    import mriotrace
+
+    s = mriotrace.datasets.generate(regions=49, sectors=4, stressors=10, seed=3)
+    s.calc_all(sector_level=False, threads=1)
+    q = s.stressors.Q_array
+    assert q.shape == (10, 49, 49)
+    np.testing.assert_allclose(q.sum(axis=1) + s.stressors.F_Y.to_numpy().reshape(10, 49, -1).sum(axis=2),
+                               s.stressors.D_cba_reg.to_numpy(), rtol=1e-12)

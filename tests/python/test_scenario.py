@@ -274,3 +274,24 @@ def test_cli_scenario_errors(tmp_path):
     assert_one_line_error(run("scenario", "run", EXAMPLES / "green_power_park.toml", "--scenario", "nope"), 1,
                           '"nope"')
     assert_one_line_error(run("scenario", "run", tmp_path / "missing.toml"), 1, "missing.toml")
+
+
+def test_python_values_cross_the_binding(system):
+    regions, sectors = names(system)
+    # numpy scalars are numbers; tuples are label lists; None parameters are left out.
+    a = mriotrace.Scenario("np").relocate(sectors[1], regions[0], regions[1], share=np.float64(0.3), price=None)
+    b = mriotrace.Scenario("py").relocate(sectors[1], regions[0], regions[1], share=0.3)
+    ra, rb = mriotrace.run_scenarios(system, [a, b])
+    np.testing.assert_array_equal(ra._raw["cba"], rb._raw["cba"])
+    with pytest.raises(ValueError, match="must be a dict"):
+        mriotrace.run_scenarios(system, [42])
+    with pytest.raises(ValueError, match=r'parameter "new_intensity"\["stressor0"\] is a str'):
+        mriotrace.run_scenarios(system, mriotrace.Scenario("t").relocate(
+            sectors[1], regions[0], regions[1], share=0.1, technology="new", new_column={sectors[0]: 0.1},
+            new_intensity={"stressor0": "low"}))
+    with pytest.raises(ValueError, match='unknown key "level"'):
+        mriotrace.run_scenarios(system, {"name": "t", "targets": [{"indicator": "stressor0/VA", "change": -0.1,
+                                                                   "level": 3}]})
+    with pytest.raises(ValueError, match='method = "fast"'):
+        mriotrace.run_scenarios(system, b, method="fast")
+    assert set(mriotrace.operation_parameters("relocate").index) >= {"product", "from", "to", "share"}

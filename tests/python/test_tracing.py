@@ -142,6 +142,18 @@ def test_spa_limits_truncate_cleanly(china):
     assert "TRUNCATED" in repr(res)
 
 
+def test_factorisation_is_reused_across_calls(china, small):
+    fac = china.solver(threads=1)
+    a = tracing.spa(china, "CO2", region="Zhejiang", tau=1e-3, solver=fac)
+    b = tracing.spa(china, "CO2", region="Zhejiang", tau=1e-3)
+    assert list(a.paths["nodes"]) == list(b.paths["nodes"]) and a.total == b.total
+    assert fac.diagnostics()["rhs_solved"] >= 2  # the bounds were solved with the given factorisation
+    layers = tracing.production_layers(china, "CO2", region="Zhejiang", T=2, solver=fac)
+    assert layers["total"].sum() == pytest.approx(a.total, rel=1e-12)
+    with pytest.raises(ValueError, match="solver is for n"):
+        tracing.linkages(small, solver=fac)
+
+
 def test_spa_product_target_and_indicator_vector(china):
     product = ("Zhejiang", china.sectors[26])
     res = tracing.spa(china, "CO2", region="Zhejiang", product=product, tau=1e-3)
@@ -177,6 +189,12 @@ def test_production_layers_sum_to_footprint(china):
         assert list(df.loc[name].index) == ["0", "1", "2", "3", "4", "remainder"]
     assert china.regions[10] == "Zhejiang"
     assert df.attrs["units"]["CO2"]
+    by_sector = tracing.production_layers(china, region="Zhejiang", T=4, by="sector")
+    np.testing.assert_allclose(by_sector.sum(axis=1).to_numpy(), df["total"].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(by_sector.T.groupby(level=0, sort=False).sum().T.loc[:, list(china.regions)].to_numpy(),
+                               df.drop(columns="total").to_numpy(), rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="by="):
+        tracing.production_layers(china, by="province")
 
 
 def test_hypothetical_extraction_matches_dense_resolve(small):
@@ -297,6 +315,18 @@ def test_cli_layers_extract_linkages(china, china_file, tmp_path):
     lk = pd.read_csv(tmp_path / "lk.csv")
     np.testing.assert_allclose(lk["backward"].to_numpy(), tracing.linkages(china, "CO2")["backward"].to_numpy(),
                                rtol=1e-12)
+    np.testing.assert_allclose(lk["M_down_CO2"].to_numpy(),
+                               tracing.ghosh(china, "CO2")["M_down"].loc["CO2"].to_numpy(), rtol=1e-12)
+    assert "Downstream multipliers of CO2" in res.stdout
+
+
+@pytest.mark.parametrize("command", ["spa", "layers", "extract", "linkages"])
+def test_cli_tracing_help(command):
+    res = cli(command, "--help")
+    assert res.returncode == 0 and f"mriotrace {command}" in res.stdout and "--threads" in res.stdout
+    assert max(len(line) for line in res.stdout.splitlines()) <= 120
+    top = cli("--help").stdout
+    assert command in top and max(len(line) for line in top.splitlines()) <= 120
 
 
 @pytest.mark.parametrize("args, code, text", [
@@ -316,3 +346,34 @@ def test_cli_tracing_bad_input(china_file, args, code, text):
     assert res.returncode == code, res.stderr
     last = res.stderr.strip().splitlines()[-1]
     assert last.startswith("mriotrace: error: ") and text in last
+
+
+def test_spa_of_an_indicator_on_useeio_matches_epa_total(tmp_path):
+    """US EPA USEEIO v2.1.20-GHG: SPA of the GWP indicator (row C S) for EPA's consumption demand."""
+    import json
+    from conftest import require_data
+    folder = require_data("useeio/USEEIOv2.1.20-GHG")
+    model = mriotrace.read_useeio(folder)
+    demand = "2012_US_Consumption_Complete"
+    y = model.demands[demand].to_numpy()
+    epa = json.loads((folder / "results" / "final" / f"indicator_results_{demand}.json").read_text())
+    epa_total = float(np.array(epa["totals"], dtype=float).ravel()[0])
+    res = tracing.spa(model.system, "GWP-AR4-100", y=y, tau=1e-3, max_depth=6)
+    assert res.total == pytest.approx(epa_total, rel=1e-9)
+    assert res.unit == "kg CO2 eq" and res.paths_found > 10 and 0 < res.coverage < 1
+    same = tracing.spa(model.system, s=model.system.C.to_numpy()[0] @ np.asarray(model.system.core.S), y=y,
+                       tau=1e-3, max_depth=6)
+    assert list(same.paths["nodes"]) == list(res.paths["nodes"])
+    # The CLI traces the indicator too (region = the model's one location, its final demand Y).
+    path = tmp_path / "useeio.h5"
+    mriotrace.save(model.system, path)
+    region = model.system.regions[0]
+    ref = tracing.spa(model.system, "GWP-AR4-100", region=region, tau=1e-3, keep=5)
+    run = cli("spa", path, "--stressor", "GWP-AR4-100", "--region", region, "--tau", "1e-3", "--top", "5")
+    assert run.returncode == 0, run.stderr
+    assert f"total {ref.total:.6g} kg CO2 eq" in run.stdout and f"{ref.paths_found:,} found" in run.stdout
+    layers = tracing.production_layers(model.system, y=y, T=3)
+    C = model.system.C.to_numpy()[0]
+    by_flow = layers["total"].groupby(level="stressor").sum()
+    assert float(C @ by_flow.reindex(model.system.core.labels.stressors).to_numpy()) == \
+        pytest.approx(epa_total, rel=1e-9)

@@ -50,7 +50,7 @@ struct SolverOptions {
   Index max_iterations = 1000;  ///< sweeps over A per solve (over all restarts) before giving up (>= 1)
   /// Sectors per region: the diagonal blocks of the block-Jacobi preconditioner
   /// (must divide n; 0 = no preconditioner). Solvers built from an MrioSystem set N.
-  /// Memory: 2 n block_size doubles (each block and its inverse).
+  /// Memory: 2 n block_size doubles (each block and its inverse), at most 1 GB.
   Index block_size = 0;
   bool fallback = true;         ///< unconverged iterative solve: true = finish with a direct
                                 ///< solver (noted in diagnostics), false = throw NumericError
@@ -85,7 +85,8 @@ class LeontiefSolver {
   /// Factor I - A. A: n x n CSC. Throws NumericError if I - A is singular.
   explicit LeontiefSolver(const SparseMatrix& A, SolverOptions options = {});
   /// Factor I - A of a system; block_size = 0 in `options` becomes the system's N
-  /// (each region's domestic block preconditions the iterative solvers).
+  /// (each region's domestic block preconditions the iterative solvers) when
+  /// those blocks take at most 256 MB (2 n N doubles), else stays 0.
   explicit LeontiefSolver(const MrioSystem& system, SolverOptions options = {});
   ~LeontiefSolver();
   LeontiefSolver(LeontiefSolver&&) noexcept;

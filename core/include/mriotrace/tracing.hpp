@@ -32,7 +32,7 @@ struct SpaOptions {
   bool absolute = false;    ///< tau is an absolute value in the stressor's unit
   int max_depth = 8;        ///< longest path in steps through A, 0..kSpaMaxDepth; -1 = unlimited (needs tau > 0)
   Index max_paths = 10'000'000;  ///< stop cleanly (result.truncated) after this many paths; 0 = no limit
-  Index keep = 0;           ///< paths kept in SpaResult::paths, best first; 0 = every path found
+  Index keep = 100'000;     ///< paths kept in SpaResult::paths, best first; 0 = every path found (memory!)
   double time_budget = 0;   ///< seconds of search; 0 = no limit; when reached the result is truncated
   int threads = 0;          ///< 0 = OMP_NUM_THREADS or all cores; results do not depend on it
 };

@@ -29,6 +29,13 @@
 
 namespace mriotrace::io {
 
+/// One CSV field, quoted per RFC 4180 when it holds a comma, quote or line break.
+std::string csv_quote(const std::string& field);
+
+/// Write `content` to `path` atomically (temporary file beside it, then rename);
+/// for small tables (layers, linkages). Throws FileError naming the path.
+void write_file_atomically(const std::string& path, const std::string& content);
+
 /// What the path files record about the search (target and limits).
 struct SpaRunInfo {
   std::string stressor;  ///< name of the intensity row traced (e.g. "CO2")
