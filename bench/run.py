@@ -132,7 +132,7 @@ def fmt_secs(s: float) -> str:
     return f"{s / 60:.0f} min" if s >= 120 else f"{s:.0f} s"
 
 
-def run_suite(args) -> dict:
+def run_suite(args, on_workload_done=None) -> dict:
     threads = args.threads
     max_memory = args.max_memory * tools.GB if args.max_memory else 0.7 * mem_available_bytes()
     machine = measure_machine(threads)
@@ -167,6 +167,10 @@ def run_suite(args) -> dict:
                     rec.update(status="skipped", reason=unavailable)
                 elif tool in gave_up:  # "all" does everything "regional" does, and more
                     rec.update(status="skipped", reason=f"skipped: the {gave_up[tool]}")
+                elif tool == "scipy-splu" and "mriotrace:umfpack" in gave_up:
+                    # SuperLU (single-threaded) is slower than UMFPACK on the same fill-in.
+                    rec.update(status="skipped", reason=f"skipped: sparse LU with UMFPACK already ended in "
+                                                        f"{gave_up['mriotrace:umfpack'].split()[-1]} here")
                 elif mem is not None and mem > max_memory:
                     rec.update(status="skipped", reason=f"skipped: would need ~{fmt_bytes(mem)} "
                                                         f"(> --max-memory {fmt_bytes(max_memory)})")
@@ -185,7 +189,9 @@ def run_suite(args) -> dict:
                 records.append(rec)
                 _progress(rec)
             _compare(records, w.name, results)
-    _ratios(records)
+            _ratios(records)
+            if on_workload_done:  # partial results survive an interrupted run
+                on_workload_done({"meta": meta, "workloads": wl_meta, "results": records})
     return {"meta": meta, "workloads": wl_meta, "results": records}
 
 
@@ -237,7 +243,12 @@ def _diag_note(diag: dict) -> str:
     if not diag.get("solver"):
         return ""
     parts = [f"solver {diag['solver']}"]
-    for key in ("iterations", "fallback", "fell_back", "fallback_reason"):
+    if diag.get("last_solver") not in (None, "", diag["solver"]):
+        parts.append(f"last solves {diag['last_solver']}")
+    its = diag.get("total_iterations") or diag.get("iterations")
+    if its:
+        parts.append(f"iterations {its}")
+    for key in ("fallback", "fell_back", "fallback_reason"):
         if diag.get(key) not in (None, False, "", 0):
             parts.append(f"{key} {diag[key]}")
     return ", ".join(parts)
@@ -407,8 +418,8 @@ def main(argv=None) -> int:
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    report = run_suite(args)
     stem = args.name or f"{dt.date.today().isoformat()}-{socket.gethostname()}"
+    report = run_suite(args, on_workload_done=lambda partial: write_outputs(partial, args.out, stem))
     paths = write_outputs(report, args.out, stem)
     print(markdown(report))
     print("[bench] wrote " + ", ".join(str(p) for p in paths.values()))

@@ -177,11 +177,16 @@ def predict(w: workloads.Workload, tool: str, scope: str, machine: dict) -> tupl
 
 
 def _auto_choice(w: workloads.Workload) -> str:
-    try:
-        import mriotrace
-        return str(mriotrace._core.LeontiefSolver.choose(w.n, max(w.nnz, 1)))
-    except Exception:  # the engine may change how auto decides; then no prediction
-        return "?"
+    """What solver="auto" picks for the workload (a system's solver gets block_size = sectors)."""
+    import mriotrace
+
+    choose = mriotrace._core.LeontiefSolver.choose
+    for args in ((w.n, max(w.nnz, 1), w.sectors), (w.n, max(w.nnz, 1))):
+        try:
+            return str(choose(*args))
+        except TypeError:  # another engine version's signature
+            continue
+    return "?"  # unknown: no prediction
 
 
 # ------------------------------------------------------------- comparison
