@@ -183,7 +183,12 @@ def test_shards_merge_and_mpi_match_a_single_run(workdir):
 
 
 def test_sigkill_mid_run_then_resume_is_bit_for_bit(workdir):
-    job = write_job(workdir, draws=99)  # 2 x 100 + 1 items, a few ms each (fsync per item)
+    # 2 x 500 + 1 items of a few ms each (fsync per item): long enough that the
+    # kill below lands mid-run even on an idle machine, where 2 x 100 finished
+    # before the journal could be watched.
+    draws = 499
+    total_items = 2 * (draws + 1) + 1
+    job = write_job(workdir, draws=draws)
     ref = cli("batch", "run", job, "-o", "ref.h5", "--quiet", cwd=workdir)
     assert ref.returncode == 0, ref.stderr
     exe = need(_cli(), "the mriotrace program was not found (set MRIOTRACE_CLI)")
@@ -204,7 +209,7 @@ def test_sigkill_mid_run_then_resume_is_bit_for_bit(workdir):
     with h5py.File(workdir / "out.h5", "r") as f:
         assert f.attrs["complete"] == 0
         ids = f["items/id"][()]
-        assert 0 < len(ids) < 201 and np.all(np.diff(ids) > 0)
+        assert 0 < len(ids) < total_items and np.all(np.diff(ids) > 0)
         assert (f["items/status"][()] == 1).all()
         assert np.isfinite(f["results/D_cba_reg"][()]).all()
     res = cli("batch", "run", job, cwd=workdir)
