@@ -14,7 +14,11 @@ RuntimeError (singular or non-productive system; mriotrace.NumericError),
 OSError (bad files; mriotrace.FileError).
 """
 
-from . import _core
+from . import _blas
+
+_blas.configure()  # before _core loads OpenBLAS: see _blas.py
+
+from . import _core  # noqa: E402
 from ._core import FileError, InputError, NumericError
 from . import batch, datasets, math, sda, tracing
 from .io import UseeioModel, inspect, load, read_useeio, save
