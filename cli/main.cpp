@@ -5,7 +5,10 @@
 // line on stderr, "mriotrace: error: <message>"; no exception escapes main.
 #include <CLI/CLI.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -15,6 +18,8 @@
 #include "scenario.hpp"
 #include "spa.hpp"
 #include "util.hpp"
+
+extern "C" char* openblas_get_corename(void);  // OpenBLAS's own API (libopenblas)
 
 #ifndef MRIOTRACE_VERSION
 #define MRIOTRACE_VERSION "unknown"
@@ -66,6 +71,29 @@ CLI::Validator fraction() {
       "(0,1]");
 }
 
+/// OpenBLAS 0.3.21 (Debian 12) picks its kernels from the CPU model when it
+/// loads, and falls back to SSE3 "Prescott" kernels on CPUs missing from its
+/// table (virtual CPUs reporting a generic "Intel Xeon Processor"), even with
+/// AVX2 or AVX-512: dense LU then runs ~4x slower. The kernels cannot change
+/// after loading, so in that one case the program restarts itself once with
+/// OPENBLAS_CORETYPE set (never overriding a user's value). The Python
+/// package does the same before loading the engine (python/mriotrace/_blas.py).
+void keep_openblas_off_its_fallback(char** argv) {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;
+  const char* core = openblas_get_corename();
+  if (core == nullptr || std::string(core) != "Prescott") return;
+  __builtin_cpu_init();
+  const char* better = nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd"))
+    better = "SkylakeX";
+  else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    better = "Haswell";
+  if (better == nullptr || setenv("OPENBLAS_CORETYPE", better, 1) != 0) return;
+  execv("/proc/self/exe", argv);  // returns only on failure: go on with the fallback kernels
+  unsetenv("OPENBLAS_CORETYPE");
+}
+
 int fail(const std::string& message, int code) {
   std::cerr << "mriotrace: error: " << one_line(message) << std::endl;
   return code;
@@ -76,7 +104,9 @@ int fail(const std::string& message, int code) {
 int main(int argc, char** argv) {
   using namespace mriotrace::cli;
   CLI::App app{"mriotrace: environmentally-extended multi-regional input-output analysis", "mriotrace"};
-  app.set_version_flag("--version", std::string("mriotrace ") + MRIOTRACE_VERSION);
+  keep_openblas_off_its_fallback(argv);
+  app.set_version_flag("--version", std::string("mriotrace ") + MRIOTRACE_VERSION + " (OpenBLAS kernels: " +
+                                         openblas_get_corename() + ")");
   app.require_subcommand(1);
 
   InfoOptions info;

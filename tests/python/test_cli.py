@@ -89,6 +89,28 @@ def test_version():
     assert res.stdout.startswith("mriotrace ")
 
 
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((set(line.split(":", 1)[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return set()
+
+
+def test_openblas_is_not_on_its_fallback_kernels_of_a_capable_cpu():
+    """OpenBLAS 0.3.21 falls back to SSE3 'Prescott' kernels on CPUs it does not know;
+    the program restarts itself once with OPENBLAS_CORETYPE set, and keeps a user's value."""
+    if not {"avx2", "fma"} <= _cpu_flags():
+        pytest.skip("this CPU has no AVX2+FMA: the fallback kernels are the right ones")
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
+    res = subprocess.run([CLI, "--version"], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "OpenBLAS kernels:" in res.stdout, res.stdout + res.stderr
+    assert "Prescott" not in res.stdout, res.stdout
+    res = subprocess.run([CLI, "--version"], env={**env, "OPENBLAS_CORETYPE": "Haswell"}, capture_output=True,
+                         text=True, timeout=60)
+    assert "OpenBLAS kernels: Haswell" in res.stdout, res.stdout
+
+
 # ---------------------------------------------------------------- generate -> info -> footprint
 
 
