@@ -22,6 +22,40 @@ void product_footprint(const Matrix& W, const Eigen::Ref<const Matrix>& Yr, Inde
 
 }  // namespace
 
+void regional_accounts(const Eigen::Ref<const Matrix>& S, const Eigen::Ref<const Matrix>& X,
+                       const Eigen::Ref<const Matrix>& F_Y_r, Index R, int threads, Accounts& acc) {
+  const Index n = X.rows(), k = S.rows();
+  MRIOTRACE_CHECK(R >= 1 && n % R == 0 && X.cols() == R && S.cols() == n, "regional accounts need S (k x n) and X (n x R); got S ",
+                  S.rows(), " x ", S.cols(), ", X ", X.rows(), " x ", X.cols(), ", R = ", R);
+  MRIOTRACE_CHECK(F_Y_r.size() == 0 || (F_Y_r.rows() == k && F_Y_r.cols() == R), "F_Y per region has shape ",
+                  F_Y_r.rows(), " x ", F_Y_r.cols(), "; expected k x R = ", k, " x ", R);
+  const Index N = n / R;
+  // Q[:, p*R + r] = S^(p) X_r^(p): emitted in p for final demand of r.
+  acc.Q.resize(k, R * R);
+  parallel_for(0, R, threads, [&](std::int64_t p) {
+    acc.Q.middleCols(p * R, R).noalias() = S.middleCols(p * N, N) * X.middleRows(p * N, N);
+  });
+  acc.D_cba_reg = Matrix::Zero(k, R);
+  acc.D_pba_reg = Matrix::Zero(k, R);
+  acc.D_imp_reg = Matrix::Zero(k, R);
+  acc.D_exp_reg = Matrix::Zero(k, R);
+  for (Index p = 0; p < R; ++p)
+    for (Index r = 0; r < R; ++r) {
+      const auto q = acc.Q.col(p * R + r);
+      acc.D_cba_reg.col(r) += q;
+      acc.D_pba_reg.col(p) += q;
+      if (p != r) {
+        acc.D_imp_reg.col(r) += q;
+        acc.D_exp_reg.col(p) += q;
+      }
+    }
+  if (F_Y_r.size() > 0) {  // pymrio adds final-demand emissions to cba and pba, not to imp/exp
+    acc.D_cba_reg += F_Y_r;
+    acc.D_pba_reg += F_Y_r;
+  }
+  acc.regional = true;
+}
+
 Matrix calc_M(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S) {
   MRIOTRACE_CHECK(S.cols() == solver.n(), "S has ", S.cols(), " columns; expected n = ", solver.n());
   // (I - A)^T M^T = S^T: k transposed solves, no L.
@@ -50,32 +84,7 @@ Accounts calc_accounts(const LeontiefSolver& solver, const Eigen::Ref<const Matr
   const Matrix X = solver.solve(Yr);
   acc.x = X.rowwise().sum();
 
-  if (options.regional) {
-    // Q[:, p*R + r] = S^(p) X_r^(p): emitted in p for final demand of r.
-    acc.Q.resize(k, R * R);
-    parallel_for(0, R, threads, [&](std::int64_t p) {
-      acc.Q.middleCols(p * R, R).noalias() = S.middleCols(p * N, N) * X.middleRows(p * N, N);
-    });
-    acc.D_cba_reg = Matrix::Zero(k, R);
-    acc.D_pba_reg = Matrix::Zero(k, R);
-    acc.D_imp_reg = Matrix::Zero(k, R);
-    acc.D_exp_reg = Matrix::Zero(k, R);
-    for (Index p = 0; p < R; ++p)
-      for (Index r = 0; r < R; ++r) {
-        const auto q = acc.Q.col(p * R + r);
-        acc.D_cba_reg.col(r) += q;
-        acc.D_pba_reg.col(p) += q;
-        if (p != r) {
-          acc.D_imp_reg.col(r) += q;
-          acc.D_exp_reg.col(p) += q;
-        }
-      }
-    if (hasFY) {  // pymrio adds final-demand emissions to cba and pba, not to imp/exp
-      acc.D_cba_reg += F_Y_r;
-      acc.D_pba_reg += F_Y_r;
-    }
-    acc.regional = true;
-  }
+  if (options.regional) regional_accounts(S, X, F_Y_r, R, threads, acc);
 
   if (options.sector_level) {
     acc.M = calc_M(solver, S);

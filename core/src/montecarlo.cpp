@@ -327,20 +327,7 @@ Accounts draw_accounts(const MrioSystem& system, const LeontiefSolver& solver, c
     const Matrix X = warm_solve(solver, p.A, Yr, base.X, false, options, &one, threads);
     merge_info(total, one);
     acc.x = X.rowwise().sum();
-    acc.Q.resize(k, R * R);
-    acc.D_cba_reg = acc.D_pba_reg = acc.D_imp_reg = acc.D_exp_reg = Matrix::Zero(k, R);
-    for (Index q = 0; q < R; ++q) {
-      acc.Q.middleCols(q * R, R).noalias() = S.middleCols(q * N, N) * X.middleRows(q * N, N);
-      for (Index r = 0; r < R; ++r) {
-        const auto col = acc.Q.col(q * R + r);
-        acc.D_cba_reg.col(r) += col;
-        acc.D_pba_reg.col(q) += col;
-        if (q != r) {
-          acc.D_imp_reg.col(r) += col;
-          acc.D_exp_reg.col(q) += col;
-        }
-      }
-    }
+    regional_accounts(S, X, Matrix(), R, 1, acc);  // F_Y is added below, for both branches
   } else {
     // M'^T = (I - A')^-T S'^T;  x' = (I - A')^-1 Y' 1.
     const Matrix Mt = warm_solve(solver, p.A, S.transpose(), base.Mt, true, options, &one, threads);

@@ -16,6 +16,7 @@
 #include <queue>
 #include <unordered_map>
 
+#include "mriotrace/accounts.hpp"
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
 #include "mriotrace/scenario.hpp"
@@ -120,16 +121,11 @@ Matrix fy_by_region(const MrioSystem& s) {
 /// calc_accounts (accounts.hpp): Q[:, p*R + r] = S^(p) X_r^(p);
 /// pba[:, p] = sum_r Q[:, p, r] + F_Y_p; cba[:, r] = sum_p Q[:, p, r] + F_Y_r.
 void regional(const Matrix& S, const Matrix& X, const Matrix& FYr, Index R, Matrix& Q, Matrix& pba, Matrix& cba) {
-  const Index N = X.rows() / R, k = S.rows();
-  Q.resize(k, R * R);
-  for (Index p = 0; p < R; ++p) Q.middleCols(p * R, R).noalias() = S.middleCols(p * N, N) * X.middleRows(p * N, N);
-  pba = FYr;
-  cba = FYr;
-  for (Index p = 0; p < R; ++p)
-    for (Index r = 0; r < R; ++r) {
-      pba.col(p) += Q.col(p * R + r);
-      cba.col(r) += Q.col(p * R + r);
-    }
+  Accounts acc;
+  regional_accounts(S, X, FYr, R, 1, acc);
+  Q = std::move(acc.Q);
+  pba = std::move(acc.D_pba_reg);
+  cba = std::move(acc.D_cba_reg);
 }
 
 /// Positions (r, i) of the industrial sectors of region r (or of all regions when r == R).

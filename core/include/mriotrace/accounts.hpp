@@ -45,6 +45,17 @@ struct Accounts {
   bool regional = false;            ///< the k x R members and Q are filled
 };
 
+/// Regional accounts from the outputs each region's final demand induces.
+///   S:      k x n intensities
+///   X:      n x R, column r = (I - A)^-1 y_r
+///   F_Y_r:  k x R stressors of final demand per region, or empty (none)
+/// Fills acc.Q (k x R*R, column p*R + r: emitted in p for final demand of r),
+/// D_cba_reg and D_pba_reg (k x R, with F_Y_r added as pymrio does), D_imp_reg
+/// and D_exp_reg (k x R, without F_Y), and sets acc.regional. The R block
+/// products run on up to `threads` threads; results do not depend on it.
+void regional_accounts(const Eigen::Ref<const Matrix>& S, const Eigen::Ref<const Matrix>& X,
+                       const Eigen::Ref<const Matrix>& F_Y_r, Index R, int threads, Accounts& acc);
+
 /// Total multipliers M = S (I - A)^-1 (k x n) from k transposed solves.
 Matrix calc_M(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S);
 
