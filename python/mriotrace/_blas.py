@@ -56,10 +56,11 @@ def coretype_for(flags: frozenset[str]) -> str | None:
 
 
 def detected_core() -> str | None:
-    """The core OpenBLAS detects on its own (asked in a subprocess), or None."""
+    """The core OpenBLAS detects on its own, or None. Asked in an isolated subprocess
+    (-I -S: no site-packages, no user paths) so the probe costs one bare interpreter start."""
     env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_CORETYPE"}
     try:
-        out = subprocess.run([sys.executable, "-c", _PROBE], env=env, capture_output=True, text=True, timeout=30)
+        out = subprocess.run([sys.executable, "-I", "-S", "-c", _PROBE], env=env, capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
