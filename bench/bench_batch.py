@@ -39,11 +39,14 @@ import numpy as np
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-sys.path.insert(0, str(REPO / "python"))
 import mriotrace  # noqa: E402
 import mriotrace.batch as batch  # noqa: E402
 
-CLI = os.environ.get("MRIOTRACE_CLI") or shutil.which("mriotrace") or str(REPO / "build/dev/cli/mriotrace")
+# The program: $MRIOTRACE_CLI, else on PATH, else beside this interpreter (a venv's bin/).
+CLI = (os.environ.get("MRIOTRACE_CLI") or shutil.which("mriotrace")
+       or str(Path(sys.executable).parent / "mriotrace"))
+if not Path(CLI).is_file():
+    sys.exit(f"bench_batch: the mriotrace program was not found ({CLI}); set MRIOTRACE_CLI or install the package")
 
 
 def job_text(system: Path, output: Path, draws: int) -> str:
