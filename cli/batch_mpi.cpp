@@ -1,7 +1,7 @@
 // MPI transport of the batch runner: rank 0 answers item requests and
 // receives results; worker ranks ask, compute, send. Messages (MPI_COMM_WORLD):
 //   tag 1 request  worker -> 0  (empty)
-//   tag 2 reply    0 -> worker  (int64 item id, -1 = no more work)
+//   tag 2 reply    0 -> worker  (int64 item ids: one work unit; none = no more work)
 //   tag 3 result   worker -> 0  (encoded ItemResult record)
 //   tag 4 bye      worker -> 0  (empty; after the worker's last result)
 // MPI preserves message order between two ranks, so a worker's results
@@ -55,16 +55,20 @@ class MpiTransport : public io::BatchTransport {
     m.kind = st.MPI_TAG == kResult ? Kind::Result : st.MPI_TAG == kBye ? Kind::Bye : Kind::Request;
     return m;
   }
-  void reply(int to, Index item) override {
-    const std::int64_t v = item;
-    MPI_Send(&v, 1, MPI_INT64_T, to, kReply, MPI_COMM_WORLD);
+  void reply(int to, const std::vector<Index>& items) override {
+    const std::vector<std::int64_t> v(items.begin(), items.end());
+    MPI_Send(v.data(), static_cast<int>(v.size()), MPI_INT64_T, to, kReply, MPI_COMM_WORLD);
   }
-  Index request() override {
+  std::vector<Index> request() override {
     std::lock_guard<std::mutex> lock(mutex_);  // SERIALIZED: one MPI call at a time
     MPI_Send(nullptr, 0, MPI_BYTE, 0, kRequest, MPI_COMM_WORLD);
-    std::int64_t v = -1;
-    MPI_Recv(&v, 1, MPI_INT64_T, 0, kReply, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
-    return v;
+    MPI_Status st;
+    MPI_Probe(0, kReply, MPI_COMM_WORLD, &st);
+    int count = 0;
+    MPI_Get_count(&st, MPI_INT64_T, &count);
+    std::vector<std::int64_t> v(static_cast<size_t>(count));
+    MPI_Recv(v.data(), count, MPI_INT64_T, 0, kReply, MPI_COMM_WORLD, MPI_STATUS_IGNORE);
+    return {v.begin(), v.end()};
   }
   void send_result(const std::vector<char>& record) override {
     if (record.size() > static_cast<size_t>(INT32_MAX))

@@ -210,16 +210,6 @@ void spmm_rows_generic(const Csr& M, const double* X, double* Y, Index m, Index 
   }
 }
 
-bool cpu_has_avx2_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-
-bool cpu_has_avx512() {
-  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && !std::getenv("MRIOTRACE_NO_AVX512");
-  return has;
-}
-
 /// One paneled CSR from buckets (panel, row): count, prefix-sum, fill, with
 /// the source split into kBuildChunks chunks counted and filled in parallel.
 /// for_chunk(c, emit) visits chunk c's entries; every bucket must receive its
@@ -277,6 +267,17 @@ std::pair<Index, Index> chunk_range(Index c, Index total) {
 }
 
 }  // namespace
+
+bool cpu_has_avx2_fma() {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return has;
+}
+
+bool cpu_has_avx512() {
+  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && !std::getenv("MRIOTRACE_NO_AVX512");
+  return has;
+}
+
 
 Index choose_panels(Index cols, Index rows, Index nnz, Index width) {
   const Index by_width = std::max<Index>(1, cols / (width > 0 ? width : kPanelWidth));

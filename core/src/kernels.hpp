@@ -16,6 +16,11 @@
 
 namespace mriotrace::kernels {
 
+/// The CPU runs AVX2 with FMA (checked once).
+bool cpu_has_avx2_fma();
+/// ... and AVX-512F (and MRIOTRACE_NO_AVX512 is unset: forces the AVX2 path).
+bool cpu_has_avx512();
+
 /// Compressed sparse rows with 32-bit column indices: 12 bytes per nonzero
 /// (Eigen's CSC with 64-bit indices takes 16), i.e. less to stream per sweep.
 ///

@@ -8,69 +8,12 @@
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
+#include "montecarlo_detail.hpp"
 #include "stressor_rows.hpp"
 
 namespace mriotrace {
-namespace {
+namespace detail::mc {
 
-// Matrix ids of the counter-based generator: part of every entry's key, so
-// A, Y, F and F_Y draws are independent of each other.
-constexpr std::uint32_t kMatrixA = 0, kMatrixY = 1, kMatrixF = 2, kMatrixFY = 3;
-
-/// SplitMix64's finaliser: a bijective 64-bit mix with full avalanche.
-inline std::uint64_t mix64(std::uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-constexpr std::uint64_t kGolden = 0x9e3779b97f4a7c15ULL;
-
-/// Key of one (seed, draw, matrix): the per-entry hash adds the position.
-inline std::uint64_t stream_key(std::uint64_t seed, std::uint64_t draw, std::uint32_t matrix_id) {
-  std::uint64_t h = mix64(seed + kGolden);
-  h = mix64(h ^ (draw * kGolden + 0x632be59bd9b4e019ULL));
-  return mix64(h + (static_cast<std::uint64_t>(matrix_id) + 1) * 0xd1b54a32d192ed03ULL);
-}
-
-/// z of entry (row, col) for a stream key; rows and columns below 2^32.
-inline double entry_normal(std::uint64_t key, std::uint64_t row, std::uint64_t col) {
-  const std::uint64_t h = mix64(mix64(key ^ ((row << 32) | col)) + kGolden);
-  // 53 random bits, centred in their cell: u in (0, 1), never 0 or 1.
-  const double u = (static_cast<double>(h >> 11) + 0.5) * 0x1.0p-53;
-  return normal_quantile(u);
-}
-
-/// The log-normal factor of an entry: exp(mu + sigma z) with sigma^2 = ln(1 + CV^2),
-/// mu = -sigma^2/2 (mean one), CV constant or from the size rule.
-class FactorOf {
- public:
-  FactorOf(const CvSpec& spec, double min_abs, double max_abs) : spec_(spec) {
-    if (spec.size_rule && max_abs > min_abs && min_abs > 0) {
-      log_lo_ = std::log(min_abs);
-      inv_span_ = 1.0 / (std::log(max_abs) - log_lo_);
-    }
-    set_cv(spec.size_rule ? spec.cv_small : spec.cv, mu0_, sigma0_);
-  }
-  double operator()(double value, double z) const {
-    if (!spec_.size_rule || inv_span_ == 0) return sigma0_ > 0 ? std::exp(mu0_ + sigma0_ * z) : 1.0;
-    // Size rule: t = (ln|v| - ln min) / (ln max - ln min), CV = cv_small + t (cv_large - cv_small).
-    const double t = std::clamp((std::log(std::abs(value)) - log_lo_) * inv_span_, 0.0, 1.0);
-    double mu = 0, sigma = 0;
-    set_cv(spec_.cv_small + t * (spec_.cv_large - spec_.cv_small), mu, sigma);
-    return sigma > 0 ? std::exp(mu + sigma * z) : 1.0;
-  }
-
- private:
-  static void set_cv(double cv, double& mu, double& sigma) {
-    const double s2 = cv > 0 ? std::log1p(cv * cv) : 0.0;
-    sigma = std::sqrt(s2);
-    mu = -0.5 * s2;
-  }
-  CvSpec spec_;
-  double log_lo_ = 0, inv_span_ = 0, mu0_ = 0, sigma0_ = 0;
-};
-
-/// Smallest and largest nonzero |entry| of a value array.
 std::pair<double, double> magnitude_range(const double* values, Index count) {
   double lo = std::numeric_limits<double>::infinity(), hi = 0;
   for (Index i = 0; i < count; ++i) {
@@ -83,8 +26,7 @@ std::pair<double, double> magnitude_range(const double* values, Index count) {
   return {hi > 0 ? lo : 0.0, hi};
 }
 
-/// Multiply every nonzero of a dense rows x cols matrix (column-major) by its
-/// log-normal factor; columns in parallel (disjoint outputs).
+/// Columns in parallel (disjoint outputs).
 void perturb_dense(Matrix& M, const CvSpec& spec, std::uint64_t key, int threads) {
   if (!spec.active() || M.size() == 0) return;
   const auto [lo, hi] = magnitude_range(M.data(), M.size());
@@ -92,24 +34,66 @@ void perturb_dense(Matrix& M, const CvSpec& spec, std::uint64_t key, int threads
   parallel_for(0, M.cols(), threads, [&](std::int64_t j) {
     for (Index i = 0; i < M.rows(); ++i) {
       double& v = M(i, j);
-      if (v != 0) v *= factor(v, entry_normal(key, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j)));
+      if (v != 0) v *= factor(v, normal_quantile(entry_uniform(key, static_cast<std::uint64_t>(i), static_cast<std::uint64_t>(j))));
     }
   }, 64);
 }
 
-void perturb_sparse(SparseMatrix& M, const CvSpec& spec, std::uint64_t key, int threads) {
+/// S restricted to the selected rows and F_Y summed per region (k x R, or empty).
+std::pair<Matrix, Matrix> selected_rows(const Matrix& S, const Matrix& F_Y, const std::vector<Index>& rows, Index R,
+                                        Index c) {
+  const Index k = static_cast<Index>(rows.size());
+  Matrix Ss(k, S.cols()), FYr;
+  if (F_Y.size() > 0) FYr = Matrix::Zero(k, R);
+  for (Index i = 0; i < k; ++i) {
+    const Index row = rows[static_cast<size_t>(i)];
+    Ss.row(i) = S.row(row);
+    if (F_Y.size() > 0)
+      for (Index r = 0; r < R; ++r) FYr(i, r) = F_Y.row(row).segment(r * c, c).sum();
+  }
+  return {std::move(Ss), std::move(FYr)};
+}
+
+/// n x R final demand per region from an n x R*c Y.
+Matrix demand_by_region(const Matrix& Y, Index R, Index c) {
+  Matrix Yr = Matrix::Zero(Y.rows(), R);
+  for (Index r = 0; r < R; ++r) Yr.col(r) = Y.middleCols(r * c, c).rowwise().sum();
+  return Yr;
+}
+
+Accounts draw_regional_accounts(const Matrix& S, const Matrix& FYr, const Matrix& Yr, const Matrix& Mt,
+                                const Vector* x, const std::vector<Index>& stressors, Index N) {
+  const Index k = S.rows(), R = Yr.cols();
+  Accounts acc;
+  acc.stressors = stressors;
+  acc.regional = true;
+  acc.D_cba_reg.noalias() = Mt.transpose() * Yr;
+  if (x) {
+    acc.x = *x;
+    acc.D_pba_reg.resize(k, R);
+    for (Index q = 0; q < R; ++q) acc.D_pba_reg.col(q).noalias() = S.middleCols(q * N, N) * x->segment(q * N, N);
+  }
+  if (FYr.size() > 0) {  // pymrio adds final-demand emissions to cba and pba only
+    acc.D_cba_reg += FYr;
+    if (acc.D_pba_reg.size() > 0) acc.D_pba_reg += FYr;
+  }
+  return acc;
+}
+
+}  // namespace detail::mc
+
+using namespace detail::mc;
+
+namespace {
+
+/// M's stored entries times their (float) factors: the draw's A (or Z).
+void perturb_sparse(SparseMatrix& M, const CvSpec& spec, std::uint64_t key) {
   if (!spec.active() || M.nonZeros() == 0) return;
-  const auto [lo, hi] = magnitude_range(M.valuePtr(), M.nonZeros());
-  const FactorOf factor(spec, lo, hi);
-  const Index* outer = M.outerIndexPtr();
-  const Index* inner = M.innerIndexPtr();
+  std::vector<float> f(static_cast<size_t>(M.nonZeros()));
+  const bool used = true;
+  sparse_factors(M, spec, &key, &used, 1, f.data());
   double* values = M.valuePtr();
-  parallel_for(0, M.cols(), threads, [&](std::int64_t j) {
-    for (Index q = outer[j]; q < outer[j + 1]; ++q)
-      if (values[q] != 0)
-        values[q] *= factor(values[q], entry_normal(key, static_cast<std::uint64_t>(inner[q]),
-                                                   static_cast<std::uint64_t>(j)));
-  }, 64);
+  for (Index q = 0; q < M.nonZeros(); ++q) values[q] *= static_cast<double>(f[static_cast<size_t>(q)]);
 }
 
 void check_cv(const CvSpec& s, const char* what) {
@@ -155,32 +139,14 @@ void validate(const UncertaintyOptions& o) {
 
 double normal_quantile(double p) {
   MRIOTRACE_CHECK(p > 0 && p < 1, "normal_quantile(", p, "): expected 0 < p < 1");
-  // Acklam's rational approximations: a central one and one for each tail.
-  static constexpr double a[] = {-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-                                 1.383577518672690e+02,  -3.066479806614716e+01, 2.506628277459239e+00};
-  static constexpr double b[] = {-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                                 6.680131188771972e+01,  -1.328068155288572e+01};
-  static constexpr double c[] = {-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-                                 -2.549732539343734e+00, 4.374664141464968e+00,  2.938163982698783e+00};
-  static constexpr double d[] = {7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-                                 3.754408661907416e+00};
-  constexpr double p_low = 0.02425;
-  if (p < p_low || p > 1 - p_low) {
-    const double q = std::sqrt(-2 * std::log(p < p_low ? p : 1 - p));
-    const double x = (((((c[0] * q + c[1]) * q + c[2]) * q + c[3]) * q + c[4]) * q + c[5]) /
-                     ((((d[0] * q + d[1]) * q + d[2]) * q + d[3]) * q + 1);
-    return p < p_low ? x : -x;
-  }
-  const double q = p - 0.5, r = q * q;
-  return (((((a[0] * r + a[1]) * r + a[2]) * r + a[3]) * r + a[4]) * r + a[5]) * q /
-         (((((b[0] * r + b[1]) * r + b[2]) * r + b[3]) * r + b[4]) * r + 1);
+  return quantile_in_tail(p) ? quantile_tail(p) : quantile_central(p);
 }
 
 double draw_normal(std::uint64_t seed, std::uint64_t draw, std::uint32_t matrix_id, std::uint64_t row,
                    std::uint64_t col) {
   MRIOTRACE_CHECK(row < (1ULL << 32) && col < (1ULL << 32), "draw_normal: row ", row, " or column ", col,
                   " >= 2^32");
-  return entry_normal(stream_key(seed, draw, matrix_id), row, col);
+  return normal_quantile(entry_uniform(stream_key(seed, draw, matrix_id), row, col));
 }
 
 PerturbedSystem perturb(const MrioSystem& system, const UncertaintyOptions& o, std::uint64_t draw, int threads) {
@@ -194,7 +160,7 @@ PerturbedSystem perturb(const MrioSystem& system, const UncertaintyOptions& o, s
   perturb_dense(out.F_Y, o.F, stream_key(o.seed, draw, kMatrixFY), threads);
   if (!o.perturb_Z) {
     out.A = system.A();
-    perturb_sparse(out.A, o.A, stream_key(o.seed, draw, kMatrixA), threads);
+    perturb_sparse(out.A, o.A, stream_key(o.seed, draw, kMatrixA));
     // Perturbing F at the base x is perturbing S by the same factors.
     out.S = system.S();
     perturb_dense(out.S, o.F, stream_key(o.seed, draw, kMatrixF), threads);
@@ -202,7 +168,7 @@ PerturbedSystem perturb(const MrioSystem& system, const UncertaintyOptions& o, s
   }
   // Z mode: Z' = Z o eps, F' = F o eps, x' = Z'1 + Y'1, A' = Z' diag(x')^-1, S' = F' diag(x')^-1.
   SparseMatrix Z = system.Z();
-  perturb_sparse(Z, o.A, stream_key(o.seed, draw, kMatrixA), threads);
+  perturb_sparse(Z, o.A, stream_key(o.seed, draw, kMatrixA));
   Matrix F = system.F();
   perturb_dense(F, o.F, stream_key(o.seed, draw, kMatrixF), threads);
   Vector x = Z * Vector::Ones(Z.cols());
@@ -259,28 +225,6 @@ Matrix warm_solve(const LeontiefSolver& base, const SparseMatrix& Ap, const Eige
 
 namespace {
 
-/// S restricted to the selected rows and F_Y summed per region (k x R, or empty).
-std::pair<Matrix, Matrix> selected_rows(const Matrix& S, const Matrix& F_Y, const std::vector<Index>& rows, Index R,
-                                        Index c) {
-  const Index k = static_cast<Index>(rows.size());
-  Matrix Ss(k, S.cols()), FYr;
-  if (F_Y.size() > 0) FYr = Matrix::Zero(k, R);
-  for (Index i = 0; i < k; ++i) {
-    const Index row = rows[static_cast<size_t>(i)];
-    Ss.row(i) = S.row(row);
-    if (F_Y.size() > 0)
-      for (Index r = 0; r < R; ++r) FYr(i, r) = F_Y.row(row).segment(r * c, c).sum();
-  }
-  return {std::move(Ss), std::move(FYr)};
-}
-
-/// n x R final demand per region from an n x R*c Y.
-Matrix demand_by_region(const Matrix& Y, Index R, Index c) {
-  Matrix Yr = Matrix::Zero(Y.rows(), R);
-  for (Index r = 0; r < R; ++r) Yr.col(r) = Y.middleCols(r * c, c).rowwise().sum();
-  return Yr;
-}
-
 void merge_info(WarmSolveInfo& total, const WarmSolveInfo& one) {
   total.iterations = std::max(total.iterations, one.iterations);
   total.relative_residual = std::max(total.relative_residual, one.relative_residual);
@@ -303,6 +247,11 @@ DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, c
   } else {
     b.Mt = solver.solve_transposed(S.transpose());
     if (b.production) b.x = solver.solve(system.Y().rowwise().sum());
+    if (const auto lu = solver.dense_lu()) {
+      const size_t n = static_cast<size_t>(lu->n);
+      b.lu32.assign(lu->lu, lu->lu + n * n);
+      b.ipiv.assign(lu->ipiv, lu->ipiv + n);
+    }
   }
   return b;
 }
@@ -316,34 +265,31 @@ Accounts draw_accounts(const MrioSystem& system, const LeontiefSolver& solver, c
                   "perturbed system does not match the base system's shapes (n = ", n, ", R*c = ", R * c,
                   ", k = ", system.k(), ")");
   const auto [S, FYr] = selected_rows(p.S, p.F_Y, base.stressors, R, c);
-  const Index k = S.rows();
   const Matrix Yr = demand_by_region(p.Y, R, c);
   WarmSolveInfo total, one;
   Accounts acc;
-  acc.stressors = base.stressors;
-  acc.regional = true;
   if (base.with_Q) {
+    acc.stressors = base.stressors;
+    acc.regional = true;
     // X'_r = (I - A')^-1 y'_r;  Q[:, p R + r] = S'^(p) X'^(p)_r.
     const Matrix X = warm_solve(solver, p.A, Yr, base.X, false, options, &one, threads);
     merge_info(total, one);
     acc.x = X.rowwise().sum();
-    regional_accounts(S, X, Matrix(), R, 1, acc);  // F_Y is added below, for both branches
+    regional_accounts(S, X, Matrix(), R, 1, acc);
+    if (FYr.size() > 0) {  // pymrio adds final-demand emissions to cba and pba only
+      acc.D_cba_reg += FYr;
+      acc.D_pba_reg += FYr;
+    }
   } else {
     // M'^T = (I - A')^-T S'^T;  x' = (I - A')^-1 Y' 1.
     const Matrix Mt = warm_solve(solver, p.A, S.transpose(), base.Mt, true, options, &one, threads);
     merge_info(total, one);
-    acc.D_cba_reg.noalias() = Mt.transpose() * Yr;
+    Vector x;
     if (base.production) {
-      const Matrix x = warm_solve(solver, p.A, p.Y.rowwise().sum(), base.x, false, options, &one, threads);
+      x = warm_solve(solver, p.A, p.Y.rowwise().sum(), base.x, false, options, &one, threads).col(0);
       merge_info(total, one);
-      acc.x = x.col(0);
-      acc.D_pba_reg.resize(k, R);
-      for (Index q = 0; q < R; ++q) acc.D_pba_reg.col(q).noalias() = S.middleCols(q * N, N) * acc.x.segment(q * N, N);
     }
-  }
-  if (FYr.size() > 0) {  // pymrio adds final-demand emissions to cba and pba only
-    acc.D_cba_reg += FYr;
-    if (acc.D_pba_reg.size() > 0) acc.D_pba_reg += FYr;
+    acc = draw_regional_accounts(S, FYr, Yr, Mt, base.production ? &x : nullptr, base.stressors, N);
   }
   if (info) *info = total;
   return acc;

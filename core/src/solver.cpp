@@ -611,4 +611,11 @@ Matrix LeontiefSolver::leontief_inverse() const { return solve(Matrix::Identity(
 const SolveDiagnostics& LeontiefSolver::diagnostics() const { return impl_->diag; }
 const SolverOptions& LeontiefSolver::options() const { return impl_->options; }
 
+std::optional<LeontiefSolver::DenseLuView> LeontiefSolver::dense_lu() const {
+  // Only a factorisation made at construction: a lazily built one (iterative
+  // solvers' fallback) could appear while another thread reads.
+  if (impl_->iterative || impl_->direct != SolverKind::DenseLU || impl_->lu.size() == 0) return std::nullopt;
+  return DenseLuView{impl_->n, impl_->lu.data(), impl_->ipiv.data()};
+}
+
 }  // namespace mriotrace

@@ -92,6 +92,54 @@ class Worker {
 
   const Labels& labels() const { return labels_; }
 
+  /// Items that may share a work unit with `first` (Monte Carlo draws of the
+  /// same system and scenario, solved side by side), at most this many.
+  Index unit_size() const {
+    return std::max<Index>(1, kDrawLanes / std::max<Index>(1, static_cast<Index>(stressor_rows_.size())));
+  }
+  bool same_unit(Index first, Index id) const {
+    if (first >= grid_.grid_items() || id >= grid_.grid_items()) return false;
+    const ItemKey a = item_key(grid_, first), b = item_key(grid_, id);
+    return a.draw >= 0 && b.draw >= 0 && a.system == b.system && a.scenario == b.scenario;
+  }
+
+  /// Compute a work unit (ids from next_unit): draws together, the rest one by one.
+  std::vector<ItemResult> compute_unit(const std::vector<Index>& ids) const {
+    if (ids.size() == 1) return {compute(ids.front())};
+    const auto t0 = Clock::now();
+    const double cpu0 = thread_cpu_seconds();
+    std::vector<ItemResult> out(ids.size());
+    try {
+      const ItemKey k = item_key(grid_, ids.front());
+      std::vector<std::uint64_t> draws;
+      for (Index id : ids) draws.push_back(static_cast<std::uint64_t>(item_key(grid_, id).draw));
+      const SystemContext& ctx = *contexts_[static_cast<size_t>(k.system)];
+      std::optional<MrioSystem> edited;
+      if (k.scenario > 0) edited = apply_scenario(ctx.system, job_.scenario_defs[static_cast<size_t>(k.scenario - 1)], 1);
+      std::vector<WarmSolveInfo> info;
+      std::vector<Accounts> acc = draw_accounts_block(edited ? *edited : ctx.system, *ctx.solver, ctx.base, draws,
+                                                      draw_options(k), &info);
+      for (size_t i = 0; i < ids.size(); ++i) {
+        out[i].id = ids[i];
+        out[i].iterations = info[i].iterations;
+        out[i].refactored = info[i].refactored;
+        keep(acc[i], out[i]);
+      }
+    } catch (const std::exception&) {
+      // A failing block (e.g. a singular refactorisation): redo its draws one
+      // by one, so each failure is recorded against its own draw.
+      for (size_t i = 0; i < ids.size(); ++i) out[i] = compute(ids[i]);
+      return out;
+    }
+    const double seconds = since(t0) / static_cast<double>(ids.size());
+    const double cpu = (thread_cpu_seconds() - cpu0) / static_cast<double>(ids.size());
+    for (auto& r : out) {
+      r.seconds = seconds;
+      r.cpu_seconds = cpu;
+    }
+    return out;
+  }
+
   /// Compute one item; failures become Failed results with the reason.
   ItemResult compute(Index id) const {
     const auto t0 = Clock::now();
@@ -115,23 +163,42 @@ class Worker {
  private:
   void compute_grid(const ItemKey& k, ItemResult& r) const {
     const SystemContext& ctx = *contexts_[static_cast<size_t>(k.system)];
-    // Draws of different systems are independent (the system index is part of
-    // the seed); base and scenarios of one system share their draws.
-    UncertaintyOptions mc = job_.mc;
-    mc.seed = job_.mc.seed + static_cast<std::uint64_t>(k.system) * 0x9e3779b97f4a7c15ULL;
+    const UncertaintyOptions mc = draw_options(k);
     // A scenario is the system with the scenario's edits; its draws perturb
     // the edited entries with the same z as the base (same seed, positions),
     // and its solves are warm-started from and preconditioned by the base.
     std::optional<MrioSystem> edited;
     if (k.scenario > 0) edited = apply_scenario(ctx.system, job_.scenario_defs[static_cast<size_t>(k.scenario - 1)], 1);
     const MrioSystem& sys = edited ? *edited : ctx.system;
-    const UncertaintyOptions none;  // every CV 0: the unperturbed system
-    const PerturbedSystem p = k.draw < 0 ? perturb(sys, none, 0, 1)
-                                         : perturb(sys, mc, static_cast<std::uint64_t>(k.draw), 1);
     WarmSolveInfo info;
-    Accounts acc = draw_accounts(sys, *ctx.solver, ctx.base, p, mc, &info, 1);
+    Accounts acc;
+    if (k.draw < 0) {
+      const UncertaintyOptions none;  // every CV 0: the unperturbed system
+      acc = draw_accounts(sys, *ctx.solver, ctx.base, perturb(sys, none, 0, 1), none, &info, 1);
+    } else {
+      // The same code as a unit of draws (compute_unit): a draw's bits do not
+      // depend on whether it was computed alone or with others.
+      std::vector<WarmSolveInfo> infos;
+      acc = std::move(draw_accounts_block(sys, *ctx.solver, ctx.base, {static_cast<std::uint64_t>(k.draw)}, mc,
+                                          &infos).front());
+      info = infos.front();
+    }
     r.iterations = info.iterations;
     r.refactored = info.refactored;
+    keep(acc, r);
+  }
+
+  /// The job's Monte Carlo options for an item. Draws of different systems
+  /// are independent (the system index is part of the seed); base and
+  /// scenarios of one system share their draws.
+  UncertaintyOptions draw_options(const ItemKey& k) const {
+    UncertaintyOptions mc = job_.mc;
+    mc.seed = job_.mc.seed + static_cast<std::uint64_t>(k.system) * 0x9e3779b97f4a7c15ULL;
+    return mc;
+  }
+
+  /// Move the accounts the job keeps into the result.
+  void keep(Accounts& acc, ItemResult& r) const {
     for (const auto& name : job_.keep) {
       Matrix* m = name == "D_cba_reg"   ? &acc.D_cba_reg
                   : name == "D_pba_reg" ? &acc.D_pba_reg
@@ -162,20 +229,29 @@ class Worker {
   std::vector<std::unique_ptr<SystemContext>> contexts_;
 };
 
-/// Pending item ids, handed out in id order to whoever asks first.
+/// Pending item ids, handed out in id order to whoever asks first, as work
+/// units: runs of consecutive pending ids the worker computes together.
 class Dispenser {
  public:
-  explicit Dispenser(std::vector<Index> ids) : ids_(std::move(ids)) {}
-  Index next() {
-    if (stop_.load()) return -1;
-    const size_t i = next_.fetch_add(1);
-    return i < ids_.size() ? ids_[i] : -1;
+  Dispenser(std::vector<Index> ids, const Worker& worker) : ids_(std::move(ids)), worker_(worker) {}
+  /// The next unit (empty: no more work).
+  std::vector<Index> next() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::vector<Index> unit;
+    if (stop_.load() || next_ >= ids_.size()) return unit;
+    unit.push_back(ids_[next_++]);
+    const Index most = worker_.unit_size();
+    while (next_ < ids_.size() && static_cast<Index>(unit.size()) < most && worker_.same_unit(unit.front(), ids_[next_]))
+      unit.push_back(ids_[next_++]);
+    return unit;
   }
   void stop() { stop_ = true; }
 
  private:
   std::vector<Index> ids_;
-  std::atomic<size_t> next_{0};
+  const Worker& worker_;
+  size_t next_ = 0;
+  std::mutex mutex_;
   std::atomic<bool> stop_{false};
 };
 
@@ -302,15 +378,15 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
   if (rank != 0) {
     // Worker rank: ask rank 0 for items until it says there are none left.
     parallel_for(0, threads, threads, [&](std::int64_t) {
-      for (Index id = transport->request(); id >= 0; id = transport->request())
-        transport->send_result(encode(worker.compute(id)));
+      for (auto unit = transport->request(); !unit.empty(); unit = transport->request())
+        for (const ItemResult& r : worker.compute_unit(unit)) transport->send_result(encode(r));
     });
     transport->bye();
     summary.seconds = since(t0);
     return summary;
   }
 
-  Dispenser dispenser(std::move(pending));
+  Dispenser dispenser(std::move(pending), worker);
   Monitor monitor(o, *store, shard_total);
   std::exception_ptr comm_error;
   std::atomic<bool> abort_comm{false};
@@ -350,10 +426,11 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
   try {
     parallel_for(0, threads, threads, [&](std::int64_t) {
       try {
-        for (Index id = dispenser.next(); id >= 0; id = dispenser.next()) {
-          store->commit(worker.compute(id));
-          monitor.item_done();
-        }
+        for (auto unit = dispenser.next(); !unit.empty(); unit = dispenser.next())
+          for (ItemResult& r : worker.compute_unit(unit)) {
+            store->commit(std::move(r));
+            monitor.item_done();
+          }
       } catch (...) {
         dispenser.stop();  // e.g. disk full: stop handing out work, keep what is committed
         throw;

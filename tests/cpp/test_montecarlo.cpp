@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdlib>
 
 #include "mriotrace/accounts.hpp"
 #include "mriotrace/datasets.hpp"
@@ -238,6 +239,119 @@ TEST(MonteCarlo, BadInputIsRejected) {
   DrawAccountsOptions bad;
   bad.stressors = {99};
   EXPECT_THROW(prepare_draws(sys, solver, bad), InputError);
+}
+
+// ---- Draw blocks (draw_accounts_block) ----
+
+/// Sets an environment variable for the scope (the draw kernels read MRIOTRACE_SIMD per call).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+double max_abs(const Matrix& M) { return M.size() ? M.cwiseAbs().maxCoeff() : 0.0; }
+
+TEST(MonteCarlo, DrawBlockMatchesDrawByDrawAndLanesAreIndependent) {
+  for (const auto& [regions, sectors] : {std::pair<Index, Index>{3, 5}, {4, 7}, {10, 12}}) {
+    datasets::GeneratorOptions g;
+    g.regions = regions;
+    g.sectors = sectors;
+    g.stressors = 2;
+    g.seed = 5;
+    g.threads = 1;
+    const MrioSystem sys = datasets::generate(g);
+    SolverOptions so;
+    so.kind = SolverKind::DenseLU;
+    const LeontiefSolver solver(sys.A(), so);
+    const DrawBase base = prepare_draws(sys, solver, {});  // all stressors, with production
+    const auto o = global_cv(0.1);
+    ASSERT_TRUE(draw_block_supported(solver, base, o));
+    std::vector<std::uint64_t> draws;
+    for (std::uint64_t d = 0; d < 11; ++d) draws.push_back(d);  // 22 transposed lanes, 11 plain: partial blocks
+    std::vector<WarmSolveInfo> info;
+    const std::vector<Accounts> block = draw_accounts_block(sys, solver, base, draws, o, &info);
+    ASSERT_EQ(block.size(), draws.size());
+    ASSERT_EQ(info.size(), draws.size());
+    for (size_t d = 0; d < draws.size(); ++d) {
+      // The draw-by-draw path (checked against fresh factorisations above).
+      const Accounts ref = draw_accounts(sys, solver, base, perturb(sys, o, draws[d], 1), o);
+      EXPECT_LT(max_abs(block[d].D_cba_reg - ref.D_cba_reg), 1e-9 * max_abs(ref.D_cba_reg)) << "draw " << d;
+      EXPECT_LT(max_abs(block[d].D_pba_reg - ref.D_pba_reg), 1e-9 * max_abs(ref.D_pba_reg)) << "draw " << d;
+      EXPECT_LT((block[d].x - ref.x).cwiseAbs().maxCoeff(), 1e-9 * ref.x.cwiseAbs().maxCoeff());
+      EXPECT_GE(info[d].iterations, 1);
+      EXPECT_LE(info[d].relative_residual, o.tolerance);
+      EXPECT_FALSE(info[d].refactored);
+      EXPECT_GT(max_abs(block[d].D_cba_reg - block[(d + 1) % draws.size()].D_cba_reg), 0);  // draws differ
+    }
+    // A draw's bits do not depend on its company in the block ...
+    const auto alone = draw_accounts_block(sys, solver, base, {7}, o);
+    const auto mixed = draw_accounts_block(sys, solver, base, {3, 7, 100}, o);
+    EXPECT_TRUE(alone[0].D_cba_reg == block[7].D_cba_reg);
+    EXPECT_TRUE(alone[0].D_pba_reg == block[7].D_pba_reg);
+    EXPECT_TRUE(mixed[1].D_cba_reg == block[7].D_cba_reg);
+    EXPECT_TRUE(mixed[0].x == block[3].x);
+    // ... nor on the vector code that ran.
+    for (const char* level : {"scalar", "avx2"}) {
+      const ScopedEnv env("MRIOTRACE_SIMD", level);
+      const auto again = draw_accounts_block(sys, solver, base, draws, o);
+      for (size_t d = 0; d < draws.size(); ++d) {
+        EXPECT_TRUE(again[d].D_cba_reg == block[d].D_cba_reg) << level << ", draw " << d;
+        EXPECT_TRUE(again[d].x == block[d].x) << level << ", draw " << d;
+      }
+    }
+  }
+}
+
+TEST(MonteCarlo, DrawBlockZeroCvIsTheBaseAndStalledLanesRefactor) {
+  const MrioSystem sys = small_system();
+  const LeontiefSolver solver(sys.A());
+  const DrawBase base = prepare_draws(sys, solver, {});
+  ASSERT_TRUE(draw_block_supported(solver, base, global_cv(0.0)));
+  const auto zero = draw_accounts_block(sys, solver, base, {0, 5}, global_cv(0.0));
+  const Accounts ref0 = draw_accounts(sys, solver, base, perturb(sys, global_cv(0.0), 0, 1), global_cv(0.0));
+  EXPECT_TRUE(zero[0].D_cba_reg == ref0.D_cba_reg && zero[1].D_cba_reg == ref0.D_cba_reg);
+  EXPECT_TRUE(zero[0].D_pba_reg == ref0.D_pba_reg);
+  // One iteration allowed and a tolerance it cannot meet: every lane refactors.
+  auto strict = global_cv(0.15);
+  strict.max_iterations = 1;
+  strict.tolerance = 1e-300;
+  std::vector<WarmSolveInfo> info;
+  const auto forced = draw_accounts_block(sys, solver, base, {2, 4}, strict, &info);
+  for (size_t d = 0; d < 2; ++d) {
+    EXPECT_TRUE(info[d].refactored);
+    const std::uint64_t draw = d == 0 ? 2 : 4;
+    const PerturbedSystem p = perturb(sys, strict, draw, 1);
+    const LeontiefSolver direct(p.A);
+    const Matrix Mt = direct.solve_transposed(p.S.transpose());
+    Matrix Yr = Matrix::Zero(sys.n(), sys.R());
+    for (Index r = 0; r < sys.R(); ++r) Yr.col(r) = p.Y.middleCols(r * sys.c(), sys.c()).rowwise().sum();
+    const Matrix expected = Mt.transpose() * Yr;
+    Matrix FYr = Matrix::Zero(sys.k(), sys.R());
+    if (p.F_Y.size() > 0)
+      for (Index r = 0; r < sys.R(); ++r) FYr.col(r) = p.F_Y.middleCols(r * sys.c(), sys.c()).rowwise().sum();
+    EXPECT_LT(max_abs(forced[d].D_cba_reg - (expected + FYr)), 1e-9 * max_abs(expected));
+  }
+}
+
+TEST(MonteCarlo, DrawBlockGoesDrawByDrawWhereItCannotBlock) {
+  const MrioSystem sys = small_system();
+  const LeontiefSolver solver(sys.A());
+  DrawAccountsOptions with_q;
+  with_q.with_Q = true;
+  const DrawBase base_q = prepare_draws(sys, solver, with_q);
+  const auto o = global_cv(0.1);
+  EXPECT_FALSE(draw_block_supported(solver, base_q, o));
+  const auto block = draw_accounts_block(sys, solver, base_q, {1, 2}, o);
+  const Accounts ref = draw_accounts(sys, solver, base_q, perturb(sys, o, 2, 1), o);
+  EXPECT_TRUE(block[1].Q == ref.Q && block[1].D_cba_reg == ref.D_cba_reg);
+  SolverOptions gm;
+  gm.kind = SolverKind::GMRES;
+  const LeontiefSolver iterative(sys, gm);
+  EXPECT_FALSE(draw_block_supported(iterative, prepare_draws(sys, iterative, {}), o));
 }
 
 }  // namespace

@@ -117,6 +117,13 @@ struct DrawBase {
   Matrix Mt;  ///< n x k   (I - A)^-T S^T (S restricted to the selected rows)
   Vector x;   ///< n       (I - A)^-1 Y 1                     (without Q, with production)
   Matrix X;   ///< n x R   (I - A)^-1 Y_r, one column per region (with Q)
+  /// The base's dense LU factors rounded to float (n x n, LAPACK layout) and
+  /// its row interchanges: the preconditioner of draw blocks (half the bytes
+  /// to stream per iteration; the warm-started iteration still converges to
+  /// the full-precision residual, measured with A' in double). Empty when the
+  /// solver has no dense factorisation or with Q.
+  std::vector<float> lu32;
+  std::vector<int> ipiv;
 };
 /// Solve the base once (the solver holds the factorisation of the system's I - A).
 DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, const DrawAccountsOptions& options);
@@ -130,6 +137,30 @@ DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, c
 Accounts draw_accounts(const MrioSystem& system, const LeontiefSolver& solver, const DrawBase& base,
                        const PerturbedSystem& p, const UncertaintyOptions& options, WarmSolveInfo* info = nullptr,
                        int threads = 1);
+
+/// Draws solved side by side by draw_accounts_block (one SIMD register of doubles).
+constexpr int kDrawLanes = 8;
+
+/// Whether draw_accounts_block solves draws side by side for this setup: A
+/// perturbed (not Z), no Q, and a dense base factorisation (the solver chose
+/// or was given "dense"; base.lu32 is set). Otherwise it goes draw by draw.
+bool draw_block_supported(const LeontiefSolver& solver, const DrawBase& base, const UncertaintyOptions& options);
+
+/// Regional accounts of several draws of `system` (as draw_accounts on
+/// perturb(system, options, draws[i])), solved side by side: up to kDrawLanes
+/// warm-started solves share each pass over the base LU and over A, whose
+/// perturbed entries a_q * f_q are formed on the fly from per-draw float
+/// factors (4 bytes per nonzero and draw) instead of copies of A.
+///
+/// Each draw's result is bitwise independent of which other draws share its
+/// block, of the block size and of the CPU's vector width: every lane's
+/// arithmetic is its own, in a fixed order, with explicit fused multiply-adds.
+/// So batch jobs give the same bits however draws are grouped (threads, MPI
+/// ranks, shards, resumes). Single-threaded (callers run blocks side by side).
+/// `info` (optional) receives one WarmSolveInfo per draw.
+std::vector<Accounts> draw_accounts_block(const MrioSystem& system, const LeontiefSolver& solver, const DrawBase& base,
+                                          const std::vector<std::uint64_t>& draws, const UncertaintyOptions& options,
+                                          std::vector<WarmSolveInfo>* info = nullptr);
 
 /// Summary statistics over draws, entry by entry. `draws`: D x p (row d =
 /// draw d's values flattened). Percentiles by linear interpolation between

@@ -26,6 +26,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "mriotrace/types.hpp"
@@ -106,6 +107,19 @@ class LeontiefSolver {
 
   const SolveDiagnostics& diagnostics() const;
   const SolverOptions& options() const;
+
+  /// Read-only view of a dense factorisation P (I - A) = L U in LAPACK dgetrf
+  /// layout: `lu` is n x n column-major with L (unit lower, diagonal not
+  /// stored) below the diagonal and U on and above it; `ipiv` holds n 1-based
+  /// row interchanges, applied in order. For kernels that stream the factors
+  /// themselves (Monte Carlo draw blocks). Valid while the solver lives.
+  struct DenseLuView {
+    Index n = 0;
+    const double* lu = nullptr;
+    const int* ipiv = nullptr;
+  };
+  /// The view when the solver factored I - A densely at construction; empty otherwise.
+  std::optional<DenseLuView> dense_lu() const;
 
   /// Which direct backend `Auto` picks for an n x n system with `nnz` nonzeros
   /// and no block structure.

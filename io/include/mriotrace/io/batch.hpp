@@ -115,10 +115,11 @@ class BatchTransport {
   };
   /// Rank 0: the next message from any worker rank, without blocking.
   virtual std::optional<Message> poll() = 0;
-  /// Rank 0: answer a Request with an item id, or -1 = no more work.
-  virtual void reply(int to, Index item) = 0;
-  /// Worker ranks (thread-safe): ask rank 0 for an item id (-1 = done).
-  virtual Index request() = 0;
+  /// Rank 0: answer a Request with one work unit (item ids computed together,
+  /// e.g. a block of Monte Carlo draws), or an empty list = no more work.
+  virtual void reply(int to, const std::vector<Index>& items) = 0;
+  /// Worker ranks (thread-safe): ask rank 0 for a work unit (empty = done).
+  virtual std::vector<Index> request() = 0;
   /// Worker ranks (thread-safe): send one encoded result to rank 0.
   virtual void send_result(const std::vector<char>& record) = 0;
   /// Worker ranks: all results sent, this rank is finished.
