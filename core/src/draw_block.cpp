@@ -17,6 +17,8 @@
 // That is what makes a draw's result independent of how draws are grouped
 // (threads, MPI ranks, shards, resumed runs). This file is compiled with
 // -ffp-contract=off so the compiler adds no fusions of its own.
+#include <immintrin.h>
+
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -63,81 +65,83 @@ namespace {
   return p * scale;
 }
 
-/// Factors of entries q in [0, count) of one column (rows `rows`), constant
-/// (mu, sigma), into out[0, count): chunks of 64 go through vectorisable
-/// loops; the ~5 % of u in the quantile's tails are redone with the scalar
-/// tail formula.
-[[gnu::always_inline]] inline void column_factors(std::uint64_t key, const Index* rows, Index count, std::uint64_t col,
-                                                  double mu, double sigma, float* out) {
-  constexpr Index kChunk = 64;
-  alignas(64) double u[kChunk], z[kChunk];
-  for (Index base = 0; base < count; base += kChunk) {
-    const Index m = std::min(kChunk, count - base);
-    for (Index i = 0; i < m; ++i) u[i] = entry_uniform(key, static_cast<std::uint64_t>(rows[base + i]), col);
-    for (Index i = 0; i < m; ++i) z[i] = quantile_central(u[i]);
-    for (Index i = 0; i < m; ++i)
-      if (quantile_in_tail(u[i])) z[i] = quantile_tail(u[i]);
-    for (Index i = 0; i < m; ++i) out[base + i] = static_cast<float>(exp_det(mu + sigma * z[i]));
+/// Factors of one column's entries for L lanes (stream keys `keys`),
+/// interleaved: out[i * L + g] for entry i of the column (rows `rows`),
+/// constant (mu, sigma). The lanes are the vector dimension (same row and
+/// column, other key), so the results go out as contiguous runs. Chunks of
+/// 64 values go through vectorisable loops; the ~5 % of u in the quantile's
+/// tails are redone with the scalar tail formula.
+template <int L>
+[[gnu::always_inline]] inline void column_factors(const std::uint64_t* keys, const Index* rows, Index count,
+                                                  std::uint64_t col, double mu, double sigma, float* out) {
+  constexpr Index kEntries = 64 / L;  // entries per chunk
+  alignas(64) double u[64], z[64];
+  for (Index base = 0; base < count; base += kEntries) {
+    const Index m = std::min(kEntries, count - base) * L;
+    for (Index i = 0; i < m / L; ++i) {
+      const std::uint64_t row = static_cast<std::uint64_t>(rows[base + i]);
+      for (int g = 0; g < L; ++g) u[i * L + g] = entry_uniform(keys[g], row, col);
+    }
+    for (Index t = 0; t < m; ++t) z[t] = quantile_central(u[t]);
+    for (Index t = 0; t < m; ++t)
+      if (quantile_in_tail(u[t])) z[t] = quantile_tail(u[t]);
+    float* o = out + base * L;
+    for (Index t = 0; t < m; ++t) o[t] = static_cast<float>(exp_det(mu + sigma * z[t]));
   }
 }
 
-/// Factors of `lanes` draws (stream keys; kNoLane: an unused lane, factor 0),
-/// interleaved: out[q * lanes + g]. Column by column, so each column's block
-/// of `out` is filled while it sits in cache (lane by lane over the whole
-/// matrix would stream all of `out` through memory once per lane). A lane
-/// with the key of the lane before it copies that lane's factors.
-[[gnu::always_inline]] inline void factors_impl(const SparseMatrix& M, const FactorOf& factor,
-                                                const std::uint64_t* keys, const bool* used, Index lanes, float* out,
-                                                std::vector<float>& column) {
+/// Factors of `lanes` draws (stream keys; used[g] false: an unused lane,
+/// factor 0), interleaved: out[q * lanes + g], column by column.
+template <int L>
+[[gnu::always_inline]] inline void factors_lanes(const SparseMatrix& M, const FactorOf& factor,
+                                                 const std::uint64_t* keys, const bool* used, float* out) {
   const Index* outer = M.outerIndexPtr();
   const Index* inner = M.innerIndexPtr();
   const double* values = M.valuePtr();
   double mu0 = 0, sigma0 = 0;
   factor.params(1.0, mu0, sigma0);
   for (Index j = 0; j < M.outerSize(); ++j) {
-    const Index q0 = outer[j], q1 = outer[j + 1], count = q1 - q0;
-    if (static_cast<Index>(column.size()) < count) column.resize(static_cast<size_t>(count));
-    for (Index g = 0; g < lanes; ++g) {
-      float* o = out + q0 * lanes + g;
-      if (!used[g]) {
-        for (Index i = 0; i < count; ++i) o[i * lanes] = 0.0f;
-        continue;
-      }
-      if (g > 0 && used[g - 1] && keys[g - 1] == keys[g]) {
-        for (Index i = 0; i < count; ++i) o[i * lanes] = o[i * lanes - 1];
-        continue;
-      }
-      if (factor.constant()) {
-        column_factors(keys[g], inner + q0, count, static_cast<std::uint64_t>(j), mu0, sigma0, column.data());
-      } else {
-        for (Index i = 0; i < count; ++i) {  // size rule: (mu, sigma) per entry
-          double mu = 0, sigma = 0;
-          factor.params(values[q0 + i], mu, sigma);
+    const Index q0 = outer[j], count = outer[j + 1] - q0;
+    float* o = out + q0 * L;
+    if (factor.constant()) {
+      column_factors<L>(keys, inner + q0, count, static_cast<std::uint64_t>(j), mu0, sigma0, o);
+    } else {
+      for (Index i = 0; i < count; ++i) {  // size rule: (mu, sigma) per entry
+        double mu = 0, sigma = 0;
+        factor.params(values[q0 + i], mu, sigma);
+        for (int g = 0; g < L; ++g) {
           const double u = entry_uniform(keys[g], static_cast<std::uint64_t>(inner[q0 + i]), static_cast<std::uint64_t>(j));
           const double z = quantile_in_tail(u) ? quantile_tail(u) : quantile_central(u);
-          column[static_cast<size_t>(i)] = static_cast<float>(exp_det(mu + sigma * z));
+          o[i * L + g] = static_cast<float>(exp_det(mu + sigma * z));
         }
       }
-      for (Index i = 0; i < count; ++i) o[i * lanes] = column[static_cast<size_t>(i)];
     }
+    for (int g = 0; g < L; ++g)
+      if (!used[g])
+        for (Index i = 0; i < count; ++i) o[i * L + g] = 0.0f;
   }
 }
 
-using FactorsFn = void (*)(const SparseMatrix&, const FactorOf&, const std::uint64_t*, const bool*, Index, float*,
-                           std::vector<float>&);
+[[gnu::always_inline]] inline void factors_impl(const SparseMatrix& M, const FactorOf& factor,
+                                                const std::uint64_t* keys, const bool* used, Index lanes, float* out) {
+  if (lanes == kDrawLanes) return factors_lanes<kDrawLanes>(M, factor, keys, used, out);
+  MRIOTRACE_CHECK(lanes == 1, "sparse_factors: ", lanes, " lanes; expected 1 or ", kDrawLanes);
+  factors_lanes<1>(M, factor, keys, used, out);
+}
+
+using FactorsFn = void (*)(const SparseMatrix&, const FactorOf&, const std::uint64_t*, const bool*, Index, float*);
 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) void factors_avx512(
-    const SparseMatrix& M, const FactorOf& f, const std::uint64_t* keys, const bool* used, Index lanes, float* out,
-    std::vector<float>& column) {
-  factors_impl(M, f, keys, used, lanes, out, column);
+    const SparseMatrix& M, const FactorOf& f, const std::uint64_t* keys, const bool* used, Index lanes, float* out) {
+  factors_impl(M, f, keys, used, lanes, out);
 }
 __attribute__((target("avx2,fma"))) void factors_avx2(const SparseMatrix& M, const FactorOf& f,
                                                       const std::uint64_t* keys, const bool* used, Index lanes,
-                                                      float* out, std::vector<float>& column) {
-  factors_impl(M, f, keys, used, lanes, out, column);
+                                                      float* out) {
+  factors_impl(M, f, keys, used, lanes, out);
 }
 void factors_generic(const SparseMatrix& M, const FactorOf& f, const std::uint64_t* keys, const bool* used,
-                     Index lanes, float* out, std::vector<float>& column) {
-  factors_impl(M, f, keys, used, lanes, out, column);
+                     Index lanes, float* out) {
+  factors_impl(M, f, keys, used, lanes, out);
 }
 
 }  // namespace
@@ -167,7 +171,6 @@ void sparse_factors(const SparseMatrix& M, const CvSpec& spec, const std::uint64
   // The size rule needs the magnitude range; a global CV does not (one pass over the values less).
   const auto [lo, hi] = spec.size_rule ? magnitude_range(M.valuePtr(), nnz) : std::pair<double, double>{0.0, 0.0};
   const FactorOf factor(spec, lo, hi);
-  std::vector<float> column;
   const FactorsFn fn = [] {
     switch (simd_level()) {
       case SimdLevel::Avx512: return factors_avx512;
@@ -176,7 +179,7 @@ void sparse_factors(const SparseMatrix& M, const CvSpec& spec, const std::uint64
     }
     return factors_generic;
   }();
-  fn(M, factor, keys, used, lanes, out, column);
+  fn(M, factor, keys, used, lanes, out);
 }
 
 }  // namespace detail::mc
@@ -188,25 +191,130 @@ constexpr int kLanes = kDrawLanes;
 
 // ---------------------------------------------------------------------------
 // Kernels on n x kLanes blocks. Every lane is an independent computation.
+//
+// A lane vector V holds kLanes = 8 doubles: one AVX-512 register, two AVX2
+// registers, or a plain array. Its operations are exact IEEE operations per
+// lane (fnmadd(a, b, c) = fma(-a, b, c), one rounding), so all three give the
+// same bits.
+
+static_assert(kLanes == 8, "the lane vectors below hold 8 doubles");
+
+#define MRIOTRACE_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
+#define MRIOTRACE_AVX2 __attribute__((target("avx2,fma")))
+
+struct V512 {
+  __m512d v;
+  MRIOTRACE_AVX512 static V512 load(const double* p) { return {_mm512_loadu_pd(p)}; }
+  MRIOTRACE_AVX512 static V512 loadf(const float* p) { return {_mm512_cvtps_pd(_mm256_loadu_ps(p))}; }
+  MRIOTRACE_AVX512 static V512 set1(double a) { return {_mm512_set1_pd(a)}; }
+  MRIOTRACE_AVX512 void store(double* p) const { _mm512_storeu_pd(p, v); }
+  MRIOTRACE_AVX512 friend V512 operator*(V512 a, V512 b) { return {_mm512_mul_pd(a.v, b.v)}; }
+  MRIOTRACE_AVX512 friend V512 operator+(V512 a, V512 b) { return {_mm512_add_pd(a.v, b.v)}; }
+  MRIOTRACE_AVX512 friend V512 operator-(V512 a, V512 b) { return {_mm512_sub_pd(a.v, b.v)}; }
+  MRIOTRACE_AVX512 friend V512 operator/(V512 a, V512 b) { return {_mm512_div_pd(a.v, b.v)}; }
+  MRIOTRACE_AVX512 static V512 fmadd(V512 a, V512 b, V512 c) { return {_mm512_fmadd_pd(a.v, b.v, c.v)}; }
+  MRIOTRACE_AVX512 static V512 fnmadd(V512 a, V512 b, V512 c) { return {_mm512_fnmadd_pd(a.v, b.v, c.v)}; }
+};
+
+struct V256x2 {
+  __m256d lo, hi;
+  MRIOTRACE_AVX2 static V256x2 load(const double* p) { return {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; }
+  MRIOTRACE_AVX2 static V256x2 loadf(const float* p) {
+    return {_mm256_cvtps_pd(_mm_loadu_ps(p)), _mm256_cvtps_pd(_mm_loadu_ps(p + 4))};
+  }
+  MRIOTRACE_AVX2 static V256x2 set1(double a) { return {_mm256_set1_pd(a), _mm256_set1_pd(a)}; }
+  MRIOTRACE_AVX2 void store(double* p) const {
+    _mm256_storeu_pd(p, lo);
+    _mm256_storeu_pd(p + 4, hi);
+  }
+  MRIOTRACE_AVX2 friend V256x2 operator*(V256x2 a, V256x2 b) {
+    return {_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)};
+  }
+  MRIOTRACE_AVX2 friend V256x2 operator+(V256x2 a, V256x2 b) {
+    return {_mm256_add_pd(a.lo, b.lo), _mm256_add_pd(a.hi, b.hi)};
+  }
+  MRIOTRACE_AVX2 friend V256x2 operator-(V256x2 a, V256x2 b) {
+    return {_mm256_sub_pd(a.lo, b.lo), _mm256_sub_pd(a.hi, b.hi)};
+  }
+  MRIOTRACE_AVX2 friend V256x2 operator/(V256x2 a, V256x2 b) {
+    return {_mm256_div_pd(a.lo, b.lo), _mm256_div_pd(a.hi, b.hi)};
+  }
+  MRIOTRACE_AVX2 static V256x2 fmadd(V256x2 a, V256x2 b, V256x2 c) {
+    return {_mm256_fmadd_pd(a.lo, b.lo, c.lo), _mm256_fmadd_pd(a.hi, b.hi, c.hi)};
+  }
+  MRIOTRACE_AVX2 static V256x2 fnmadd(V256x2 a, V256x2 b, V256x2 c) {
+    return {_mm256_fnmadd_pd(a.lo, b.lo, c.lo), _mm256_fnmadd_pd(a.hi, b.hi, c.hi)};
+  }
+};
+
+struct VScalar {
+  double v[kLanes];
+  static VScalar load(const double* p) {
+    VScalar r;
+    for (int g = 0; g < kLanes; ++g) r.v[g] = p[g];
+    return r;
+  }
+  static VScalar loadf(const float* p) {
+    VScalar r;
+    for (int g = 0; g < kLanes; ++g) r.v[g] = static_cast<double>(p[g]);
+    return r;
+  }
+  static VScalar set1(double a) {
+    VScalar r;
+    for (int g = 0; g < kLanes; ++g) r.v[g] = a;
+    return r;
+  }
+  void store(double* p) const {
+    for (int g = 0; g < kLanes; ++g) p[g] = v[g];
+  }
+  template <class Op>
+  static VScalar map(VScalar a, VScalar b, Op op) {
+    VScalar r;
+    for (int g = 0; g < kLanes; ++g) r.v[g] = op(a.v[g], b.v[g]);
+    return r;
+  }
+  friend VScalar operator*(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x * y; }); }
+  friend VScalar operator+(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x + y; }); }
+  friend VScalar operator-(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x - y; }); }
+  friend VScalar operator/(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x / y; }); }
+  static VScalar fmadd(VScalar a, VScalar b, VScalar c) {
+    VScalar r;
+    for (int g = 0; g < kLanes; ++g) r.v[g] = std::fma(a.v[g], b.v[g], c.v[g]);
+    return r;
+  }
+  static VScalar fnmadd(VScalar a, VScalar b, VScalar c) {
+    VScalar r;
+    for (int g = 0; g < kLanes; ++g) r.v[g] = std::fma(-a.v[g], b.v[g], c.v[g]);
+    return r;
+  }
+};
 
 /// R = B - X + op(A') X with A'_q = a_q * f[q * kLanes + g] for lane g;
 /// `inner`: A's row indices as 32-bit integers (4 bytes less to stream per nonzero).
+template <class V>
 [[gnu::always_inline]] inline void residual_impl(const SparseMatrix& A, const std::int32_t* inner, const float* f,
                                                  const double* B, const double* X, double* R, bool transposed) {
   const Index n = A.cols();
   const Index* outer = A.outerIndexPtr();
   const double* val = A.valuePtr();
   if (transposed) {
-    // Column j of A' is row j of A'^T: a dot product per lane, rows in stored order.
-    for (Index j = 0; j < n; ++j) {
-      double acc[kLanes] = {};
-      for (Index q = outer[j]; q < outer[j + 1]; ++q) {
-        const double a = val[q];
-        const double* x = X + inner[q] * kLanes;
-        const float* fq = f + q * kLanes;
-        for (int g = 0; g < kLanes; ++g) acc[g] = std::fma(a * static_cast<double>(fq[g]), x[g], acc[g]);
-      }
-      for (int g = 0; g < kLanes; ++g) R[j * kLanes + g] = (B[j * kLanes + g] - X[j * kLanes + g]) + acc[g];
+    // Column j of A' is row j of A'^T: a dot product per lane, rows in stored
+    // order. Two columns at a time: two independent accumulator chains.
+    Index j = 0;
+    for (; j + 2 <= n; j += 2) {
+      V acc0 = V::set1(0.0), acc1 = V::set1(0.0);
+      for (Index q = outer[j]; q < outer[j + 1]; ++q)
+        acc0 = V::fmadd(V::set1(val[q]) * V::loadf(f + q * kLanes), V::load(X + Index(inner[q]) * kLanes), acc0);
+      for (Index q = outer[j + 1]; q < outer[j + 2]; ++q)
+        acc1 = V::fmadd(V::set1(val[q]) * V::loadf(f + q * kLanes), V::load(X + Index(inner[q]) * kLanes), acc1);
+      ((V::load(B + j * kLanes) - V::load(X + j * kLanes)) + acc0).store(R + j * kLanes);
+      ((V::load(B + (j + 1) * kLanes) - V::load(X + (j + 1) * kLanes)) + acc1).store(R + (j + 1) * kLanes);
+    }
+    for (; j < n; ++j) {
+      V acc = V::set1(0.0);
+      for (Index q = outer[j]; q < outer[j + 1]; ++q)
+        acc = V::fmadd(V::set1(val[q]) * V::loadf(f + q * kLanes), V::load(X + Index(inner[q]) * kLanes), acc);
+      ((V::load(B + j * kLanes) - V::load(X + j * kLanes)) + acc).store(R + j * kLanes);
     }
     return;
   }
@@ -214,103 +322,77 @@ constexpr int kLanes = kDrawLanes;
   // output row receives its terms in column order.
   std::fill(R, R + n * kLanes, 0.0);
   for (Index j = 0; j < n; ++j) {
-    double xj[kLanes];
-    for (int g = 0; g < kLanes; ++g) xj[g] = X[j * kLanes + g];
+    const V xj = V::load(X + j * kLanes);
     for (Index q = outer[j]; q < outer[j + 1]; ++q) {
-      const double a = val[q];
-      double* r = R + inner[q] * kLanes;
-      const float* fq = f + q * kLanes;
-      for (int g = 0; g < kLanes; ++g) r[g] = std::fma(a * static_cast<double>(fq[g]), xj[g], r[g]);
+      double* r = R + Index(inner[q]) * kLanes;
+      V::fmadd(V::set1(val[q]) * V::loadf(f + q * kLanes), xj, V::load(r)).store(r);
     }
   }
-  for (Index i = 0; i < n * kLanes; ++i) R[i] = (B[i] - X[i]) + R[i];
+  for (Index i = 0; i < n; ++i)
+    ((V::load(B + i * kLanes) - V::load(X + i * kLanes)) + V::load(R + i * kLanes)).store(R + i * kLanes);
 }
 
 /// In place: X <- (I - A0)^-T X with P (I - A0) = L U, i.e. U^T y = x,
 /// L^T w = y, x = P^T w. Dot-product form (U^T's rows are U's columns,
 /// contiguous), four rows at a time for independent chains; each row sums
 /// its terms in a fixed order (U^T: k ascending; L^T: k descending).
-template <class T>
+template <class V, class T>
 [[gnu::always_inline]] inline void lu_solve_t_impl(const T* lu, const int* ipiv, Index n, double* X) {
-  using Row = double[kLanes];
+  const auto c = [](T v) { return V::set1(static_cast<double>(v)); };
   // U^T y = x.
   Index i = 0;
   for (; i + 4 <= n; i += 4) {
     const T *c0 = lu + i * n, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;  // U[k, i + t] = c_t[k]
-    Row a0, a1, a2, a3;
-    for (int g = 0; g < kLanes; ++g) {
-      a0[g] = X[i * kLanes + g];
-      a1[g] = X[(i + 1) * kLanes + g];
-      a2[g] = X[(i + 2) * kLanes + g];
-      a3[g] = X[(i + 3) * kLanes + g];
-    }
+    V a0 = V::load(X + i * kLanes), a1 = V::load(X + (i + 1) * kLanes), a2 = V::load(X + (i + 2) * kLanes),
+      a3 = V::load(X + (i + 3) * kLanes);
     for (Index k = 0; k < i; ++k) {
-      const double* y = X + k * kLanes;
-      const double u0 = -double(c0[k]), u1 = -double(c1[k]), u2 = -double(c2[k]), u3 = -double(c3[k]);
-      for (int g = 0; g < kLanes; ++g) {
-        a0[g] = std::fma(u0, y[g], a0[g]);
-        a1[g] = std::fma(u1, y[g], a1[g]);
-        a2[g] = std::fma(u2, y[g], a2[g]);
-        a3[g] = std::fma(u3, y[g], a3[g]);
-      }
+      const V y = V::load(X + k * kLanes);
+      a0 = V::fnmadd(c(c0[k]), y, a0);
+      a1 = V::fnmadd(c(c1[k]), y, a1);
+      a2 = V::fnmadd(c(c2[k]), y, a2);
+      a3 = V::fnmadd(c(c3[k]), y, a3);
     }
-    for (int g = 0; g < kLanes; ++g) {
-      a0[g] = a0[g] / double(c0[i]);
-      a1[g] = std::fma(-double(c1[i]), a0[g], a1[g]) / double(c1[i + 1]);
-      a2[g] = std::fma(-double(c2[i + 1]), a1[g], std::fma(-double(c2[i]), a0[g], a2[g])) / double(c2[i + 2]);
-      a3[g] = std::fma(-double(c3[i + 2]), a2[g], std::fma(-double(c3[i + 1]), a1[g], std::fma(-double(c3[i]), a0[g], a3[g]))) / double(c3[i + 3]);
-      X[i * kLanes + g] = a0[g];
-      X[(i + 1) * kLanes + g] = a1[g];
-      X[(i + 2) * kLanes + g] = a2[g];
-      X[(i + 3) * kLanes + g] = a3[g];
-    }
+    a0 = a0 / c(c0[i]);
+    a1 = V::fnmadd(c(c1[i]), a0, a1) / c(c1[i + 1]);
+    a2 = V::fnmadd(c(c2[i + 1]), a1, V::fnmadd(c(c2[i]), a0, a2)) / c(c2[i + 2]);
+    a3 = V::fnmadd(c(c3[i + 2]), a2, V::fnmadd(c(c3[i + 1]), a1, V::fnmadd(c(c3[i]), a0, a3))) / c(c3[i + 3]);
+    a0.store(X + i * kLanes);
+    a1.store(X + (i + 1) * kLanes);
+    a2.store(X + (i + 2) * kLanes);
+    a3.store(X + (i + 3) * kLanes);
   }
   for (; i < n; ++i) {
-    const T* c = lu + i * n;
-    Row a;
-    for (int g = 0; g < kLanes; ++g) a[g] = X[i * kLanes + g];
-    for (Index k = 0; k < i; ++k)
-      for (int g = 0; g < kLanes; ++g) a[g] = std::fma(-double(c[k]), X[k * kLanes + g], a[g]);
-    for (int g = 0; g < kLanes; ++g) X[i * kLanes + g] = a[g] / double(c[i]);
+    const T* ci = lu + i * n;
+    V a = V::load(X + i * kLanes);
+    for (Index k = 0; k < i; ++k) a = V::fnmadd(c(ci[k]), V::load(X + k * kLanes), a);
+    (a / c(ci[i])).store(X + i * kLanes);
   }
   // L^T w = y (unit diagonal), rows from the bottom.
   Index top = n - 1;
   for (; top >= 3; top -= 4) {
     const T *c0 = lu + top * n, *c1 = c0 - n, *c2 = c1 - n, *c3 = c2 - n;  // L[k, top - t] = c_t[k]
-    Row a0, a1, a2, a3;
-    for (int g = 0; g < kLanes; ++g) {
-      a0[g] = X[top * kLanes + g];
-      a1[g] = X[(top - 1) * kLanes + g];
-      a2[g] = X[(top - 2) * kLanes + g];
-      a3[g] = X[(top - 3) * kLanes + g];
-    }
+    V a0 = V::load(X + top * kLanes), a1 = V::load(X + (top - 1) * kLanes), a2 = V::load(X + (top - 2) * kLanes),
+      a3 = V::load(X + (top - 3) * kLanes);
     for (Index k = n - 1; k > top; --k) {
-      const double* w = X + k * kLanes;
-      const double l0 = -double(c0[k]), l1 = -double(c1[k]), l2 = -double(c2[k]), l3 = -double(c3[k]);
-      for (int g = 0; g < kLanes; ++g) {
-        a0[g] = std::fma(l0, w[g], a0[g]);
-        a1[g] = std::fma(l1, w[g], a1[g]);
-        a2[g] = std::fma(l2, w[g], a2[g]);
-        a3[g] = std::fma(l3, w[g], a3[g]);
-      }
+      const V w = V::load(X + k * kLanes);
+      a0 = V::fnmadd(c(c0[k]), w, a0);
+      a1 = V::fnmadd(c(c1[k]), w, a1);
+      a2 = V::fnmadd(c(c2[k]), w, a2);
+      a3 = V::fnmadd(c(c3[k]), w, a3);
     }
-    for (int g = 0; g < kLanes; ++g) {
-      a1[g] = std::fma(-double(c1[top]), a0[g], a1[g]);
-      a2[g] = std::fma(-double(c2[top - 1]), a1[g], std::fma(-double(c2[top]), a0[g], a2[g]));
-      a3[g] = std::fma(-double(c3[top - 2]), a2[g], std::fma(-double(c3[top - 1]), a1[g], std::fma(-double(c3[top]), a0[g], a3[g])));
-      X[top * kLanes + g] = a0[g];
-      X[(top - 1) * kLanes + g] = a1[g];
-      X[(top - 2) * kLanes + g] = a2[g];
-      X[(top - 3) * kLanes + g] = a3[g];
-    }
+    a1 = V::fnmadd(c(c1[top]), a0, a1);
+    a2 = V::fnmadd(c(c2[top - 1]), a1, V::fnmadd(c(c2[top]), a0, a2));
+    a3 = V::fnmadd(c(c3[top - 2]), a2, V::fnmadd(c(c3[top - 1]), a1, V::fnmadd(c(c3[top]), a0, a3)));
+    a0.store(X + top * kLanes);
+    a1.store(X + (top - 1) * kLanes);
+    a2.store(X + (top - 2) * kLanes);
+    a3.store(X + (top - 3) * kLanes);
   }
   for (; top >= 0; --top) {
-    const T* c = lu + top * n;
-    Row a;
-    for (int g = 0; g < kLanes; ++g) a[g] = X[top * kLanes + g];
-    for (Index k = n - 1; k > top; --k)
-      for (int g = 0; g < kLanes; ++g) a[g] = std::fma(-double(c[k]), X[k * kLanes + g], a[g]);
-    for (int g = 0; g < kLanes; ++g) X[top * kLanes + g] = a[g];
+    const T* ct = lu + top * n;
+    V a = V::load(X + top * kLanes);
+    for (Index k = n - 1; k > top; --k) a = V::fnmadd(c(ct[k]), V::load(X + k * kLanes), a);
+    a.store(X + top * kLanes);
   }
   // x = P^T w: the interchanges in reverse order.
   for (Index r = n - 1; r >= 0; --r) {
@@ -323,8 +405,9 @@ template <class T>
 /// In place: X <- (I - A0)^-1 X: P x, then L y = P x and U z = y in column
 /// (axpy) form, four columns at a time; each entry receives its terms in a
 /// fixed order (L: k ascending; U: k descending).
-template <class T>
+template <class V, class T>
 [[gnu::always_inline]] inline void lu_solve_n_impl(const T* lu, const int* ipiv, Index n, double* X) {
+  const auto c = [](T v) { return V::set1(static_cast<double>(v)); };
   for (Index r = 0; r < n; ++r) {
     const Index p = ipiv[r] - 1;
     if (p != r)
@@ -334,54 +417,52 @@ template <class T>
   Index k = 0;
   for (; k + 4 <= n; k += 4) {
     const T *c0 = lu + k * n, *c1 = c0 + n, *c2 = c1 + n, *c3 = c2 + n;  // L[i, k + t] = c_t[i]
-    double* y0 = X + k * kLanes;
-    double* y1 = y0 + kLanes;
-    double* y2 = y1 + kLanes;
-    double* y3 = y2 + kLanes;
-    for (int g = 0; g < kLanes; ++g) {
-      y1[g] = std::fma(-double(c0[k + 1]), y0[g], y1[g]);
-      y2[g] = std::fma(-double(c1[k + 2]), y1[g], std::fma(-double(c0[k + 2]), y0[g], y2[g]));
-      y3[g] = std::fma(-double(c2[k + 3]), y2[g], std::fma(-double(c1[k + 3]), y1[g], std::fma(-double(c0[k + 3]), y0[g], y3[g])));
-    }
+    const V y0 = V::load(X + k * kLanes);
+    const V y1 = V::fnmadd(c(c0[k + 1]), y0, V::load(X + (k + 1) * kLanes));
+    const V y2 = V::fnmadd(c(c1[k + 2]), y1, V::fnmadd(c(c0[k + 2]), y0, V::load(X + (k + 2) * kLanes)));
+    const V y3 = V::fnmadd(c(c2[k + 3]), y2,
+                           V::fnmadd(c(c1[k + 3]), y1, V::fnmadd(c(c0[k + 3]), y0, V::load(X + (k + 3) * kLanes))));
+    y1.store(X + (k + 1) * kLanes);
+    y2.store(X + (k + 2) * kLanes);
+    y3.store(X + (k + 3) * kLanes);
     for (Index i = k + 4; i < n; ++i) {
       double* y = X + i * kLanes;
-      const double l0 = -double(c0[i]), l1 = -double(c1[i]), l2 = -double(c2[i]), l3 = -double(c3[i]);
-      for (int g = 0; g < kLanes; ++g)
-        y[g] = std::fma(l3, y3[g], std::fma(l2, y2[g], std::fma(l1, y1[g], std::fma(l0, y0[g], y[g]))));
+      V::fnmadd(c(c3[i]), y3, V::fnmadd(c(c2[i]), y2, V::fnmadd(c(c1[i]), y1, V::fnmadd(c(c0[i]), y0, V::load(y)))))
+          .store(y);
     }
   }
   for (; k < n; ++k) {
-    const T* c = lu + k * n;
-    for (Index i = k + 1; i < n; ++i)
-      for (int g = 0; g < kLanes; ++g) X[i * kLanes + g] = std::fma(-double(c[i]), X[k * kLanes + g], X[i * kLanes + g]);
+    const T* ck = lu + k * n;
+    const V yk = V::load(X + k * kLanes);
+    for (Index i = k + 1; i < n; ++i) V::fnmadd(c(ck[i]), yk, V::load(X + i * kLanes)).store(X + i * kLanes);
   }
   // U z = y, columns from the right.
   Index top = n - 1;
   for (; top >= 3; top -= 4) {
     const T *c0 = lu + top * n, *c1 = c0 - n, *c2 = c1 - n, *c3 = c2 - n;  // U[i, top - t] = c_t[i]
-    double* z0 = X + top * kLanes;
-    double* z1 = z0 - kLanes;
-    double* z2 = z1 - kLanes;
-    double* z3 = z2 - kLanes;
-    for (int g = 0; g < kLanes; ++g) {
-      z0[g] = z0[g] / double(c0[top]);
-      z1[g] = std::fma(-double(c0[top - 1]), z0[g], z1[g]) / double(c1[top - 1]);
-      z2[g] = std::fma(-double(c1[top - 2]), z1[g], std::fma(-double(c0[top - 2]), z0[g], z2[g])) / double(c2[top - 2]);
-      z3[g] = std::fma(-double(c2[top - 3]), z2[g], std::fma(-double(c1[top - 3]), z1[g], std::fma(-double(c0[top - 3]), z0[g], z3[g]))) /
-              double(c3[top - 3]);
-    }
+    const V z0 = V::load(X + top * kLanes) / c(c0[top]);
+    const V z1 = V::fnmadd(c(c0[top - 1]), z0, V::load(X + (top - 1) * kLanes)) / c(c1[top - 1]);
+    const V z2 = V::fnmadd(c(c1[top - 2]), z1, V::fnmadd(c(c0[top - 2]), z0, V::load(X + (top - 2) * kLanes))) /
+                 c(c2[top - 2]);
+    const V z3 = V::fnmadd(c(c2[top - 3]), z2,
+                           V::fnmadd(c(c1[top - 3]), z1,
+                                     V::fnmadd(c(c0[top - 3]), z0, V::load(X + (top - 3) * kLanes)))) /
+                 c(c3[top - 3]);
+    z0.store(X + top * kLanes);
+    z1.store(X + (top - 1) * kLanes);
+    z2.store(X + (top - 2) * kLanes);
+    z3.store(X + (top - 3) * kLanes);
     for (Index i = 0; i + 3 < top; ++i) {
       double* y = X + i * kLanes;
-      const double u0 = -double(c0[i]), u1 = -double(c1[i]), u2 = -double(c2[i]), u3 = -double(c3[i]);
-      for (int g = 0; g < kLanes; ++g)
-        y[g] = std::fma(u3, z3[g], std::fma(u2, z2[g], std::fma(u1, z1[g], std::fma(u0, z0[g], y[g]))));
+      V::fnmadd(c(c3[i]), z3, V::fnmadd(c(c2[i]), z2, V::fnmadd(c(c1[i]), z1, V::fnmadd(c(c0[i]), z0, V::load(y)))))
+          .store(y);
     }
   }
   for (; top >= 0; --top) {
-    const T* c = lu + top * n;
-    for (int g = 0; g < kLanes; ++g) X[top * kLanes + g] = X[top * kLanes + g] / double(c[top]);
-    for (Index i = 0; i < top; ++i)
-      for (int g = 0; g < kLanes; ++g) X[i * kLanes + g] = std::fma(-double(c[i]), X[top * kLanes + g], X[i * kLanes + g]);
+    const T* ct = lu + top * n;
+    const V z = V::load(X + top * kLanes) / c(ct[top]);
+    z.store(X + top * kLanes);
+    for (Index i = 0; i < top; ++i) V::fnmadd(c(ct[i]), z, V::load(X + i * kLanes)).store(X + i * kLanes);
   }
 }
 
@@ -391,20 +472,21 @@ struct Kernels {
   void (*lu_solve_n)(const float*, const int*, Index, double*);
 };
 
-#define MRIOTRACE_DRAW_KERNELS(SUFFIX, TARGET)                                                                \
+#define MRIOTRACE_DRAW_KERNELS(SUFFIX, TARGET, V)                                                              \
   TARGET void residual_##SUFFIX(const SparseMatrix& A, const std::int32_t* inner, const float* f,             \
                                 const double* B, const double* X, double* R, bool t) {                        \
-    residual_impl(A, inner, f, B, X, R, t);                                                                    \
+    residual_impl<V>(A, inner, f, B, X, R, t);                                                                 \
   }                                                                                                            \
   TARGET void lu_solve_t_##SUFFIX(const float* lu, const int* ipiv, Index n, double* X) {                      \
-    lu_solve_t_impl(lu, ipiv, n, X);                                                                           \
+    lu_solve_t_impl<V>(lu, ipiv, n, X);                                                                        \
   }                                                                                                            \
   TARGET void lu_solve_n_##SUFFIX(const float* lu, const int* ipiv, Index n, double* X) {                      \
-    lu_solve_n_impl(lu, ipiv, n, X);                                                                           \
+    lu_solve_n_impl<V>(lu, ipiv, n, X);                                                                        \
   }
-MRIOTRACE_DRAW_KERNELS(avx512, __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))))
-MRIOTRACE_DRAW_KERNELS(avx2, __attribute__((target("avx2,fma"))))
-MRIOTRACE_DRAW_KERNELS(generic, )
+// flatten: the vector types' member functions (target-specific) are inlined into these.
+MRIOTRACE_DRAW_KERNELS(avx512, MRIOTRACE_AVX512 __attribute__((flatten)), V512)
+MRIOTRACE_DRAW_KERNELS(avx2, MRIOTRACE_AVX2 __attribute__((flatten)), V256x2)
+MRIOTRACE_DRAW_KERNELS(generic, , VScalar)
 #undef MRIOTRACE_DRAW_KERNELS
 
 Kernels kernels_for_cpu() {

@@ -108,7 +108,8 @@ class FactorOf {
 std::pair<double, double> magnitude_range(const double* values, Index count);
 
 /// The log-normal factors of every stored entry of a sparse matrix (A or Z)
-/// for `lanes` draws with stream keys `keys` (lanes with used[g] false get 0),
+/// for `lanes` (1 or kDrawLanes) draws with stream keys `keys` (lanes with
+/// used[g] false get 0),
 /// rounded to float and interleaved: out[q * lanes + g] for entry q (CSC
 /// order). A perturbed entry is value[q] * double(factor) wherever it is
 /// used, so a draw is defined by these floats. With an inactive spec every
