@@ -70,7 +70,8 @@ const std::map<std::string, std::vector<ParamSpec>>& specs() {
         {"chemical", "label", "", true, "chemical sector"},
         {"refining", "label", "", true, "refining sector"},
         {"feedstock_shift", "share", "fraction", true,
-         "share of the chemical sector's refined-product purchases from other regions moved to the local refinery"},
+         "share of the chemical sector's refined-product purchases from other regions moved to the local refinery "
+         "(with split: the new sector's, which it then makes itself)"},
         {"efficiency", "share", "fraction", true, "epsilon: both columns' utility inputs scale by (1 - epsilon) "
                                                   "(with split: the new sector's only)"},
         {"utilities", "labels", "", true, "input sectors counted as fuel, steam and hydrogen"},
