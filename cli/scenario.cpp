@@ -91,12 +91,26 @@ void write_report_csv(const std::string& path, const MrioSystem& sys, const Base
           if (res.dQ(s, p * R + r) != 0) row(res.name, "dQ", s, unit, region_name(p), region_name(r), res.dQ(s, p * R + r));
       if (!std::isnan(res.leakage[s])) row(res.name, "leakage", s, "", "", "", res.leakage[s]);
     }
+    const Index N1 = static_cast<Index>(res.sectors.size());  // N, or more when the scenario splits a sector off
     if (res.va.size() > 0)
       for (Index r = 0; r <= R; ++r) {
         double d = 0;
         for (Index t = (r == R ? 0 : r); t < (r == R ? R : r + 1); ++t)
-          d += res.va.segment(t * N, N).sum() - base.va.segment(t * N, N).sum();
+          d += res.va.segment(t * N1, N1).sum() - base.va.segment(t * N, N).sum();
         row(res.name, "dva", -1, l.monetary_unit, region_name(r), "", d);
+      }
+    // A sector split off (integrate, split = ...): its output, value added and
+    // direct stressors where it produces (partner = its label; 0 in the base).
+    for (Index i = N; i < N1; ++i)
+      for (Index r = 0; r < R; ++r) {
+        const Index c = r * N1 + i;
+        if (res.x[c] == 0) continue;
+        const std::string& label = res.sectors[static_cast<size_t>(i)];
+        row(res.name, "new_sector_x", -1, l.monetary_unit, region_name(r), label, res.x[c]);
+        if (res.va.size() > 0) row(res.name, "new_sector_va", -1, l.monetary_unit, region_name(r), label, res.va[c]);
+        for (Index s = 0; s < k; ++s)
+          row(res.name, "new_sector_F", s, l.stressor_units.empty() ? std::string() : l.stressor_units[static_cast<size_t>(s)],
+              region_name(r), label, res.dF(s, c));
       }
     for (const auto& t : res.targets) {
       const std::string region = t.target.region.empty() ? "all" : t.target.region;
@@ -154,10 +168,23 @@ void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario
     }
     std::cout << '\n';
   }
+  const Index N1 = static_cast<Index>(res.sectors.size());  // N, or more when the scenario splits a sector off
+  for (Index i = N; i < N1; ++i)
+    for (Index r = 0; r < R; ++r) {
+      const Index c = r * N1 + i;
+      if (res.x[c] == 0) continue;
+      std::cout << format("  new sector (%s, %s): output %.4g %s", l.regions[static_cast<size_t>(r)].c_str(),
+                          res.sectors[static_cast<size_t>(i)].c_str(), res.x[c], l.monetary_unit.c_str());
+      if (res.va.size() > 0) std::cout << format(", value added %.4g", res.va[c]);
+      for (Index s = 0; s < sys.k(); ++s)
+        std::cout << format(", %s %.4g", l.stressors[static_cast<size_t>(s)].c_str(), res.dF(s, c));
+      std::cout << '\n';
+    }
   if (res.va.size() > 0) {
     // Total value added equals total final demand, so it moves only with Y; show where it moves.
     std::vector<double> dva(static_cast<size_t>(R));
-    for (Index r = 0; r < R; ++r) dva[static_cast<size_t>(r)] = res.va.segment(r * N, N).sum() - base.va.segment(r * N, N).sum();
+    for (Index r = 0; r < R; ++r)
+      dva[static_cast<size_t>(r)] = res.va.segment(r * N1, N1).sum() - base.va.segment(r * N, N).sum();
     std::vector<Index> order(static_cast<size_t>(R));
     std::iota(order.begin(), order.end(), Index{0});
     std::sort(order.begin(), order.end(), [&](Index a, Index b) {
@@ -256,11 +283,31 @@ void run_scenario_command(const ScenarioRunOptions& o) {
   if (!o.output.empty()) {
     std::string csv = o.output;
     if (ext != ".csv") {
-      std::vector<io::NamedAccounts> sets{{"base", as_accounts(base.x, base.pba, base.cba, base.Q, sys.R())}};
+      // One sector list for every result set: the base's, then each sector a
+      // scenario splits off; x of a set without one of them holds 0 there.
+      Labels labels = sys.labels();
       for (const auto& r : results)
-        sets.push_back({"scenario " + r.name, as_accounts(r.x, r.pba, r.cba, base.Q + r.dQ, sys.R())});
+        for (const auto& name : r.sectors)
+          if (std::find(labels.sectors.begin(), labels.sectors.end(), name) == labels.sectors.end())
+            labels.sectors.push_back(name);
+      const Index R = sys.R(), NU = labels.N();
+      auto widen = [&](const Vector& x, const std::vector<std::string>& sectors) {
+        if (static_cast<Index>(sectors.size()) == NU) return x;
+        const Index N1 = static_cast<Index>(sectors.size());
+        Vector out = Vector::Zero(R * NU);
+        for (Index i = 0; i < N1; ++i) {
+          const Index at = std::find(labels.sectors.begin(), labels.sectors.end(), sectors[static_cast<size_t>(i)]) -
+                           labels.sectors.begin();
+          for (Index r = 0; r < R; ++r) out[r * NU + at] = x[r * N1 + i];
+        }
+        return out;
+      };
+      std::vector<io::NamedAccounts> sets{
+          {"base", as_accounts(widen(base.x, sys.labels().sectors), base.pba, base.cba, base.Q, R)}};
+      for (const auto& r : results)
+        sets.push_back({"scenario " + r.name, as_accounts(widen(r.x, r.sectors), r.pba, r.cba, base.Q + r.dQ, R)});
       progress("writing " + o.output);
-      io::save_results(o.output, sys.labels(), sets);
+      io::save_results(o.output, labels, sets);
       const std::filesystem::path p(o.output);
       csv = (p.parent_path() / (p.stem().string() + "_report.csv")).string();
     }

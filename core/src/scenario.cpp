@@ -13,6 +13,7 @@
 #include <cmath>
 #include <exception>
 #include <map>
+#include <optional>
 #include <queue>
 #include <unordered_map>
 
@@ -161,6 +162,11 @@ double logmean(double a, double b) {
 /// (structure) and e_i = E_i / V_i (intensity):
 ///   structure = sum_i L(I_i1, I_i0) ln(s_i1 / s_i0),  intensity = sum_i L(I_i1, I_i0) ln(e_i1 / e_i0).
 /// Zeros are replaced by a tiny value (Ang & Liu 2007), so the two sum to dI.
+/// A sector absent on one side (output exactly 0 there: a sector split off in
+/// the scenario, padded with 0 in the base; the chemical sector a split with
+/// split_share = 1 empties; a base sector without output that gains some) adds
+/// its whole I_i change to the structure effect: the limit of the two terms as
+/// its output goes to 0 (the intensity term vanishes like 1 / ln(output)).
 void lmdi(const Matrix& S0, const Vector& x0, const Vector& va0, const Matrix& S1, const Vector& x1,
           const Vector& va1, const std::vector<Index>& industry, Index R, Matrix& str, Matrix& inten) {
   const Index k = S0.rows(), N = x0.size() / R;
@@ -181,6 +187,10 @@ void lmdi(const Matrix& S0, const Vector& x0, const Vector& va0, const Matrix& S
         if (!ok) break;
         const double E0 = S0(s, c) * x0[c], E1 = S1(s, c) * x1[c];
         if (E0 == 0 && E1 == 0) continue;
+        if ((x0[c] == 0 && E1 >= 0 && va1[c] > 0) || (x1[c] == 0 && E0 >= 0 && va0[c] > 0)) {
+          st += E1 / V1 - E0 / V0;  // entering or leaving the mix
+          continue;
+        }
         if (E0 < 0 || E1 < 0 || !(va0[c] > 0) || !(va1[c] > 0)) {
           ok = false;  // negative stressors or no value added: LMDI-I is undefined
           break;
@@ -219,6 +229,7 @@ struct Prepared {
   std::vector<Line> terms;                       // dA = sum u v^T (low-rank path)
   std::map<Index, RowVector> dYr;                // changed rows of Yr (R each); sparse: n x R per scenario adds up
   bool lowrank = true;
+  std::optional<scenario_detail::Reshaped> reshaped;  // a split: the edited system in its own shape (full path)
   // Filled by the solve phase:
   Matrix rhs;                                    // n x q right-hand sides: U, then unmatched dYr
   std::vector<Index> dy_term;                    // dYr = sum_t U[:, dy_term[t]] dy_coef[t]; empty when solved whole
@@ -243,6 +254,33 @@ Prepared prepare(const MrioSystem& base, const Scenario& sc, const ScenarioOptio
   const std::string& method = o.method;
   MRIOTRACE_CHECK(method == "auto" || method == "lowrank" || method == "full", "method = \"", method,
                   "\"; expected \"auto\", \"lowrank\" or \"full\"");
+  if (!p.edits.split.empty()) {
+    // A new sector changes n: no update of the base factorisation applies.
+    if (method == "lowrank")
+      throw InputError(detail::concat("scenario \"", sc.name, "\" splits a sector off (\"", p.edits.split.front().label,
+                                      "\"), so its system has n = ", R * (base.N() + static_cast<Index>(p.edits.split.size())),
+                                      " instead of the base's ", n,
+                                      ": method = \"lowrank\" cannot solve it; use \"auto\" or \"full\""));
+    p.reshaped = scenario_detail::reshape(base, p.edits);
+    p.lowrank = false;
+    // dA against the base padded with the new sectors (for changed_coefficients and rank).
+    const Index N = base.N(), N1 = p.reshaped->labels.N();
+    std::vector<Eigen::Triplet<double, Index>> t;
+    for (Index j = 0; j < n; ++j)
+      for (SparseMatrix::InnerIterator it(base.A(), j); it; ++it)
+        t.emplace_back(scenario_detail::reshaped_position(it.row(), N, N1),
+                       scenario_detail::reshaped_position(j, N, N1), it.value());
+    SparseMatrix A0(R * N1, R * N1);
+    A0.setFromTriplets(t.begin(), t.end());
+    SparseMatrix dA = p.reshaped->A - A0;
+    dA.prune(0.0);
+    p.dA.clear();
+    for (Index j = 0; j < dA.outerSize(); ++j)
+      for (SparseMatrix::InnerIterator it(dA, j); it; ++it) p.dA.emplace_back(it.row(), it.col(), it.value());
+    p.dYr.clear();
+    p.terms = low_rank_terms(p.dA, R * N1);
+    return p;
+  }
   const Index max_rank = o.max_rank > 0 ? o.max_rank : std::max<Index>(1, std::min<Index>(256, n / 2));
   p.terms = low_rank_terms(p.dA, n);
   p.lowrank = method == "lowrank" || (method == "auto" && static_cast<Index>(p.terms.size()) <= max_rank);
@@ -331,32 +369,58 @@ Matrix scenario_outputs(const Prepared& p, const BaseResults& br) {
   return Z;
 }
 
+/// Base vector (n) in a shape with N1 >= N sectors per region: the added sectors are 0.
+Vector padded(const Vector& v, Index N, Index N1) {
+  if (N1 == N) return v;
+  Vector out = Vector::Zero(v.size() / N * N1);
+  for (Index j = 0; j < v.size(); ++j) out[scenario_detail::reshaped_position(j, N, N1)] = v[j];
+  return out;
+}
+
 ScenarioResult report(const MrioSystem& base, const BaseResults& br, const Prepared& p, Matrix X) {
   ScenarioResult res;
   const Scenario& sc = *p.scenario;
-  const Index R = base.R(), k = base.k();
+  const Index R = base.R(), k = base.k(), N = base.N();
+  // A split scenario has its own shape (N1 > N sectors per region); the base
+  // is compared with it padded, the new sectors present with zero.
+  const scenario_detail::Reshaped* rs = p.reshaped ? &*p.reshaped : nullptr;
+  const Index N1 = rs ? rs->labels.N() : N;
   res.name = sc.name;
   res.path = p.lowrank ? "lowrank" : "full";
   res.rank = static_cast<Index>(p.terms.size());
   res.changed_coefficients = static_cast<Index>(p.dA.size());
   res.notes = p.edits.notes;
+  res.sectors = rs ? rs->labels.sectors : base.labels().sectors;
   res.x = X.rowwise().sum();
-  Matrix S1 = base.S();
-  for (const auto& [col, s] : p.edits.S) S1.col(col) = s;
+  Matrix S1;
+  if (rs) {
+    S1 = rs->S;
+  } else {
+    S1 = base.S();
+    for (const auto& [col, s] : p.edits.S) S1.col(col) = s;
+  }
   // Additional electricity counted at a marginal intensity:
   // S'_el = S_el + (m - S_el) max(x'_el - x0_el, 0) / x'_el.
   for (const auto& m : p.edits.marginal) {
-    const double x1 = res.x[m.column], dx = std::max(0.0, x1 - br.x[m.column]);
+    const Index col = scenario_detail::reshaped_position(m.column, N, N1);
+    const double x1 = res.x[col], dx = std::max(0.0, x1 - br.x[m.column]);
     if (x1 > 0)
-      for (const auto& [s, mi] : m.intensity) S1(s, m.column) += (mi - S1(s, m.column)) * dx / x1;
+      for (const auto& [s, mi] : m.intensity) S1(s, col) += (mi - S1(s, col)) * dx / x1;
   }
   Matrix Q;
   regional(S1, X, fy_by_region(base), R, Q, res.pba, res.cba);
   res.dpba = res.pba - br.pba;
   res.dcba = res.cba - br.cba;
   res.dQ = Q - br.Q;
+  Matrix S0_padded;
+  if (rs) {
+    S0_padded = Matrix::Zero(k, R * N1);
+    for (Index j = 0; j < base.n(); ++j) S0_padded.col(scenario_detail::reshaped_position(j, N, N1)) = base.S().col(j);
+  }
+  const Matrix& S0 = rs ? S0_padded : base.S();
+  const Vector x0 = padded(br.x, N, N1);
   res.dF = S1 * res.x.asDiagonal();
-  res.dF -= base.S() * br.x.asDiagonal();
+  res.dF -= S0 * x0.asDiagonal();
   res.leakage = Vector::Constant(k, NAN);
   if (!p.edits.origins.empty())
     for (Index s = 0; s < k; ++s) {
@@ -366,14 +430,22 @@ ScenarioResult report(const MrioSystem& base, const BaseResults& br, const Prepa
       if (origin != 0) res.leakage[s] = outside / -origin;
     }
   if (base.has_value_added()) {
-    // v'_j = x'_j (v_j / x_j - sum_i dA_ij): other input rows keep their coefficients.
-    Vector vc = va_coefficients(base);
-    for (const auto& t : p.dA) vc[t.col()] -= t.value();
-    res.va = res.x.cwiseProduct(vc);
-    const Vector va0 = br.x.cwiseProduct(va_coefficients(base));
-    res.intensity = intensities(S1, res.x, res.va, br.industry, R);
-    lmdi(base.S(), br.x, va0, S1, res.x, res.va, br.industry, R, res.lmdi_structure, res.lmdi_intensity);
-    const Index N = base.N();
+    if (rs) {
+      res.va = res.x.cwiseProduct(rs->va_coefficients);
+    } else {
+      // v'_j = x'_j (v_j / x_j - sum_i dA_ij): other input rows keep their coefficients.
+      Vector vc = va_coefficients(base);
+      for (const auto& t : p.dA) vc[t.col()] -= t.value();
+      res.va = res.x.cwiseProduct(vc);
+    }
+    const Vector va0 = padded(br.x.cwiseProduct(va_coefficients(base)), N, N1);
+    // A split-off sector is industrial when the sector it comes from is.
+    std::vector<Index> industry = br.industry;
+    for (size_t q = 0; rs && q < p.edits.split.size(); ++q)
+      if (std::find(br.industry.begin(), br.industry.end(), p.edits.split[q].chemical) != br.industry.end())
+        industry.push_back(N + static_cast<Index>(q));
+    res.intensity = intensities(S1, res.x, res.va, industry, R);
+    lmdi(S0, x0, va0, S1, res.x, res.va, industry, R, res.lmdi_structure, res.lmdi_intensity);
     for (size_t t = 0; t < p.targets.size(); ++t) {
       TargetCheck tc;
       tc.target = sc.targets[t];
@@ -384,7 +456,7 @@ ScenarioResult report(const MrioSystem& base, const BaseResults& br, const Prepa
       tc.change = tc.scenario / tc.base - 1;
       tc.met = tc.change <= tc.target.change;
       double E = 0, V = 0;
-      for (Index c : industrial_positions(br.industry, r, R, N)) {
+      for (Index c : industrial_positions(industry, r, R, N1)) {
         E += S1(s, c) * res.x[c];
         V += res.va[c];
       }
@@ -424,6 +496,23 @@ void solve_group(const MrioSystem& base, const LeontiefSolver& solver, std::vect
   }
   for (Prepared* p : group) {
     if (p->lowrank) continue;
+    if (p->reshaped) {
+      const auto& rs = *p->reshaped;
+      const Index c = base.c();
+      Matrix Yr(rs.Y.rows(), R);
+      for (Index r = 0; r < R; ++r) Yr.col(r) = rs.Y.middleCols(r * c, c).rowwise().sum();
+      // The base's preconditioner blocks cover whole regions: as many regions of the new shape.
+      SolverOptions so = solver.options();
+      so.block_size = so.block_size > 0 && so.block_size % base.N() == 0 ? so.block_size / base.N() * rs.labels.N() : 0;
+      try {
+        LeontiefSolver s1(rs.A, so);
+        p->solved = s1.solve(Yr);
+      } catch (const NumericError& e) {
+        throw NumericError(detail::concat("scenario \"", p->scenario->name, "\": ", e.what()));
+      }
+      for (Index i : rs.zero_rows) p->solved.row(i).setZero();  // exact: nobody buys from them
+      continue;
+    }
     SparseMatrix dA(n, n);
     dA.setFromTriplets(p->dA.begin(), p->dA.end());
     SparseMatrix A1 = base.A() + dA;
@@ -469,8 +558,28 @@ BaseResults compute_base(const MrioSystem& base, const LeontiefSolver& solver, c
   return br;
 }
 
+std::vector<std::string> split_sectors(const Scenario& scenario) {
+  std::vector<std::string> out;
+  for (const auto& op : scenario.operations) {
+    if (op.kind != "integrate") continue;
+    auto it = op.params.find("split");
+    if (it != op.params.end())
+      if (const auto* label = std::get_if<std::string>(&it->second)) out.push_back(*label);
+  }
+  return out;
+}
+
 MrioSystem apply_scenario(const MrioSystem& base, const Scenario& scenario, int threads) {
   const Edits e = scenario_detail::build_edits(base, scenario);
+  if (!e.split.empty()) {
+    // The new shape: x from a solve, exactly 0 where nobody buys; v'_j = x'_j vc'_j.
+    scenario_detail::Reshaped rs = scenario_detail::reshape(base, e);
+    Vector x = MrioSystem::from_A_Y(rs.labels, rs.A, rs.Y, rs.S, base.F_Y(), {}, threads).x();
+    for (Index i : rs.zero_rows) x[i] = 0;
+    Vector v = base.has_value_added() ? Vector(x.cwiseProduct(rs.va_coefficients)) : Vector();
+    return MrioSystem::from_A_x(std::move(rs.labels), std::move(rs.A), std::move(x), std::move(rs.Y),
+                                std::move(rs.S), base.F_Y(), std::move(v));
+  }
   SparseMatrix A = base.A();
   {
     std::vector<Eigen::Triplet<double, Index>> t;

@@ -25,6 +25,20 @@ struct MarginalSupply {
   std::map<Index, double> intensity; ///< stressor -> intensity per monetary unit
 };
 
+/// A sector split off by `integrate` with `split` (scenario_ops.cpp): appended
+/// after the last sector in every region, with output only in `region`. The
+/// column is stated on the base positions, where row (region, chemical) means
+/// "chemicals of region r", bought from the chemical sector and the new one in
+/// the ratio (1 - share) : share like every other buyer's (reshape() splits it).
+struct SplitSector {
+  std::string label;
+  Index region = -1, chemical = -1;
+  double share = 1;                           ///< s: part of (region, chemical) that is integrated
+  std::vector<std::pair<Index, double>> column;  ///< input coefficients (base row positions, sorted)
+  Vector intensity;                           ///< k direct intensities
+  double va_coefficient = 0;                  ///< value added per unit of output (0 without v)
+};
+
 struct Edits {
   std::map<std::pair<Index, Index>, double> A;  ///< (column, row) -> new coefficient
   std::map<std::pair<Index, Index>, double> dA; ///< (column, row) -> change, accumulated as the operations state it
@@ -34,7 +48,26 @@ struct Edits {
   std::vector<MarginalSupply> marginal;
   std::set<Index> origins;                      ///< regions that relocations move supply out of
   std::vector<std::string> notes;
+  std::vector<SplitSector> split;               ///< at most one (a split is the scenario's last operation)
 };
+
+/// The edited system in the scenario's own shape: the base's N sectors plus
+/// the split-off ones (appended in every region; zero outside their region).
+/// Built only for scenarios that split (full path).
+struct Reshaped {
+  Labels labels;        ///< N' = N + split.size() sectors
+  SparseMatrix A;       ///< n' x n'
+  Matrix Y;             ///< n' x R*c
+  Matrix S;             ///< k x n'
+  Vector va_coefficients;  ///< n' value added per unit of output (empty without v)
+  std::vector<Index> zero_rows;  ///< positions nobody buys from (x' = 0 exactly)
+};
+
+/// Position of base position `p` in a system with N1 >= N sectors per region.
+inline Index reshaped_position(Index p, Index N, Index N1) { return (p / N) * N1 + p % N; }
+
+/// Apply the overlays of `e` to `base` and split the sectors of e.split off.
+Reshaped reshape(const MrioSystem& base, const Edits& e);
 
 /// Column sums of A (n).
 Vector column_sums(const SparseMatrix& A);

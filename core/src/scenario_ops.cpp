@@ -70,12 +70,18 @@ const std::map<std::string, std::vector<ParamSpec>>& specs() {
         {"chemical", "label", "", true, "chemical sector"},
         {"refining", "label", "", true, "refining sector"},
         {"feedstock_shift", "share", "fraction", true,
-         "share of the chemical sector's refined-product purchases from other regions moved to the local refinery"},
-        {"efficiency", "share", "fraction", true, "epsilon: both columns' utility inputs scale by (1 - epsilon)"},
+         "share of the chemical sector's refined-product purchases from other regions moved to the local refinery "
+         "(with split: the new sector's, which it then makes itself)"},
+        {"efficiency", "share", "fraction", true, "epsilon: both columns' utility inputs scale by (1 - epsilon) "
+                                                  "(with split: the new sector's only)"},
         {"utilities", "labels", "", true, "input sectors counted as fuel, steam and hydrogen"},
         {"emission_reduction", "share", "fraction", false, "direct intensities of both scale by (1 - this); "
-                                                           "default efficiency"},
-        {"stressors", "labels", "", false, "stressors emission_reduction applies to (default all)"}}},
+                                                           "default efficiency (with split: the new sector's only)"},
+        {"stressors", "labels", "", false, "stressors emission_reduction applies to (default all)"},
+        {"split", "label", "", false, "name of a new sector for the integrated complex, appended in every region "
+                                      "(not yet a sector; the scenario's last operation)"},
+        {"split_share", "share", "fraction of the chemical sector", false,
+         "s in (0, 1]: share of the chemical sector's sales the new sector takes over (default 1; needs split)"}}},
       {"green_power",
        {{"region", "label", "", true, "region of the park"},
         {"sectors", "labels", "", true, "park sectors"},
@@ -343,6 +349,13 @@ class Editor {
     if (it == e_.S.end()) it = e_.S.emplace(col, Vector(b_.S().col(col))).first;
     it->second[stressor] = value;
   }
+  /// Sum of the changes of column `col` of A so far (all operations).
+  double column_change(Index col) const {
+    auto it = col_delta_.find(col);
+    return it == col_delta_.end() ? 0.0 : it->second;
+  }
+  /// Current column sum of A (base sum plus the changes so far).
+  double column_sum(Index col) const { return colsum_[col] + column_change(col); }
   /// Base column nonzeros plus edited cells of column `col` (rows, sorted).
   std::vector<Index> column_rows(Index col) const {
     std::vector<Index> rows;
@@ -537,15 +550,102 @@ void couple_byproduct(const Op& op, Editor& ed, const MrioSystem& b) {
   add_emissions(ed, b, cr, dfr);
 }
 
+/// `integrate` with `split`: the integrated complex becomes a new sector N_c of
+/// region r (docs/scenarios.md). Nothing of the base shape is edited here: the
+/// chemical and refining columns keep their technology; the new sector's
+/// column, intensities and value added are computed from the current values
+/// and checked, and reshape() builds the system with the extra sector.
+///   column:  c = A'[:, chem] with the feedstock shift sigma applied; then the
+///            refining stage is internalised: a = c[(r, ref)] is removed and
+///            a A'[:, ref] added; then utility rows scale by (1 - eps).
+///   S:       (S'[:, chem] + a S'[:, ref]), the `stressors` times (1 - red).
+///   v/x:     vc_chem + a vc_ref + (sum of c before eps - sum of c after eps),
+///            so that with eps = 0 the complex adds exactly the value added of
+///            the two stages it replaces (also when v differs from x - Z'1).
+void split_off(const Op& op, Editor& ed, const MrioSystem& b, Edits& e, Index r, Index chem, Index ref, double sigma,
+               double eps, double red, const std::vector<Index>& utilities, const std::vector<Index>& stressors) {
+  const Labels& l = b.labels();
+  const std::string label = op.text("split");
+  if (label.empty()) op.fail("split", "is empty; expected the name of the new sector");
+  if (std::find(l.sectors.begin(), l.sectors.end(), label) != l.sectors.end())
+    op.fail("split", "= \"" + label + "\" is already a sector; expected the name of a new one");
+  const double s = op.number("split_share", 1.0);
+  if (!(s > 0)) op.fail("split_share", "= 0; expected a share in (0, 1] (0 splits nothing off)");
+  const Index cc = ed.pos(r, chem), cr = ed.pos(r, ref);
+  if (!(b.x()[cc] > 0))
+    op.fail("split", detail::concat("= \"", label, "\": ", ed.cell_name(cc), " has no output; nothing to split off"));
+  std::map<Index, double> col;
+  for (Index row : ed.column_rows(cc))
+    if (const double v = ed.a(row, cc); v != 0) col[row] = v;
+  double moved = 0;
+  for (Index t = 0; t < b.R(); ++t) {
+    auto it = col.find(ed.pos(t, ref));
+    if (t == r || it == col.end() || sigma == 0) continue;
+    moved += sigma * it->second;
+    it->second *= 1 - sigma;
+  }
+  if (moved > 0) col[cr] += moved;
+  const double a = col.count(cr) ? col[cr] : 0.0;
+  col.erase(cr);
+  if (a > 0)
+    for (Index row : ed.column_rows(cr))
+      if (const double v = ed.a(row, cr); v != 0) col[row] += a * v;
+  double before = 0, after = 0;
+  for (auto& [row, v] : col) {
+    before += v;
+    if (eps != 0 && std::binary_search(utilities.begin(), utilities.end(), row % b.N())) v *= 1 - eps;
+    after += v;
+  }
+  scenario_detail::SplitSector sp;
+  sp.label = label;
+  sp.region = r;
+  sp.chemical = chem;
+  sp.share = s;
+  for (const auto& [row, v] : col)
+    if (v != 0) sp.column.emplace_back(row, v);
+  const std::string cell = detail::concat("(", l.regions[static_cast<size_t>(r)], ", ", label, ")");
+  const std::string where = detail::concat("= \"", label, "\": the new sector ", cell);
+  if (!(after < 1))
+    op.fail("split", detail::concat(where, " would have a column of A summing to ", after,
+                                    "; expected < 1 (a productive system): it buys ", ed.cell_name(cc),
+                                    "'s inputs plus ", a, " x the column of ", ed.cell_name(cr), ", which sums to ",
+                                    ed.column_sum(cr)));
+  sp.intensity.resize(b.k());
+  for (Index k = 0; k < b.k(); ++k) sp.intensity[k] = ed.s(k, cc) + a * ed.s(k, cr);
+  if (red > 0)
+    for (Index k : stressors) sp.intensity[k] *= 1 - red;
+  for (Index k = 0; k < b.k(); ++k)
+    if (!(sp.intensity[k] >= 0) && (b.S()(k, cc) >= 0 && b.S()(k, cr) >= 0))
+      op.fail("split", detail::concat(where, " would have intensity ", sp.intensity[k], " of \"",
+                                      l.stressors[static_cast<size_t>(k)], "\"; expected >= 0"));
+  if (b.has_value_added()) {
+    auto vc = [&](Index c) { return (b.x()[c] > 0 ? b.v()[c] / b.x()[c] : 0.0) - ed.column_change(c); };
+    sp.va_coefficient = vc(cc) + a * vc(cr) + (before - after);
+    if (sp.va_coefficient < -1e-12)
+      op.fail("split", detail::concat(where, " would have negative value added (", sp.va_coefficient,
+                                      " per unit of output): ", ed.cell_name(cr), " earns ", vc(cr), " per unit"));
+  }
+  e.notes.push_back(detail::concat("  new sector ", cell, ": takes over ", s, " of ",
+                                   ed.cell_name(cc), "'s sales; makes the refined products it bought from ",
+                                   ed.cell_name(cr), " itself (", a, " per unit of output); column sum of A ", after));
+  e.split.push_back(std::move(sp));
+}
+
 /// Refining-chemical integration (METHODS "Coupled production").
-void integrate(const Op& op, Editor& ed, const MrioSystem& b) {
+void integrate(const Op& op, Editor& ed, const MrioSystem& b, Edits& e) {
   const Index r = op.region("region"), chem = op.sector("chemical"), ref = op.sector("refining");
   if (chem == ref) op.fail("refining", "is the same sector as chemical");
   const double sigma = op.number("feedstock_shift"), eps = op.number("efficiency");
   const double red = op.has("emission_reduction") ? op.number("emission_reduction") : eps;
   const auto utilities = op.select("utilities", b.labels().sectors, "sector");
   const auto stressors = op.select("stressors", b.labels().stressors, "stressor");
+  if (op.has("split_share") && !op.has("split"))
+    op.fail("split_share", "is given without split; name the new sector with split = \"...\"");
   const Index cc = ed.pos(r, chem), cr = ed.pos(r, ref);
+  if (op.has("split")) {
+    split_off(op, ed, b, e, r, chem, ref, sigma, eps, red, utilities, stressors);
+    return;
+  }
   // Feedstock: refined products bought from other regions move to the local refinery.
   double moved = 0;
   for (Index t = 0; t < b.R(); ++t) {
@@ -770,12 +870,103 @@ Vector column_sums(const SparseMatrix& A) {
   return sums;
 }
 
+Reshaped reshape(const MrioSystem& base, const Edits& e) {
+  const Labels& l = base.labels();
+  const Index R = base.R(), N = base.N(), n = base.n(), k = base.k(), fd = base.Y().cols();
+  const Index N1 = N + static_cast<Index>(e.split.size()), n1 = R * N1;
+  Reshaped out;
+  out.labels = l;
+  for (const auto& sp : e.split) out.labels.sectors.push_back(sp.label);
+  auto at = [&](Index p) { return reshaped_position(p, N, N1); };
+  // Base row (r, chemical) of a split -> (its position, the new sector's position, share).
+  std::map<Index, std::tuple<Index, Index, double>> split_rows;
+  for (size_t q = 0; q < e.split.size(); ++q) {
+    const auto& sp = e.split[q];
+    split_rows[sp.region * N + sp.chemical] = {sp.region * N1 + sp.chemical, sp.region * N1 + N + static_cast<Index>(q),
+                                               sp.share};
+  }
+  std::vector<Eigen::Triplet<double, Index>> t;
+  t.reserve(static_cast<size_t>(base.A().nonZeros() + static_cast<Index>(e.A.size())) + 64);
+  std::vector<char> sold(static_cast<size_t>(n1), 0);
+  auto put = [&](Index row, Index col, double v) {  // row on base positions, col on new ones
+    if (v == 0) return;
+    auto it = split_rows.find(row);
+    if (it == split_rows.end()) {
+      t.emplace_back(at(row), col, v);
+      sold[static_cast<size_t>(at(row))] = 1;
+      return;
+    }
+    const auto [keep, to, share] = it->second;
+    if (share < 1) {
+      t.emplace_back(keep, col, (1 - share) * v);
+      sold[static_cast<size_t>(keep)] = 1;
+    }
+    t.emplace_back(to, col, share * v);
+    sold[static_cast<size_t>(to)] = 1;
+  };
+  for (Index j = 0; j < n; ++j) {
+    // The edited column: base entries, overridden or completed by the overlay.
+    auto lo = e.A.lower_bound({j, 0});
+    for (SparseMatrix::InnerIterator it(base.A(), j); it; ++it)
+      if (e.A.find({j, it.row()}) == e.A.end()) put(it.row(), at(j), it.value());
+    for (auto it = lo; it != e.A.end() && it->first.first == j; ++it) put(it->first.second, at(j), it->second);
+  }
+  for (size_t q = 0; q < e.split.size(); ++q) {
+    const auto& sp = e.split[q];
+    for (const auto& [row, v] : sp.column) put(row, sp.region * N1 + N + static_cast<Index>(q), v);
+  }
+  out.A.resize(n1, n1);
+  out.A.setFromTriplets(t.begin(), t.end());
+  out.A.prune(0.0);
+  out.A.makeCompressed();
+  out.Y = Matrix::Zero(n1, fd);
+  for (Index i = 0; i < n; ++i) {
+    auto ey = e.Y.find(i);
+    const RowVector y = ey != e.Y.end() ? ey->second : RowVector(base.Y().row(i));
+    auto it = split_rows.find(i);
+    if (it == split_rows.end()) {
+      out.Y.row(at(i)) = y;
+    } else {
+      const auto [keep, to, share] = it->second;
+      out.Y.row(keep) = (1 - share) * y;
+      out.Y.row(to) = share * y;
+    }
+  }
+  out.S = Matrix::Zero(k, n1);
+  for (Index j = 0; j < n; ++j) {
+    auto es = e.S.find(j);
+    out.S.col(at(j)) = es != e.S.end() ? es->second : Vector(base.S().col(j));
+  }
+  for (size_t q = 0; q < e.split.size(); ++q)
+    out.S.col(e.split[q].region * N1 + N + static_cast<Index>(q)) = e.split[q].intensity;
+  if (base.has_value_added()) {
+    out.va_coefficients = Vector::Zero(n1);
+    for (Index j = 0; j < n; ++j) out.va_coefficients[at(j)] = base.x()[j] > 0 ? base.v()[j] / base.x()[j] : 0.0;
+    for (const auto& [cell, delta] : e.dA) out.va_coefficients[at(cell.first)] -= delta;
+    for (size_t q = 0; q < e.split.size(); ++q)
+      out.va_coefficients[e.split[q].region * N1 + N + static_cast<Index>(q)] = e.split[q].va_coefficient;
+  }
+  // Nobody buys from these (x' = 0 exactly): the new sector outside its
+  // region, the chemical sector when split_share = 1.
+  for (Index i = 0; i < n1; ++i)
+    if (!sold[static_cast<size_t>(i)] && out.Y.row(i).isZero(0)) out.zero_rows.push_back(i);
+  return out;
+}
+
 Edits build_edits(const MrioSystem& base, const Scenario& scenario, const Vector* base_column_sums) {
   MRIOTRACE_CHECK(!scenario.name.empty(), "a scenario needs a name");
   // Pass 1: every operation's parameters and labels, before anything is applied.
   std::vector<Op> ops;
   ops.reserve(scenario.operations.size());
-  for (size_t p = 0; p < scenario.operations.size(); ++p) ops.emplace_back(base, scenario, p, scenario.operations[p]);
+  for (size_t p = 0; p < scenario.operations.size(); ++p) {
+    ops.emplace_back(base, scenario, p, scenario.operations[p]);
+    // Later operations address the base's sectors and positions: they would
+    // neither see nor edit the new sector (its sales, its column).
+    if (scenario.operations[p].kind == "integrate" && ops.back().has("split") && p + 1 < scenario.operations.size())
+      ops.back().fail("split", detail::concat("is given but operation ", p + 2, " (", scenario.operations[p + 1].kind,
+                                              ") follows; a split must be the scenario's last operation "
+                                              "(put the other operations before it)"));
+  }
   resolve_targets(base, scenario);
   // Pass 2: apply in order on the overlay, checking each write.
   Edits e;
@@ -788,7 +979,7 @@ Edits build_edits(const MrioSystem& base, const Scenario& scenario, const Vector
     e.notes.push_back(op.note());
     if (kind == "relocate") relocate(op, ed, e, base);
     else if (kind == "couple_byproduct") couple_byproduct(op, ed, base);
-    else if (kind == "integrate") integrate(op, ed, base);
+    else if (kind == "integrate") integrate(op, ed, base, e);
     else if (kind == "green_power") green_power(op, ed, base, e);
     else if (kind == "electrify") electrify(op, ed, base);
     else edit(op, ed, base, kind == "set");

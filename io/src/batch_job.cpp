@@ -201,6 +201,13 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
       if (set.scenarios.empty()) ctx.fail("scenarios", concat("scenario file \"", job.scenario_file, "\" has no [[scenario]]"));
       for (const auto& sc : set.scenarios) {
         if (sc.name == "base") ctx.fail("scenarios", "a scenario may not be called \"base\" (that name is the unedited system)");
+        // Items perturb entries by position with the base's draws and solve
+        // with the base's factorisation: both need the base's shape.
+        if (const auto added = split_sectors(sc); !added.empty())
+          ctx.fail("scenarios", concat("scenario \"", sc.name, "\" in \"", job.scenario_file, "\" splits a sector off (integrate, split = \"",
+                                       added.front(), "\"); batch jobs need every scenario in the base's shape (their "
+                                       "draws perturb entries by position); run it with `mriotrace scenario run` "
+                                       "or leave split out"));
         job.scenarios.push_back(sc.name);
         job.scenario_defs.push_back(sc);
       }

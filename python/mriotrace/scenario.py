@@ -82,7 +82,9 @@ class Scenario:
         return self.op("couple_byproduct", **params)
 
     def integrate(self, **params) -> "Scenario":
-        """Refining-chemical integration: region, chemical, refining, feedstock_shift, efficiency, utilities."""
+        """Refining-chemical integration: region, chemical, refining, feedstock_shift, efficiency, utilities;
+        emission_reduction, stressors optional. split="<new sector>" (and split_share=s, default 1) splits the
+        integrated complex off as a new sector, appended in every region; it must be the last operation."""
         return self.op("integrate", **params)
 
     def green_power(self, **params) -> "Scenario":
@@ -191,7 +193,8 @@ def run_scenarios(system: MRIOSystem, scenarios, *, method: str = "auto", max_ra
 class ScenarioResult:
     """The report of one scenario against its base, as labelled DataFrames.
 
-    Attributes: name, description, path ("lowrank" / "full"), rank, notes, seconds.
+    Attributes: name, description, path ("lowrank" / "full"), rank, notes, seconds; sectors (the
+    scenario's: the base's plus any split off by integrate) and new_sectors (those split off).
     Units: stressors in their own units (``unit``), money in the system's monetary unit.
     """
 
@@ -210,9 +213,20 @@ class ScenarioResult:
         self._stressors = pd.Index(labels.stressors, name="stressor")
         self._units = list(labels.stressor_units) or [""] * len(labels.stressors)
         self._regions = pd.Index(labels.regions, name="region")
+        # The scenario's sectors: the base's, then any split off by integrate (split=...).
+        self.sectors = pd.Index(list(raw["sectors"]), name="sector")
+        self.new_sectors = list(raw["sectors"])[len(labels.sectors):]
+        self._index = pd.MultiIndex.from_product([self._regions, self.sectors], names=["region", "sector"])
 
     def __repr__(self) -> str:
         return f"ScenarioResult({self.name!r}, path={self.path!r}, rank={self.rank})"
+
+    def _padded(self, base) -> np.ndarray:
+        """A base vector per (region, sector) in the scenario's shape: split-off sectors are 0."""
+        b = np.asarray(base).reshape(len(self._regions), -1)
+        out = np.zeros((len(self._regions), len(self.sectors)))
+        out[:, :b.shape[1]] = b
+        return out.reshape(-1)
 
     def _reg(self, key, base=None) -> pd.DataFrame:
         data = np.asarray(self._raw[key] if base is None else base)
@@ -274,25 +288,33 @@ class ScenarioResult:
 
     @property
     def dF(self) -> pd.DataFrame:
-        """Change of direct emissions (stressors x (region, sector)): S' x' - S x."""
-        return pd.DataFrame(np.asarray(self._raw["dF"]), index=self._stressors, columns=self._system.get_index())
+        """Change of direct emissions (stressors x (region, sector)): S' x' - S x (the scenario's sectors,
+        a split-off one with 0 in the base)."""
+        return pd.DataFrame(np.asarray(self._raw["dF"]), index=self._stressors, columns=self._index)
 
     @property
     def x(self) -> pd.Series:
-        """Scenario gross output per (region, sector)."""
-        return pd.Series(np.asarray(self._raw["x"]), index=self._system.get_index(), name="indout")
+        """Scenario gross output per (region, sector) (the scenario's sectors)."""
+        return pd.Series(np.asarray(self._raw["x"]), index=self._index, name="indout")
 
     @property
     def dx(self) -> pd.Series:
-        return pd.Series(np.asarray(self._raw["x"]) - np.asarray(self._base.x), index=self._system.get_index(),
-                         name="dx")
+        """Change of gross output per (region, sector); a split-off sector counts 0 in the base."""
+        return pd.Series(np.asarray(self._raw["x"]) - self._padded(self._base.x), index=self._index, name="dx")
+
+    @property
+    def va(self) -> pd.Series | None:
+        """Scenario value added per (region, sector); None without value added."""
+        if self._raw["va"] is None:
+            return None
+        return pd.Series(np.asarray(self._raw["va"]), index=self._index, name="va")
 
     @property
     def dva(self) -> pd.Series | None:
         """Change of value added per region (monetary unit); None without value added."""
         if self._raw["va"] is None:
             return None
-        d = np.asarray(self._raw["va"]) - np.asarray(self._base.va)
+        d = np.asarray(self._raw["va"]) - self._padded(self._base.va)
         return pd.Series(d.reshape(len(self._regions), -1).sum(axis=1), index=self._regions, name="dva")
 
     # ----- intensity indicators, LMDI and targets

@@ -151,6 +151,7 @@ nb::dict result_to_python(ScenarioResult&& r) {
   d["changed_coefficients"] = r.changed_coefficients;
   d["seconds"] = r.seconds;
   d["notes"] = nb::cast(r.notes);
+  d["sectors"] = nb::cast(r.sectors);
   d["x"] = to_numpy(std::move(r.x));
   d["va"] = r.va.size() ? to_numpy(std::move(r.va)) : nb::none();
   d["pba"] = to_numpy(std::move(r.pba));

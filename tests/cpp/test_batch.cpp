@@ -378,5 +378,26 @@ TEST_F(BatchScenarios, ScenarioItemsShareDrawsAndMatchTheEditedSystem) {
   expect_identical(c, io::read_batch_file(path("copy.h5")));
 }
 
+TEST_F(BatchScenarios, ScenarioThatSplitsASectorOffIsRefusedUpFront) {
+  // Items perturb entries by position and solve with the base's factorisation;
+  // a split changes the shape, so the job is refused when it is read.
+  {
+    std::ofstream sc(path("split.toml"));
+    sc << "[[scenario]]\nname = \"clean\"\n[[scenario.operation]]\nkind = \"scale\"\nmatrix = \"S\"\nfactor = 0.8\n"
+          "[[scenario]]\nname = \"complex\"\n[[scenario.operation]]\nkind = \"integrate\"\nregion = \"R0\"\n"
+          "chemical = \"S2\"\nrefining = \"S1\"\nfeedstock_shift = 0.5\nefficiency = 0.1\nutilities = [\"S0\"]\n"
+          "split = \"Complex\"\n";
+  }
+  try {
+    job("scenarios = \"split.toml\"\n", 2);
+    FAIL() << "a splitting scenario was accepted in a batch job";
+  } catch (const InputError& e) {
+    const std::string msg = e.what();
+    for (const char* part : {"job file \"test.toml\"", "scenario \"complex\"", "splits a sector off", "\"Complex\"",
+                             "mriotrace scenario run"})
+      EXPECT_NE(msg.find(part), std::string::npos) << msg;
+  }
+}
+
 }  // namespace
 }  // namespace mriotrace

@@ -45,8 +45,10 @@ def brute_force(system, scenario):
     Q = np.zeros((S.shape[0], R, R))
     for p in range(R):
         Q[:, p, :] = S[:, p * N:(p + 1) * N] @ X[p * N:(p + 1) * N, :]
+    x, v = np.asarray(core.x), np.asarray(core.v)
+    vc = np.divide(v, x, out=np.zeros_like(v), where=x != 0)  # a split's new sector has x = 0 outside its region
     return {"x": X.sum(axis=1), "pba": Q.sum(axis=2) + FYr, "cba": Q.sum(axis=1) + FYr, "Q": Q,
-            "va": X.sum(axis=1) * np.asarray(core.v) / np.asarray(core.x)}
+            "va": X.sum(axis=1) * vc}
 
 
 def test_builder_equals_toml(system):
@@ -209,9 +211,192 @@ def test_example_files_parse_and_run_on_the_demo_system():
         f = mriotrace.read_scenarios(path)
         assert f.base_system == "demo"
         for res in f.run(china):
-            assert res.path == "lowrank"
+            # a scenario that splits a sector off is refactorised; the others are low-rank updates
+            assert res.path == ("full" if res.new_sectors else "lowrank")
             assert len(res.targets) >= 1
             assert np.isfinite(res.summary["dpba"]).all()
+
+
+# ---------------------------------------------------------------- integrate with split
+
+COMPLEX = "Integrated refining-chemical"
+
+
+def split_reference(system, region, chem, ref, sigma, eps, utilities, share, reduction=None, stressors=None):
+    """The split's edited system written out with numpy from the design (docs/scenarios.md, integrate):
+    returns A', Y', S' and the value-added coefficients in the (N + 1)-sector layout."""
+    core = system.core
+    R, N = len(system.regions), len(system.sectors)
+    A = system.A_sparse.toarray()
+    x, v, S, Y = (np.asarray(a) for a in (core.x, core.v, core.S, core.Y))
+    pos = lambda t, i: t * N + i  # noqa: E731
+    c = A[:, pos(region, chem)].copy()
+    for t in range(R):
+        if t != region:
+            c[pos(region, ref)] += sigma * c[pos(t, ref)]
+            c[pos(t, ref)] *= 1 - sigma
+    a = c[pos(region, ref)]
+    c[pos(region, ref)] = 0
+    c += a * A[:, pos(region, ref)]
+    before = c.sum()
+    for t in range(R):
+        for u in utilities:
+            c[pos(t, u)] *= 1 - eps
+    s_new = S[:, pos(region, chem)] + a * S[:, pos(region, ref)]
+    red = eps if reduction is None else reduction
+    for k in (range(S.shape[0]) if stressors is None else stressors):
+        s_new[k] *= 1 - red
+    vc = v / x
+    vc_new = vc[pos(region, chem)] + a * vc[pos(region, ref)] + before - c.sum()
+    N1 = N + 1
+    P = np.zeros((R * N1, R * N))
+    P[[t * N1 + i for t in range(R) for i in range(N)], range(R * N)] = 1
+    A1, Y1, S1, vc1 = P @ A @ P.T, P @ Y, S @ P.T, P @ vc
+    new, old = region * N1 + N, region * N1 + chem
+    A1[:, new], S1[:, new], vc1[new] = P @ c, s_new, vc_new
+    for M in (A1, Y1):
+        M[new] = share * M[old]
+        M[old] *= 1 - share
+    return A1, Y1, S1, vc1, a
+
+
+def split_scenario(system, region, chem, ref, sigma, eps, share, name="complex", **extra):
+    regions, sectors = names(system)
+    return mriotrace.Scenario(name).integrate(
+        region=regions[region], chemical=sectors[chem], refining=sectors[ref], feedstock_shift=sigma,
+        efficiency=eps, utilities=[sectors[0], sectors[5]], split=COMPLEX, split_share=share, **extra)
+
+
+def test_split_builder_equals_toml_and_reports_carry_the_new_label(system):
+    regions, sectors = names(system)
+    built = split_scenario(system, 1, 3, 2, 0.5, 0.1, 0.5)
+    text = f"""
+[[scenario]]
+name = "complex"
+[[scenario.operation]]
+kind = "integrate"
+region = "{regions[1]}"
+chemical = "{sectors[3]}"
+refining = "{sectors[2]}"
+feedstock_shift = 0.5
+efficiency = 0.1
+utilities = ["{sectors[0]}", "{sectors[5]}"]
+split = "{COMPLEX}"
+split_share = 0.5
+"""
+    parsed = mriotrace.parse_scenarios(text).scenarios[0]
+    assert parsed.to_dict() == built.to_dict()
+    a, b = mriotrace.run_scenarios(system, [built, parsed])
+    np.testing.assert_array_equal(a._raw["x"], b._raw["x"])
+    assert a.path == "full" and a.new_sectors == [COMPLEX]
+    assert list(a.sectors) == sectors + [COMPLEX]
+    assert len(a.x) == 4 * 7 and a.x.index.names == ["region", "sector"]
+    assert a.x[(regions[1], COMPLEX)] > 0
+    assert all(a.x[(r, COMPLEX)] == 0 for r in regions if r != regions[1])
+    # The new sector counts 0 in the base: its change is all of it.
+    assert a.dx[(regions[1], COMPLEX)] == a.x[(regions[1], COMPLEX)]
+    assert a.dF[(regions[1], COMPLEX)].to_numpy() == pytest.approx(
+        np.asarray(mriotrace.apply_scenario(system, built).core.S)[:, 1 * 7 + 6] * a.x[(regions[1], COMPLEX)],
+        rel=1e-12)
+    assert a.va[(regions[1], COMPLEX)] > 0
+    # The chemical sector keeps half its sales (1 - s), in every region's purchases alike.
+    assert a.x[(regions[1], sectors[3])] == pytest.approx(a.x[(regions[1], COMPLEX)], rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [2, 5, 13])
+@pytest.mark.parametrize("share", [0.3, 1.0])
+def test_split_is_neutral_on_generated_systems(seed, share):
+    """sigma = eps = 0: production moves between the chemical sector, the refinery and the complex; every
+    regional account stays as in the base, and x'(chem) = (1 - s) x, x'(ref) = x - a x'(complex)."""
+    system = mriotrace.datasets.generate(regions=3, sectors=6, seed=seed, domestic_density=0.8, trade_density=0.5)
+    region, chem, ref = seed % 3, 4, 1
+    sc = split_scenario(system, region, chem, ref, 0.0, 0.0, share, name="neutral")
+    base, res = mriotrace.run_scenarios(system, [mriotrace.Scenario("base"), sc])
+    assert res.path == "full"
+    for key in ("pba", "cba"):
+        assert_close(getattr(res, key).to_numpy(), getattr(base, key).to_numpy(), rtol=1e-10, what=key)
+    assert np.abs(res.dQ.to_numpy()).max() <= 1e-10 * np.abs(np.asarray(base._base.Q)).max()
+    assert np.abs(res.dva.to_numpy()).max() <= 1e-10 * np.asarray(base._base.va).sum()
+    ind = res.intensity
+    assert_close(ind["scenario"].to_numpy(), ind["base"].to_numpy(), rtol=1e-10, what="intensity")
+    regions, sectors = names(system)
+    x0 = base.x
+    a = system.A_sparse.toarray()[region * 6 + ref, region * 6 + chem]
+    r = regions[region]
+    assert res.x[(r, sectors[chem])] == pytest.approx((1 - share) * x0[(r, sectors[chem])], rel=1e-10, abs=1e-12)
+    assert res.x[(r, COMPLEX)] == pytest.approx(share * x0[(r, sectors[chem])], rel=1e-10)
+    assert res.x[(r, sectors[ref])] == pytest.approx(x0[(r, sectors[ref])] - a * res.x[(r, COMPLEX)], rel=1e-10)
+    others = [(t, i) for t in regions for i in sectors if not (t == r and i in (sectors[chem], sectors[ref]))]
+    assert_close(res.x[others].to_numpy(), x0[others].to_numpy(), rtol=1e-10, what="other sectors")
+
+
+@pytest.mark.parametrize("method", ["auto", "full"])
+def test_split_matches_numpy_design_and_dense_brute_force(system, method):
+    """eps > 0: the edited system equals the design written out with numpy, and every report equals a
+    dense re-computation (numpy inverse) of that system, with the base padded by the new sector."""
+    sc = split_scenario(system, 2, 3, 1, 0.7, 0.2, 0.6, emission_reduction=0.3, stressors=["stressor1"])
+    edited = mriotrace.apply_scenario(system, sc)
+    A1, Y1, S1, vc1, a = split_reference(system, 2, 3, 1, 0.7, 0.2, [0, 5], 0.6, reduction=0.3, stressors=[1])
+    assert a > 0
+    assert_close(edited.A_sparse.toarray(), A1, rtol=1e-14, what="A'")
+    assert_close(np.asarray(edited.core.Y), Y1, rtol=1e-14, what="Y'")
+    assert_close(np.asarray(edited.core.S), S1, rtol=1e-14, what="S'")
+    assert list(edited.sectors)[-1] == COMPLEX
+    res = mriotrace.run_scenarios(system, sc, method=method)[0]
+    assert res.path == "full"
+    ref = brute_force(system, sc)
+    base = brute_force(system, mriotrace.Scenario("base"))
+    assert_close(res.x.to_numpy(), ref["x"], rtol=1e-9, what="x")
+    assert_close(res.pba.to_numpy(), ref["pba"], rtol=1e-9, what="pba")
+    assert_close(res.cba.to_numpy(), ref["cba"], rtol=1e-9, what="cba")
+    assert_close(res.dQ.to_numpy().reshape(2, 4, 4) + base["Q"], ref["Q"], rtol=1e-9, what="Q")
+    assert_close(res.va.to_numpy(), ref["x"] * vc1, rtol=1e-9, what="va")
+    assert_close(res.dva.to_numpy(), ref["va"].reshape(4, -1).sum(axis=1) - base["va"].reshape(4, -1).sum(axis=1),
+                 rtol=1e-8, what="dva")
+    assert_close(res.dF.T.groupby(level="region", sort=False).sum().T.to_numpy(), res.dpba.to_numpy(), rtol=1e-9)
+    ind = res.intensity
+    assert np.isfinite(ind["lmdi_structure"]).all()
+    assert_close((ind["lmdi_structure"] + ind["lmdi_intensity"]).to_numpy(), (ind["scenario"] - ind["base"]).to_numpy(),
+                 rtol=1e-9, what="LMDI adds up")
+
+
+def test_split_errors_and_lowrank_refusal(system):
+    regions, sectors = names(system)
+    good = split_scenario(system, 0, 3, 1, 0.5, 0.1, 0.5, name="bad split")
+    with pytest.raises(ValueError, match=r'scenario "bad split" splits a sector off.*"lowrank"'):
+        mriotrace.run_scenarios(system, good, method="lowrank")
+    cases = [
+        (dict(split=sectors[2]), ['"split"', "already a sector"]),
+        (dict(split_share=0.0), ['"split_share"', "(0, 1]"]),
+        (dict(split_share=1.2), ['"split_share"', "[0, 1]"]),
+        (dict(split=None, split_share=0.5), ['"split_share"', "without split"]),
+    ]
+    for change, parts in cases:
+        op = dict(good.operations[0])
+        op.update({k: v for k, v in change.items() if v is not None})
+        for k, v in change.items():
+            if v is None:
+                op.pop(k)
+        with pytest.raises(ValueError) as err:
+            mriotrace.run_scenarios(system, [mriotrace.Scenario("fine"),
+                                             mriotrace.Scenario("bad split", operations=[op])])
+        for part in ['scenario "bad split"', "operation 1 (integrate)", *parts]:
+            assert part in str(err.value)
+    later = mriotrace.Scenario("bad split", operations=list(good.operations)).scale("Y", 1.1)
+    with pytest.raises(ValueError, match=r'operation 1 \(integrate\): parameter "split".*last operation'):
+        mriotrace.run_scenarios(system, later)
+
+
+def test_split_waterfall_shows_the_new_sector(system):
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    regions, _ = names(system)
+    res = mriotrace.run_scenarios(system, split_scenario(system, 1, 3, 2, 0.5, 0.1, 1.0))[0]
+    ax = res.waterfall("stressor0", by="region_sector", top=40)
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert f"{regions[1]} | {COMPLEX}"[:29] in " ".join(labels)
+    ax = res.waterfall("stressor0", by="sector", top=40)
+    assert any(t.get_text().startswith(COMPLEX[:29]) for t in ax.get_xticklabels())
 
 
 # ---------------------------------------------------------------- CLI
@@ -295,3 +480,49 @@ def test_python_values_cross_the_binding(system):
     with pytest.raises(ValueError, match='method = "fast"'):
         mriotrace.run_scenarios(system, b, method="fast")
     assert set(mriotrace.operation_parameters("relocate").index) >= {"product", "from", "to", "share"}
+
+
+@cli
+def test_cli_split_example_reports_the_new_sector(tmp_path):
+    """The example's split scenario through `mriotrace scenario run`: the new sector in the printed report,
+    the tidy CSV (partner = its label) and the HDF5 result sets (one sector list; 0 where a set lacks it)."""
+    path = EXAMPLES / "zhejiang_refining_chemical.toml"
+    name, label, zj = "zhejiang-refining-chemical-complex", "Integrated refining-chemical complex", "Zhejiang"
+    out = tmp_path / "complex.csv"
+    res = ok("scenario", "run", path, "--scenario", name, "-o", out, "--threads", "1")
+    assert f"new sector ({zj}, {label}): output" in res.stdout
+    assert "full refactorisation" in res.stdout
+    py = mriotrace.read_scenarios(path)
+    py_res = mriotrace.run_scenarios(py.load_base(), [s for s in py.scenarios if s.name == name])[0]
+    with open(out, newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    new = {(r["metric"], r["stressor"], r["region"]): float(r["value"]) for r in rows if r["partner"] == label}
+    assert new[("new_sector_x", "", zj)] == pytest.approx(py_res.x[(zj, label)], rel=1e-12)
+    assert new[("new_sector_va", "", zj)] == pytest.approx(py_res.va[(zj, label)], rel=1e-12)
+    assert new[("new_sector_F", "CO2", zj)] == pytest.approx(py_res.dF.loc["CO2", (zj, label)], rel=1e-12)
+    assert {k[2] for k in new} == {zj}  # it produces nowhere else
+    got = {(r["metric"], r["stressor"], r["region"]): float(r["value"]) for r in rows if r["partner"] == ""}
+    assert got[("dpba", "CO2", zj)] == pytest.approx(py_res.dpba.loc["CO2", zj], rel=1e-12)
+    assert got[("dva", "", zj)] == pytest.approx(py_res.dva[zj], rel=1e-9)
+
+    h5 = tmp_path / "all.h5"
+    ok("scenario", "run", path, "-o", h5, "--threads", "1")
+    h5py = pytest.importorskip("h5py")
+    china = mriotrace.datasets.china_default()
+    N = len(china.sectors)
+    with h5py.File(h5, "r") as f:
+        sectors = [s.decode() if isinstance(s, bytes) else s for s in f["system/labels/sectors"][...]]
+        x_base = f["results/base/x"][...]
+        x_split = f[f"results/scenario {name}/x"][...]
+        x_plain = f["results/scenario zhejiang-refining-chemical/x"][...]
+    assert sectors == list(china.sectors) + [label]
+    R = len(china.regions)
+    for x in (x_base, x_split, x_plain):
+        assert x.shape == (R * (N + 1),)
+    zi = list(china.regions).index(zj)
+    assert np.all(x_base.reshape(R, N + 1)[:, N] == 0) and np.all(x_plain.reshape(R, N + 1)[:, N] == 0)
+    assert x_split.reshape(R, N + 1)[zi, N] == pytest.approx(py_res.x[(zj, label)], rel=1e-12)
+    np.testing.assert_allclose(x_base.reshape(R, N + 1)[:, :N].ravel(), np.asarray(py_res._base.x), rtol=1e-12)
+
+    assert_one_line_error(run("scenario", "run", path, "--scenario", name, "--method", "lowrank"), 1,
+                          f'scenario "{name}" splits a sector off', '"lowrank"')

@@ -77,7 +77,8 @@ const std::vector<ParamSpec>& operation_parameters(const std::string& kind);
 const std::vector<std::string>& operation_kinds();
 
 struct ScenarioOptions {
-  std::string method = "auto";  ///< "auto", "lowrank" (always SMW), "full" (always refactor)
+  std::string method = "auto";  ///< "auto", "lowrank" (always SMW), "full" (always refactor); a scenario that
+                                ///< splits a sector off always refactors ("lowrank" is an error for it)
   Index max_rank = 0;           ///< auto: SMW when rank p <= max_rank; 0 = min(256, n/2)
   /// Industrial sectors for the intensity indicators (sector names). Empty =
   /// default_industry_sectors(labels).
@@ -120,15 +121,20 @@ struct TargetCheck {
 /// Everything reported for one scenario. Deltas are scenario minus base.
 struct ScenarioResult {
   std::string name;
-  std::string path;          ///< "lowrank" (SMW update of the base solve) or "full" (refactorised)
+  std::string path;          ///< "lowrank" (SMW update of the base solve) or "full" (refactorised; always
+                             ///< when the scenario splits a sector off)
+  /// The scenario's N' sector labels: the base's, then any sector split off by
+  /// `integrate` (split = "..."). x, va and dF are R·N' long, region-major;
+  /// their base parts count the new sector as present with zero.
+  std::vector<std::string> sectors;
   Index rank = 0;            ///< p, rank of the cover of dA (0 when A is unchanged)
   Index changed_coefficients = 0;  ///< nonzeros of dA
-  Vector x;                  ///< n, scenario gross output
-  Vector va;                 ///< n, scenario value added v' = x' (v/x - column sums of dA); empty without v
+  Vector x;                  ///< n', scenario gross output
+  Vector va;                 ///< n', scenario value added v' = x' (v/x - column sums of dA); empty without v
   Matrix pba, cba;           ///< k x R scenario D_pba_reg, D_cba_reg
   Matrix dpba, dcba;         ///< k x R changes
   Matrix dQ;                 ///< k x R*R change of Q (column p*R + r)
-  Matrix dF;                 ///< k x n change of direct emissions S' o x' - S o x0 per (region, sector)
+  Matrix dF;                 ///< k x n' change of direct emissions S' o x' - S o x0 per (region, sector)
   Vector leakage;            ///< k, dPBA outside the relocations' origins / (-dPBA of the origins); NaN when undefined
   Matrix intensity;          ///< k x (R+1) scenario intensity per industrial VA (last column: all regions)
   Matrix lmdi_structure;     ///< k x (R+1) LMDI-I structure effect (industrial VA mix) on the intensity change
@@ -138,7 +144,12 @@ struct ScenarioResult {
   double seconds = 0;
 };
 
-/// The edited system of a scenario (validated, all-or-nothing). Throws
+/// Labels of the sectors a scenario adds (`integrate` with `split`), in order;
+/// empty when it keeps the base's shape. Reads the parameters only (no checks).
+std::vector<std::string> split_sectors(const Scenario& scenario);
+
+/// The edited system of a scenario (validated, all-or-nothing); with a split,
+/// it has the extra sector in every region (zero outside its own). Throws
 /// InputError naming scenario, operation and parameter on bad input.
 MrioSystem apply_scenario(const MrioSystem& base, const Scenario& scenario, int threads = 0);
 
