@@ -54,6 +54,29 @@ AtomicFile::~AtomicFile() {
   }
 }
 
+void AtomicFile::write(const void* data, std::size_t size) {
+  const int fd = ::open(temp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0)
+    throw FileError(concat("cannot write \"", target_, "\": creating the temporary file \"", temp_,
+                           "\" failed: ", std::strerror(errno)));
+  const char* p = static_cast<const char*>(data);
+  while (size > 0) {
+    const ssize_t n = ::write(fd, p, size);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const int err = n < 0 ? errno : ENOSPC;
+      ::close(fd);
+      throw FileError(concat("cannot write \"", target_, "\": writing the temporary file \"", temp_,
+                             "\" failed: ", std::strerror(err)));
+    }
+    p += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  if (::close(fd) != 0)
+    throw FileError(concat("cannot write \"", target_, "\": closing the temporary file \"", temp_,
+                           "\" failed: ", std::strerror(errno)));
+}
+
 void AtomicFile::commit() {
   if (!fsync_path(temp_, false))
     throw FileError(concat("cannot write \"", target_, "\": flushing the temporary file \"", temp_,

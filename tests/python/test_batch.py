@@ -288,3 +288,36 @@ col_regions = ["R0"]
     assert s.loc[("2017", "clean", "delta_p97_5"), "R0"] < 0
     d = res.draws("D_pba_reg")
     np.testing.assert_array_less(d.loc[("2017", "clean"), "R0"], d.loc[("2017", "base"), "R0"])
+
+
+def test_disk_full_stops_cleanly_keeps_committed_items_and_resumes(workdir):
+    """A write that fails mid-run (a file-size limit makes write() fail with
+    EFBIG, as a full disk fails it with ENOSPC) stops the run with a one-line
+    message naming the file; the results file still opens and lists only
+    complete items; rerunning without the limit resumes and ends bit for bit
+    like an uninterrupted run."""
+    import resource
+
+    job = write_job(workdir, draws=199)
+    ref = cli("batch", "run", job, "-o", "ref.h5", "--quiet", cwd=workdir)
+    assert ref.returncode == 0, ref.stderr
+    exe = need(_cli(), "the mriotrace program was not found (set MRIOTRACE_CLI)")
+
+    def small_disk():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write instead of killing the process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (48_000, 48_000))
+
+    full = subprocess.run([exe, "batch", "run", str(job), "--quiet", "--snapshot-every", "0"], cwd=workdir,
+                          preexec_fn=small_disk, capture_output=True, text=True, timeout=300)
+    assert full.returncode == 1, full.stdout + full.stderr
+    assert full.stderr.count("\n") == 1 and "out.h5" in full.stderr, full.stderr
+    assert "File too large" in full.stderr, full.stderr
+    with h5py.File(workdir / "out.h5", "r") as f:  # the last good snapshot
+        assert f.attrs["complete"] == 0
+        ids = f["items/id"][()]
+        assert 0 < len(ids) < 2 * 200 + 1 and np.all(np.diff(ids) > 0)
+        assert np.isfinite(f["results/D_cba_reg"][()]).all()
+    res = cli("batch", "run", job, cwd=workdir)
+    assert res.returncode == 0, res.stderr
+    assert "resuming" in res.stderr and "complete" in res.stdout
+    assert_same_results(workdir / "ref.h5", workdir / "out.h5")
