@@ -137,6 +137,17 @@ std::vector<Index> selected_stressors(const MrioSystem& system, const AccountsOp
   return rows;
 }
 
+/// The first rows.size() rows of S (k' x n) and FYr (k' x R, or empty): the
+/// selected stressors' intensities and final-demand stressors per region.
+void stressor_rows_into(const MrioSystem& system, const std::vector<Index>& rows, Matrix& S, Matrix& FYr) {
+  const Index R = system.R(), c = system.c();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    S.row(static_cast<Index>(i)) = system.S().row(rows[i]);
+    if (FYr.size() > 0)
+      for (Index r = 0; r < R; ++r) FYr(static_cast<Index>(i), r) = system.F_Y().row(rows[i]).segment(r * c, c).sum();
+  }
+}
+
 void require_demand(const MrioSystem& system) {
   MRIOTRACE_CHECK(system.Y().cols() > 0, "the system has no final demand Y; demand-based accounts need Y");
 }
@@ -148,30 +159,75 @@ Accounts calc_accounts(const MrioSystem& system, const LeontiefSolver& solver, c
                   system.n());
   require_demand(system);
   const auto rows = selected_stressors(system, options);
-  const Index k = static_cast<Index>(rows.size()), R = system.R(), c = system.c();
+  const Index k = static_cast<Index>(rows.size()), R = system.R();
   Matrix S(k, system.n());
   Matrix FYr;
   if (system.has_F_Y()) FYr = Matrix::Zero(k, R);
-  for (Index i = 0; i < k; ++i) {
-    S.row(i) = system.S().row(rows[static_cast<size_t>(i)]);
-    if (system.has_F_Y())
-      for (Index r = 0; r < R; ++r) FYr(i, r) = system.F_Y().row(rows[static_cast<size_t>(i)]).segment(r * c, c).sum();
-  }
+  stressor_rows_into(system, rows, S, FYr);
   Accounts acc = calc_accounts(solver, S, system.Y_by_region(), FYr, R, options);
   acc.stressors = rows;
   return acc;
 }
 
+namespace {
+
+/// Value-added intensity v / x (0 where x = 0): a 1 x n extension.
+Matrix value_added_intensity(const MrioSystem& system) {
+  Matrix S(1, system.n());
+  for (Index j = 0; j < system.n(); ++j) S(0, j) = system.x()[j] == 0 ? 0.0 : system.v()[j] / system.x()[j];
+  return S;
+}
+
+/// Rows [first, first + count) of every k-row member (x is shared).
+Accounts take_rows(const Accounts& a, Index first, Index count) {
+  Accounts out;
+  out.x = a.x;
+  out.sector_level = a.sector_level;
+  out.regional = a.regional;
+  const auto rows = [&](const Matrix& M) { return M.size() ? Matrix(M.middleRows(first, count)) : Matrix(); };
+  out.M = rows(a.M);
+  out.D_cba = rows(a.D_cba);
+  out.D_pba = rows(a.D_pba);
+  out.D_imp = rows(a.D_imp);
+  out.D_exp = rows(a.D_exp);
+  out.D_cba_reg = rows(a.D_cba_reg);
+  out.D_pba_reg = rows(a.D_pba_reg);
+  out.D_imp_reg = rows(a.D_imp_reg);
+  out.D_exp_reg = rows(a.D_exp_reg);
+  out.Q = rows(a.Q);
+  return out;
+}
+
+}  // namespace
+
 Accounts calc_value_added_accounts(const MrioSystem& system, const LeontiefSolver& solver,
                                    const AccountsOptions& options) {
   MRIOTRACE_CHECK(system.has_value_added(), "the system has no value added v; value-added accounts need v");
   require_demand(system);
-  // Value-added intensity v / x (0 where x = 0), a one-row extension.
-  Matrix S(1, system.n());
-  for (Index j = 0; j < system.n(); ++j) S(0, j) = system.x()[j] == 0 ? 0.0 : system.v()[j] / system.x()[j];
+  const Matrix S = value_added_intensity(system);
   AccountsOptions opts = options;
   opts.stressors.clear();
   return calc_accounts(solver, S, system.Y_by_region(), Matrix(), system.R(), opts);
+}
+
+std::pair<Accounts, Accounts> calc_accounts_with_value_added(const MrioSystem& system, const LeontiefSolver& solver,
+                                                             const AccountsOptions& options) {
+  MRIOTRACE_CHECK(solver.n() == system.n(), "solver is for n = ", solver.n(), " but the system has n = ",
+                  system.n());
+  MRIOTRACE_CHECK(system.has_value_added(), "the system has no value added v; value-added accounts need v");
+  require_demand(system);
+  const auto rows = selected_stressors(system, options);
+  const Index k = static_cast<Index>(rows.size()), R = system.R();
+  // [S of the selected stressors; v / x], and F_Y per region with a zero row for value added.
+  Matrix S(k + 1, system.n());
+  Matrix FYr;
+  if (system.has_F_Y()) FYr = Matrix::Zero(k + 1, R);
+  stressor_rows_into(system, rows, S, FYr);
+  S.row(k) = value_added_intensity(system);
+  const Accounts both = calc_accounts(solver, S, system.Y_by_region(), FYr, R, options);
+  Accounts stressors = take_rows(both, 0, k), va = take_rows(both, k, 1);
+  stressors.stressors = rows;
+  return {std::move(stressors), std::move(va)};
 }
 
 DemandFootprint calc_demand_footprint(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S,

@@ -570,8 +570,13 @@ class MRIOSystem:
         stressor_exts = [i for i in chosen if not self._extensions[i]._value_added]
         rows = np.concatenate([self._extensions[i]._rows for i in stressor_exts]) if stressor_exts else np.zeros(0, int)
         self._results = {}
+        want_va = VALUE_ADDED in chosen and self._extensions[VALUE_ADDED]._value_added and has_demand
+        va_acc = None
         if len(rows):
-            if has_demand:
+            if has_demand and want_va:  # one set of solves for both (v / x as one more row)
+                acc, va_acc = _core.calc_accounts_with_value_added(self._core, fac, sector_level=sector_level,
+                                                                   regional=True, stressors=[int(r) for r in rows])
+            elif has_demand:
                 acc = _core.calc_accounts(self._core, fac, sector_level=sector_level, regional=True,
                                           stressors=[int(r) for r in rows])
             else:  # no final demand: multipliers only
@@ -584,8 +589,9 @@ class MRIOSystem:
                 ext._set_accounts(acc, pos)
                 if not has_demand:
                     ext.M = pd.DataFrame(acc["M"][pos, :], index=ext._index, columns=self.get_index())
-        if VALUE_ADDED in chosen and self._extensions[VALUE_ADDED]._value_added and has_demand:
-            acc = _core.calc_value_added_accounts(self._core, fac, sector_level=sector_level, regional=True)
+        if want_va:
+            acc = va_acc if va_acc is not None else _core.calc_value_added_accounts(
+                self._core, fac, sector_level=sector_level, regional=True)
             self._results[VALUE_ADDED] = acc
             self._extensions[VALUE_ADDED]._set_accounts(acc, np.array([0]))
         self.diagnostics = fac.diagnostics()

@@ -316,6 +316,22 @@ void bind_core(nb::module_& m) {
       "Accounts of value added as a one-row extension (v / x).");
 
   m.def(
+      "calc_accounts_with_value_added",
+      [](const MrioSystem& system, const LeontiefSolver& solver, bool sector_level, bool regional,
+         std::vector<Index> stressors) {
+        const AccountsOptions opts = make_accounts_options(sector_level, regional, std::move(stressors));
+        std::pair<Accounts, Accounts> acc;
+        {
+          nb::gil_scoped_release release;
+          acc = calc_accounts_with_value_added(system, solver, opts);
+        }
+        return nb::make_tuple(accounts_to_dict(std::move(acc.first)), accounts_to_dict(std::move(acc.second)));
+      },
+      "system"_a, "solver"_a, "sector_level"_a = true, "regional"_a = true,
+      "stressors"_a = std::vector<Index>{},
+      "(stressor accounts, value-added accounts) from one set of solves (v / x solved with the stressors).");
+
+  m.def(
       "calc_demand_footprint",
       [](const LeontiefSolver& solver, ConstRef S, ConstRef M, ConstVecRef y) {
         DemandFootprint fp;

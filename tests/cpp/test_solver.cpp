@@ -6,6 +6,7 @@
 #include <random>
 #include <string>
 
+#include "kernels.hpp"
 #include "mriotrace/accounts.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
@@ -83,6 +84,48 @@ void expect_message(F&& f, const std::string& part) {
     ADD_FAILURE() << "no exception; expected one mentioning: " << part;
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+  }
+}
+
+TEST(SolverKernelsTest, PanelByPanelCsrEqualsTheGeneralBuild) {
+  // n = 1,200 at ~30 % density: >= 8 panels, so offdiagonal_csr takes the
+  // panel-by-panel build. The general (scatter) build of the same matrix is
+  // the transpose of the transposed build; both must agree entry for entry.
+  const MrioSystem sys = make_system(6, 200, 0.6, 0.3);
+  const auto general = kernels::transpose(kernels::offdiagonal_csr(sys.A(), 200, true));
+  const auto direct = kernels::offdiagonal_csr(sys.A(), 200, false, general.panel_width);
+  ASSERT_GE(direct.panels, 8);
+  ASSERT_EQ(general.panels, direct.panels);
+  EXPECT_EQ(general.panel_width, direct.panel_width);
+  EXPECT_TRUE(general.ptr == direct.ptr);
+  EXPECT_TRUE(general.idx == direct.idx);
+  EXPECT_TRUE(general.val == direct.val);
+  EXPECT_GT(direct.nnz(), 0);
+  EXPECT_LT(direct.nnz(), sys.A().nonZeros());  // the diagonal blocks are left out
+}
+
+TEST(SolverIterativeTest, ValueAddedWithTheStressorsEqualsSeparateAccounts) {
+  const MrioSystem sys = make_system(5, 12, 0.6, 0.2);
+  ASSERT_TRUE(sys.has_value_added());
+  for (const char* kind : {"dense", "gmres"}) {
+    SolverOptions o;
+    o.kind = solver_kind_from_string(kind);
+    const LeontiefSolver solver(sys, o);
+    AccountsOptions ao;
+    ao.stressors = {2, 0};
+    const auto [both, va] = calc_accounts_with_value_added(sys, solver, ao);
+    const Accounts ref = calc_accounts(sys, solver, ao);
+    const Accounts ref_va = calc_value_added_accounts(sys, solver, ao);
+    EXPECT_EQ(both.stressors, ref.stressors);
+    for (const auto& [a, b] : {std::pair{&both.Q, &ref.Q}, {&both.D_cba_reg, &ref.D_cba_reg},
+                               {&both.D_pba_reg, &ref.D_pba_reg}, {&both.D_imp, &ref.D_imp}, {&both.M, &ref.M},
+                               {&va.D_cba_reg, &ref_va.D_cba_reg}, {&va.Q, &ref_va.Q}, {&va.D_imp, &ref_va.D_imp},
+                               {&va.M, &ref_va.M}}) {
+      ASSERT_EQ(a->rows(), b->rows()) << kind;
+      EXPECT_LT(max_rel_diff(*a, *b), 1e-11) << kind;
+    }
+    // Value added embodied in final demand adds up to total final demand (sum_r D_cba_reg = 1'Y 1).
+    EXPECT_NEAR(va.D_cba_reg.sum(), sys.Y().sum(), 1e-9 * sys.Y().sum()) << kind;
   }
 }
 

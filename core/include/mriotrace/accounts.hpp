@@ -20,6 +20,7 @@
 // Regional accounts and Q need only the R solves X_r.
 #pragma once
 
+#include <utility>
 #include <vector>
 
 #include "mriotrace/solver.hpp"
@@ -75,6 +76,15 @@ Accounts calc_accounts(const MrioSystem& system, const LeontiefSolver& solver,
 /// if the system has no value added.
 Accounts calc_value_added_accounts(const MrioSystem& system, const LeontiefSolver& solver,
                                    const AccountsOptions& options = {});
+
+/// The system's stressor accounts (per options.stressors) and its value-added
+/// accounts from one set of solves: v / x is appended to S as one more row,
+/// so X = (I - A)^-1 Y_r (and, at sector level, the transposed solves) serve
+/// both. Same values as calc_accounts and calc_value_added_accounts called one
+/// after the other (to the solver's tolerance), at the cost of one. Throws
+/// InputError if the system has no value added.
+std::pair<Accounts, Accounts> calc_accounts_with_value_added(const MrioSystem& system, const LeontiefSolver& solver,
+                                                             const AccountsOptions& options = {});
 
 /// Footprint of one demand vector y (n), the USEEIO way:
 ///   final  = M o y^T        (k x n: impacts of each product's final demand, N diag(y))
