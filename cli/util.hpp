@@ -106,6 +106,7 @@ inline std::string solver_name(SolverKind kind) {
   switch (kind) {
     case SolverKind::DenseLU: return "dense LU (LAPACK)";
     case SolverKind::SparseLU: return "sparse LU (UMFPACK)";
+    case SolverKind::KLU: return "sparse LU (KLU)";
     case SolverKind::GMRES: return "block-Jacobi GMRES";
     case SolverKind::PowerSeries: return "power series";
     default: return "auto";

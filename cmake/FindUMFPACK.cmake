@@ -14,3 +14,19 @@ if(UMFPACK_FOUND AND NOT TARGET SuiteSparse::UMFPACK)
     INTERFACE_LINK_LIBRARIES "${SUITESPARSE_CONFIG_LIBRARY}")
 endif()
 mark_as_advanced(UMFPACK_INCLUDE_DIR UMFPACK_LIBRARY SUITESPARSE_CONFIG_LIBRARY)
+
+# KLU (same SuiteSparse package; its own dependencies AMD, COLAMD, BTF come
+# with the shared library). Defines SuiteSparse::KLU.
+find_path(KLU_INCLUDE_DIR klu.h PATH_SUFFIXES suitesparse)
+find_library(KLU_LIBRARY klu)
+if(KLU_LIBRARY AND KLU_INCLUDE_DIR AND NOT TARGET SuiteSparse::KLU)
+  add_library(SuiteSparse::KLU UNKNOWN IMPORTED)
+  set_target_properties(SuiteSparse::KLU PROPERTIES
+    IMPORTED_LOCATION "${KLU_LIBRARY}"
+    INTERFACE_INCLUDE_DIRECTORIES "${KLU_INCLUDE_DIR}"
+    INTERFACE_LINK_LIBRARIES "${SUITESPARSE_CONFIG_LIBRARY}")
+endif()
+if(NOT TARGET SuiteSparse::KLU)
+  message(FATAL_ERROR "SuiteSparse KLU not found (Debian: libsuitesparse-dev)")
+endif()
+mark_as_advanced(KLU_INCLUDE_DIR KLU_LIBRARY)

@@ -4,6 +4,7 @@
 // of right-hand sides, plain or transposed; check every answer's residual.
 #include "mriotrace/solver.hpp"
 
+#include <klu.h>
 #include <umfpack.h>
 
 #include <algorithm>
@@ -49,9 +50,10 @@ SolverKind solver_kind_from_string(const std::string& name) {
   if (name == "auto") return SolverKind::Auto;
   if (name == "dense" || name == "lu" || name == "lapack") return SolverKind::DenseLU;
   if (name == "umfpack" || name == "sparse") return SolverKind::SparseLU;
+  if (name == "klu") return SolverKind::KLU;
   if (name == "gmres") return SolverKind::GMRES;
   if (name == "power" || name == "power-series") return SolverKind::PowerSeries;
-  throw InputError("unknown solver \"" + name + "\"; expected one of: auto, dense, umfpack, gmres, power");
+  throw InputError("unknown solver \"" + name + "\"; expected one of: auto, dense, umfpack, klu, gmres, power");
 }
 
 std::string to_string(SolverKind kind) {
@@ -61,6 +63,7 @@ std::string to_string(SolverKind kind) {
     case SolverKind::SparseLU: return "umfpack";
     case SolverKind::GMRES: return "gmres";
     case SolverKind::PowerSeries: return "power";
+    case SolverKind::KLU: return "klu";
   }
   return "unknown";
 }
@@ -145,6 +148,10 @@ struct LeontiefSolver::Impl {
   SparseMatrix IminusA;  // CSC with 64-bit indices (SuiteSparse_long)
   void* numeric = nullptr;
   double control[UMFPACK_CONTROL];
+  klu_l_common klu_common;
+  klu_l_symbolic* klu_symbolic = nullptr;
+  klu_l_numeric* klu_numeric = nullptr;
+  mutable std::mutex klu_mutex;  // KLU's solves use workspace inside the Numeric object
   mutable std::mutex direct_mutex;
   // Iterative backend: I - A = M - A_T, M = I - A_D (block Jacobi)
   bool iterative = false;
@@ -163,6 +170,8 @@ struct LeontiefSolver::Impl {
 
   ~Impl() {
     if (numeric) umfpack_dl_free_numeric(&numeric);
+    if (klu_numeric) klu_l_free_numeric(&klu_numeric, &klu_common);
+    if (klu_symbolic) klu_l_free_symbolic(&klu_symbolic, &klu_common);
   }
 
   void factor_dense() {
@@ -194,11 +203,35 @@ struct LeontiefSolver::Impl {
     diag.rcond_estimate = rcond;
   }
 
-  void factor_sparse() {
+  void build_IminusA() {
     SparseMatrix I(n, n);
     I.setIdentity();
     IminusA = I - A;
     IminusA.makeCompressed();
+  }
+
+  void factor_klu() {
+    build_IminusA();
+    klu_l_defaults(&klu_common);
+    auto* Ap = reinterpret_cast<SuiteSparse_long*>(IminusA.outerIndexPtr());
+    auto* Ai = reinterpret_cast<SuiteSparse_long*>(IminusA.innerIndexPtr());
+    klu_symbolic = klu_l_analyze(n, Ap, Ai, &klu_common);
+    if (!klu_symbolic)
+      throw NumericError(detail::concat("KLU symbolic analysis of I - A failed (status ", klu_common.status, ")"));
+    klu_numeric = klu_l_factor(Ap, Ai, IminusA.valuePtr(), klu_symbolic, &klu_common);
+    if (!klu_numeric || klu_common.status == KLU_SINGULAR)
+      throw NumericError(klu_common.status == KLU_SINGULAR
+                             ? std::string("I - A is singular (KLU found a zero pivot); the system is not productive")
+                         : klu_common.status == KLU_OUT_OF_MEMORY
+                             ? std::string("KLU ran out of memory factoring I - A; the factors fill in too much")
+                             : detail::concat("KLU numeric factorisation of I - A failed (status ", klu_common.status, ")"));
+    // KLU's cheap estimate min |U_ii| / max |U_ii| (klu_l_condest would cost solves).
+    klu_l_rcond(klu_symbolic, klu_numeric, &klu_common);
+    diag.rcond_estimate = klu_common.rcond;
+  }
+
+  void factor_sparse() {
+    build_IminusA();
     umfpack_dl_defaults(control);
     double info[UMFPACK_INFO];
     void* symbolic = nullptr;
@@ -229,11 +262,14 @@ struct LeontiefSolver::Impl {
     std::lock_guard<std::mutex> lock(direct_mutex);
     if (direct != SolverKind::Auto) return;
     auto& self = const_cast<Impl&>(*this);
-    if (kind == SolverKind::SparseLU && self.A.rows() != n) self.A = rebuild_A();  // UMFPACK needs A
+    if ((kind == SolverKind::SparseLU || kind == SolverKind::KLU) && self.A.rows() != n)
+      self.A = rebuild_A();  // UMFPACK and KLU need A
     ThreadScope scope(options.threads);
     const auto t0 = Clock::now();
     if (kind == SolverKind::DenseLU)
       self.factor_dense();
+    else if (kind == SolverKind::KLU)
+      self.factor_klu();
     else
       self.factor_sparse();
     self.direct = kind;
@@ -273,6 +309,14 @@ struct LeontiefSolver::Impl {
       int info = 0;
       dgetrs_(transposed ? "T" : "N", &ni, &mi, lu.data(), &ni, ipiv.data(), X.data(), &ni, &info, 1);
       if (info != 0) throw NumericError(detail::concat("LAPACK dgetrs failed with info = ", info));
+    } else if (direct == SolverKind::KLU) {
+      // All columns in one call (KLU works through them four at a time); serial,
+      // so the answer does not depend on the thread count.
+      std::lock_guard<std::mutex> lock(klu_mutex);
+      klu_l_common c = klu_common;
+      const auto ok = transposed ? klu_l_tsolve(klu_symbolic, klu_numeric, n, m, X.data(), &c)
+                                 : klu_l_solve(klu_symbolic, klu_numeric, n, m, X.data(), &c);
+      if (!ok) throw NumericError(detail::concat("KLU solve failed (status ", c.status, ")"));
     } else {
       const auto* Ap = reinterpret_cast<const SuiteSparse_long*>(IminusA.outerIndexPtr());
       const auto* Ai = reinterpret_cast<const SuiteSparse_long*>(IminusA.innerIndexPtr());

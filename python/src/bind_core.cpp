@@ -205,7 +205,7 @@ void bind_core(nb::module_& m) {
             new (self) LeontiefSolver(a, opts);
           },
           "A"_a, MRIOTRACE_SOLVER_KWARGS,
-          "A: n x n scipy.sparse CSC (int64 indices). solver: 'auto', 'dense', 'umfpack', 'gmres' or 'power'. "
+          "A: n x n scipy.sparse CSC (int64 indices). solver: 'auto', 'dense', 'umfpack', 'klu', 'gmres' or 'power'. "
           "threads: 0 = OMP_NUM_THREADS or all cores. Iterative solvers: tol (relative residual per column), "
           "max_iterations, block_size (sectors per region for the block-Jacobi preconditioner; 0 = none), "
           "fallback (unconverged: finish with a direct solver, else raise RuntimeError), restart (GMRES).")

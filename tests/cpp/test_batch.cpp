@@ -211,7 +211,10 @@ TEST_F(BatchRun, InterruptedRunResumesBitForBit) {
   ASSERT_TRUE(fs::exists(path("out.h5.journal")));
   const auto partial = io::read_batch_file(path("out.h5"));  // the partial file opens
   EXPECT_FALSE(partial.complete);
-  EXPECT_GE(partial.items.size(), 4u);
+  // The file is rewritten after each item's progress call; the hook throws at
+  // the first call that sees 5 done, and with 2 threads the other one may have
+  // committed in between: the last snapshot lists at least 3 (the journal, all).
+  EXPECT_GE(partial.items.size(), 3u);
   EXPECT_LT(partial.items.size(), 15u);
   for (const auto& r : partial.items) EXPECT_EQ(r.status, ItemStatus::Ok);
   // A torn record at the end of the journal (a kill during a write) is cut off.

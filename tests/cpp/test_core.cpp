@@ -70,7 +70,7 @@ TEST(MillerBlairTest, CoefficientsAndLeontiefInverseExact) {
   EXPECT_NEAR(sys.x()[0], 1000.0, 1e-12);
   EXPECT_NEAR(sys.x()[1], 2000.0, 1e-12);
   EXPECT_LE(max_rel_diff(Matrix(sys.A()), json_matrix(j["expected"]["A"])), 1e-12);
-  for (auto kind : {SolverKind::DenseLU, SolverKind::SparseLU}) {
+  for (auto kind : {SolverKind::DenseLU, SolverKind::SparseLU, SolverKind::KLU}) {
     LeontiefSolver solver(sys.A(), {kind, 1});
     EXPECT_LE(max_rel_diff(solver.leontief_inverse(), json_matrix(j["expected"]["L"])), 1e-12) << to_string(kind);
     // The textbook's new-demand example: x_new = L f_new.
@@ -189,6 +189,8 @@ TEST(SolverTest, AutoPicksBySizeAndDensity) {
   EXPECT_EQ(LeontiefSolver::choose(9800, 9800LL * 9800 * 3 / 10), SolverKind::DenseLU);
   EXPECT_EQ(LeontiefSolver::choose(40000, 40000LL * 400), SolverKind::SparseLU);
   EXPECT_EQ(solver_kind_from_string("umfpack"), SolverKind::SparseLU);
+  EXPECT_EQ(solver_kind_from_string("klu"), SolverKind::KLU);
+  EXPECT_EQ(to_string(SolverKind::KLU), "klu");
   EXPECT_THROW(solver_kind_from_string("magic"), InputError);
 }
 
@@ -198,7 +200,7 @@ TEST(DeterminismTest, SameResultsWithOneAndTwoThreads) {
   o.sectors = 12;
   o.stressors = 3;
   const auto sys = datasets::generate(o);
-  for (auto kind : {SolverKind::DenseLU, SolverKind::SparseLU}) {
+  for (auto kind : {SolverKind::DenseLU, SolverKind::SparseLU, SolverKind::KLU}) {
     LeontiefSolver s1(sys.A(), {kind, 1}), s2(sys.A(), {kind, 2});
     const auto a1 = calc_accounts(sys, s1), a2 = calc_accounts(sys, s2);
     // Every kernel writes disjoint outputs in a fixed order: bit-for-bit equal.
@@ -300,7 +302,7 @@ TEST(BadInputTest, NonProductiveAndSingularSystems) {
   Matrix closed(2, 2);
   closed << 0.5, 0.5, 0.5, 0.5;  // column sums exactly 1: I - A singular
   EXPECT_THROW(MrioSystem::from_A_x(l, closed.sparseView(), Vector::Ones(2), Matrix(), Matrix()), NumericError);
-  for (auto kind : {SolverKind::DenseLU, SolverKind::SparseLU})
+  for (auto kind : {SolverKind::DenseLU, SolverKind::SparseLU, SolverKind::KLU})
     EXPECT_THROW(LeontiefSolver(closed.sparseView(), {kind, 1}), NumericError) << to_string(kind);
   // Column sums >= 1 but spectral radius sqrt(0.15) < 1: productive, accepted.
   Matrix skewed(2, 2);

@@ -146,7 +146,7 @@ TEST(SolverIterativeTest, EveryBackendMatchesDenseLUPlainAndTransposed) {
       SolverKind kind;
       Index bs;
     };
-    for (const Variant v : {Variant{SolverKind::SparseLU, 0}, Variant{SolverKind::GMRES, c.N},
+    for (const Variant v : {Variant{SolverKind::SparseLU, 0}, Variant{SolverKind::KLU, 0}, Variant{SolverKind::GMRES, c.N},
                             Variant{SolverKind::GMRES, 0}, Variant{SolverKind::PowerSeries, c.N},
                             Variant{SolverKind::PowerSeries, 0}}) {
       const LeontiefSolver s(sys.A(), opts(v.kind, 1, v.bs));
@@ -323,7 +323,7 @@ TEST(SolverIterativeTest, BadOptionsAreRejectedWithTheReason) {
   expect_message([&] { LeontiefSolver(big, with([](SolverOptions& o) { o.block_size = 50000; })); },
                  "block_size = 50000 would need 2 n block_size doubles = 80 GB");
   EXPECT_THROW(LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = 0; })), InputError);
-  expect_message([] { solver_kind_from_string("cg"); }, "expected one of: auto, dense, umfpack, gmres, power");
+  expect_message([] { solver_kind_from_string("cg"); }, "expected one of: auto, dense, umfpack, klu, gmres, power");
   EXPECT_EQ(solver_kind_from_string("gmres"), SolverKind::GMRES);
   EXPECT_EQ(solver_kind_from_string("power"), SolverKind::PowerSeries);
   EXPECT_EQ(solver_kind_from_string("power-series"), SolverKind::PowerSeries);
@@ -381,7 +381,7 @@ TEST(SolverDirectTest, BlockedResidualCheckIsReal) {
   const MrioSystem sys = make_system(6, 20, 0.5, 0.1);
   const Index n = sys.n();
   const Matrix B = random_rhs(n, 150, 3);
-  for (SolverKind kind : {SolverKind::DenseLU, SolverKind::SparseLU})
+  for (SolverKind kind : {SolverKind::DenseLU, SolverKind::SparseLU, SolverKind::KLU})
     for (bool transposed : {false, true}) {
       LeontiefSolver blocked(sys.A(), opts(kind, 2, 0));
       const Matrix X = transposed ? blocked.solve_transposed(B) : blocked.solve(B);

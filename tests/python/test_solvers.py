@@ -39,7 +39,7 @@ def _near_singular(n: int = 60, rho: float = 0.9999):
     return sp.csc_array(A)
 
 
-@pytest.mark.parametrize("solver", ["gmres", "power", "umfpack", "auto"])
+@pytest.mark.parametrize("solver", ["gmres", "power", "umfpack", "klu", "auto"])
 def test_calc_all_matches_dense_lu(solver):
     ref, _ = _accounts(_generated(), solver="dense", threads=1)
     got, diag = _accounts(_generated(), solver=solver, threads=1)
@@ -114,7 +114,7 @@ def test_fallback_or_clear_error_on_a_nearly_singular_system():
     (dict(max_iterations=0), "max_iterations = 0"),
     (dict(restart=0), "restart = 0"),
     (dict(block_size=7), "block_size = 7 does not divide n = 120"),
-    (dict(solver="cg"), 'unknown solver "cg"; expected one of: auto, dense, umfpack, gmres, power'),
+    (dict(solver="cg"), 'unknown solver "cg"; expected one of: auto, dense, umfpack, klu, gmres, power'),
 ])
 def test_bad_solver_options(kwargs, message):
     s = _generated()

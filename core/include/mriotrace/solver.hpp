@@ -7,6 +7,9 @@
 //   DenseLU      LAPACK dgetrf/dgetrs (multi-threaded OpenBLAS): small or dense-ish
 //                systems, many right-hand sides, L itself.
 //   SparseLU     SuiteSparse UMFPACK: sparse systems whose factors stay sparse.
+//   KLU          SuiteSparse KLU (block triangular form + AMD ordering, no
+//                BLAS): very sparse systems with little fill, on request
+//                ("klu"); auto does not pick it (docs/solvers.md).
 //   GMRES        restarted GMRES, right-preconditioned by block Jacobi M = I - A_D
 //                (A_D: the diagonal blocks A_rr of size block_size, each region's
 //                domestic block), all right-hand sides in lockstep so A is streamed
@@ -33,11 +36,11 @@
 
 namespace mriotrace {
 
-enum class SolverKind { Auto, DenseLU, SparseLU, GMRES, PowerSeries };
+enum class SolverKind { Auto, DenseLU, SparseLU, GMRES, PowerSeries, KLU };
 
 class MrioSystem;
 
-/// "auto", "dense", "umfpack", "gmres", "power" <-> SolverKind (aliases: "lu",
+/// "auto", "dense", "umfpack", "klu", "gmres", "power" <-> SolverKind (aliases: "lu",
 /// "lapack", "sparse", "power-series"). Throws InputError on an unknown name.
 SolverKind solver_kind_from_string(const std::string& name);
 std::string to_string(SolverKind kind);
