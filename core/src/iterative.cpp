@@ -80,6 +80,23 @@ struct Rate {
   }
 };
 
+/// A sweep's residual is in: record it and say whether the loop stops here
+/// (every column met its target, or the iterations are used up; res.why says
+/// which when not converged). Shared by GMRES and the power series.
+bool record_and_stop(Result& res, Rate& rate, double worst, bool all_met, Index max_iterations) {
+  res.relative_residual = worst;
+  rate.record(res);
+  if (all_met) {
+    res.converged = true;
+    return true;
+  }
+  if (res.iterations >= max_iterations) {
+    res.why = "iterations exhausted";
+    return true;
+  }
+  return false;
+}
+
 void finish(Result& r, const Operator& op, const double* B, const double* X, const double* R, Index m) {
   r.backward_error = backward_error(op, B, X, R, m);
 }
@@ -156,16 +173,7 @@ Result gmres(const Operator& op, const double* B, double* X, Index m, const Sett
     const std::vector<double> rn = column_norms(R.data(), n, m, threads);
     bool all_met = false;
     const double worst = worst_relative(rn, t, all_met);
-    res.relative_residual = worst;
-    rate.record(res);
-    if (all_met) {
-      res.converged = true;
-      break;
-    }
-    if (res.iterations >= s.max_iterations) {
-      res.why = "iterations exhausted";
-      break;
-    }
+    if (record_and_stop(res, rate, worst, all_met, s.max_iterations)) break;
     if (!(worst < prev_worst)) {  // a whole restart cycle without progress: rounding floor or breakdown
       res.why = "stagnated (a restart cycle did not reduce the residual)";
       break;
@@ -305,16 +313,8 @@ Result power_series(const Operator& op, const double* B, double* X, Index m, con
       }
     });
     bool all_met = false;
-    res.relative_residual = worst_relative(column_norms(R.data(), n, m, threads), t, all_met);
-    rate.record(res);
-    if (all_met) {
-      res.converged = true;
-      break;
-    }
-    if (res.iterations >= s.max_iterations) {
-      res.why = "iterations exhausted";
-      break;
-    }
+    const double worst = worst_relative(column_norms(R.data(), n, m, threads), t, all_met);
+    if (record_and_stop(res, rate, worst, all_met, s.max_iterations)) break;
     t0 = Clock::now();
     op.M->solve(T.data(), X, m, op.transposed, threads);
     op.preconditioner_seconds += seconds_since(t0);

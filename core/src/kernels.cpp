@@ -33,62 +33,19 @@ constexpr Index kDotChunk = 4096;
 // Accumulators stay in registers: for each tile of columns the row's nonzeros
 // are streamed once (they stay in L1 across the tiles of the same row).
 
-__attribute__((target("avx2,fma"))) inline void tile_avx2_8(const Csr& M, const double* X, double* y, Index m,
-                                                             Index c, Index p0, Index p1, bool add) {
-  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;
-  if (add) {  // continue the row's sum from the previous panels
-    a0 = _mm256_loadu_pd(y + c);
-    a1 = _mm256_loadu_pd(y + c + 4);
-    a2 = _mm256_loadu_pd(y + c + 8);
-    a3 = _mm256_loadu_pd(y + c + 12);
-    a4 = _mm256_loadu_pd(y + c + 16);
-    a5 = _mm256_loadu_pd(y + c + 20);
-    a6 = _mm256_loadu_pd(y + c + 24);
-    a7 = _mm256_loadu_pd(y + c + 28);
-  }
+// K ymm accumulators = 4K columns per tile, one FMA chain per column over
+// the row's nonzeros in order.
+template <int K>
+__attribute__((target("avx2,fma"))) inline void tile_avx2(const Csr& M, const double* X, double* y, Index m, Index c,
+                                                           Index p0, Index p1, bool add) {
+  __m256d a[K];
+  for (int k = 0; k < K; ++k) a[k] = add ? _mm256_loadu_pd(y + c + 4 * k) : _mm256_setzero_pd();  // add: continue the row's sum
   for (Index p = p0; p < p1; ++p) {
-    const __m256d a = _mm256_set1_pd(M.val[p]);
+    const __m256d v = _mm256_set1_pd(M.val[p]);
     const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
-    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
-    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
-    a2 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 8), a2);
-    a3 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 12), a3);
-    a4 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 16), a4);
-    a5 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 20), a5);
-    a6 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 24), a6);
-    a7 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 28), a7);
+    for (int k = 0; k < K; ++k) a[k] = _mm256_fmadd_pd(v, _mm256_loadu_pd(x + 4 * k), a[k]);
   }
-  _mm256_storeu_pd(y + c, a0);
-  _mm256_storeu_pd(y + c + 4, a1);
-  _mm256_storeu_pd(y + c + 8, a2);
-  _mm256_storeu_pd(y + c + 12, a3);
-  _mm256_storeu_pd(y + c + 16, a4);
-  _mm256_storeu_pd(y + c + 20, a5);
-  _mm256_storeu_pd(y + c + 24, a6);
-  _mm256_storeu_pd(y + c + 28, a7);
-}
-
-__attribute__((target("avx2,fma"))) inline void tile_avx2_4(const Csr& M, const double* X, double* y, Index m,
-                                                             Index c, Index p0, Index p1, bool add) {
-  __m256d a0 = _mm256_setzero_pd(), a1 = a0, a2 = a0, a3 = a0;
-  if (add) {
-    a0 = _mm256_loadu_pd(y + c);
-    a1 = _mm256_loadu_pd(y + c + 4);
-    a2 = _mm256_loadu_pd(y + c + 8);
-    a3 = _mm256_loadu_pd(y + c + 12);
-  }
-  for (Index p = p0; p < p1; ++p) {
-    const __m256d a = _mm256_set1_pd(M.val[p]);
-    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
-    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
-    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
-    a2 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 8), a2);
-    a3 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 12), a3);
-  }
-  _mm256_storeu_pd(y + c, a0);
-  _mm256_storeu_pd(y + c + 4, a1);
-  _mm256_storeu_pd(y + c + 8, a2);
-  _mm256_storeu_pd(y + c + 12, a3);
+  for (int k = 0; k < K; ++k) _mm256_storeu_pd(y + c + 4 * k, a[k]);
 }
 
 __attribute__((target("avx2,fma"))) inline void tile_avx2_2(const Csr& M, const double* X, double* y, Index m,
@@ -142,8 +99,8 @@ __attribute__((target("avx2,fma"))) void spmm_rows_avx2(const Csr& M, const doub
       double* y = Y + i * m;
       const bool add = q > 0;
       Index c = 0;
-      for (; c + 32 <= m; c += 32) tile_avx2_8(M, X, y, m, c, p0, p1, add);
-      if (c + 16 <= m) tile_avx2_4(M, X, y, m, c, p0, p1, add), c += 16;
+      for (; c + 32 <= m; c += 32) tile_avx2<8>(M, X, y, m, c, p0, p1, add);
+      if (c + 16 <= m) tile_avx2<4>(M, X, y, m, c, p0, p1, add), c += 16;
       if (c + 8 <= m) tile_avx2_2(M, X, y, m, c, p0, p1, add), c += 8;
       if (c + 4 <= m) tile_avx2_1(M, X, y, m, c, p0, p1, add), c += 4;
       for (; c < m; ++c) {
@@ -156,7 +113,7 @@ __attribute__((target("avx2,fma"))) void spmm_rows_avx2(const Csr& M, const doub
 }
 
 // AVX-512: K zmm accumulators = 8K columns per tile; the same order of
-// operations per column as the AVX2 tiles' (one FMA chain per nonzero in order).
+// operations per column as tile_avx2 (one FMA chain per nonzero in order).
 template <int K>
 __attribute__((target("avx512f,avx2,fma"))) inline void tile_avx512(const Csr& M, const double* X, double* y,
                                                                      Index m, Index c, Index p0, Index p1,
