@@ -15,6 +15,7 @@
 #include <limits>
 
 #include "atomic_file.hpp"
+#include "hdf5_image.hpp"
 #include "mriotrace/error.hpp"
 #include "mriotrace/montecarlo.hpp"
 
@@ -345,7 +346,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
     // Built in memory (HDF5's core driver, no backing store), then written by
     // AtomicFile: a full disk fails there with its reason (atomic_file.hpp).
     H5 fapl = f.own(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "creating a property list");
-    f.check(H5Pset_fapl_core(fapl, 1 << 20, false), "configuring the in-memory file");
+    f.check(detail::use_memory_file(fapl), "configuring the in-memory file");
     H5 file = f.own(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, fcpl, fapl), H5Fclose,
                     "creating the file");
     f.id = file;
@@ -458,11 +459,7 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
       for (const ItemResult* r : items) by_id[r->id] = r;
       write_summary(f, job, h, by_id);
     }
-    f.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flushing the in-memory file");
-    const ssize_t size = H5Fget_file_image(file, nullptr, 0);
-    if (size < 0) f.check(-1, "taking the in-memory file's image");
-    image.resize(static_cast<size_t>(size));
-    if (H5Fget_file_image(file, image.data(), image.size()) != size) f.check(-1, "taking the in-memory file's image");
+    f.check(detail::memory_file_image(file, image) ? 0 : -1, "taking the in-memory file's image");
     f.check(file.release(), "closing the in-memory file");
   }
   out.write(image.data(), image.size());

@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "atomic_file.hpp"
+#include "hdf5_image.hpp"
 #include "mriotrace/error.hpp"
 
 #ifndef MRIOTRACE_VERSION
@@ -361,17 +362,13 @@ void write_atomically(const std::string& path, Body&& body) {
     // Built in memory (HDF5's core driver, no backing store), then written by
     // AtomicFile: a full disk fails there with its reason (atomic_file.hpp).
     Hid fapl = ctx.own(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "creating a property list");
-    ctx.check(H5Pset_fapl_core(fapl, 1 << 20, false), "configuring the in-memory file");
+    ctx.check(detail::use_memory_file(fapl), "configuring the in-memory file");
     Hid file = ctx.own(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose,
                        "creating the in-memory file");
     const Writer w(file, ctx);
     write_root(w);
     body(w);
-    ctx.check(H5Fflush(file, H5F_SCOPE_GLOBAL), "flushing the in-memory file");
-    const ssize_t size = H5Fget_file_image(file, nullptr, 0);
-    if (size < 0) ctx.fail("taking the in-memory file's image failed");
-    image.resize(static_cast<size_t>(size));
-    if (H5Fget_file_image(file, image.data(), image.size()) != size) ctx.fail("taking the in-memory file's image failed");
+    if (!detail::memory_file_image(file, image)) ctx.fail("taking the in-memory file's image failed");
     if (file.close() < 0) ctx.fail("closing the in-memory file failed");
   }
   out.write(image.data(), image.size());
