@@ -61,6 +61,8 @@ void run_batch_command(const BatchCommands::Options& o) {
   int shard_index = 0, shard_count = 1;
   if (!o.shard.empty()) std::tie(shard_index, shard_count) = parse_shard(o.shard);
   MpiSession mpi;
+  Index failed = 0, total = 0;
+  std::string output;
   try {
     const io::BatchJob job = io::parse_job(o.job);
     io::BatchRunOptions ro;
@@ -94,11 +96,20 @@ void run_batch_command(const BatchCommands::Options& o) {
     if (s.failed > static_cast<Index>(s.failures.size()))
       std::cout << format("failed       ... and %lld more (see /items/message in the results file)\n",
                           static_cast<long long>(s.failed - static_cast<Index>(s.failures.size())));
+    failed = s.failed;
+    total = s.total;
+    output = s.output;
   } catch (const std::exception& e) {
     // One rank failing must end all of them (the others would wait forever).
     if (mpi.size() > 1) mpi.abort(e.what(), 1);
     throw;
   }
+  // Failed items are results a check rejected: the run must not look like a
+  // success to a scheduler or a script (exit code 1). The file keeps them.
+  if (failed > 0)
+    throw NumericError(format("%s of %s items failed (reasons above and in /items/message of %s); the other items "
+                              "are complete",
+                              thousands(failed).c_str(), thousands(total).c_str(), output.c_str()));
 }
 
 void run_sda_command(const BatchCommands::Options& o) {

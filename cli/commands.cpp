@@ -65,6 +65,8 @@ void run_footprint(const FootprintOptions& o) {
   const bool to_hdf5 = is_hdf5_name(o.output);
   if (!to_hdf5 && ext != ".csv")
     throw UsageError("-o " + o.output + ": expected a file name ending in .h5, .hdf5 or .csv");
+  refuse_overwriting_inputs(o.output, {o.file});
+  if (!to_hdf5 && o.sector_level) refuse_overwriting_inputs(sector_csv_path(o.output), {o.file}, "-o (its sector file)");
   const SolverKind kind = solver_kind_from_string(o.solver);
 
   Stopwatch total;

@@ -243,6 +243,7 @@ void run_scenario_command(const ScenarioRunOptions& o) {
   const std::string ext = lower_extension(o.output);
   if (!o.output.empty() && ext != ".csv" && ext != ".h5" && ext != ".hdf5")
     throw UsageError("-o " + o.output + ": expected a file name ending in .csv, .h5 or .hdf5");
+  refuse_overwriting_inputs(o.output, {o.file, o.system});
   Stopwatch total;
   ScenarioSet set = io::read_scenarios(o.file);
   std::string base_name = o.demo ? "demo" : !o.system.empty() ? o.system : set.base_system;

@@ -67,7 +67,8 @@ void add_common(CLI::App* cmd, Common& c, bool region = true) {
   cmd->add_option("FILE", c.file, "HDF5 file holding a system (mriotrace generate / save)")->required();
   if (region)
     cmd->add_option("--region", c.region, "Consuming region whose final demand is traced (default: all regions)");
-  cmd->add_option("--threads", c.threads, "Threads (0 = OMP_NUM_THREADS or all cores); never changes results");
+  cmd->add_option("--threads", c.threads, "Threads (0 = OMP_NUM_THREADS or all cores); results are bit-identical for any count except with the dense "
+                   "LU solver, where LAPACK's last bits may differ (docs/hpc.md)");
   cmd->add_option("--solver", c.solver, "Linear solver")
       ->check(CLI::IsMember({"auto", "dense", "umfpack"}))
       ->capture_default_str();
@@ -160,6 +161,7 @@ void run_spa(const SpaCli& o) {
   const std::string ext = o.output.empty() ? "" : extension_of(o.output);
   require(o.output.empty() || ext == ".csv" || ext == ".h5" || ext == ".hdf5",
           "-o " + o.output + ": expected a file name ending in .csv, .h5 or .hdf5");
+  refuse_overwriting_inputs(o.output, {o.file});
   Stopwatch clock;
   Loaded in = load(o);
   const MrioSystem& sys = in.system;
@@ -227,6 +229,7 @@ void run_layers(const LayersCli& o) {
   require(o.tiers >= 0 && o.tiers <= kSpaMaxDepth,
           "--tiers " + std::to_string(o.tiers) + ": expected 0.." + std::to_string(kSpaMaxDepth));
   require(o.output.empty() || extension_of(o.output) == ".csv", "-o " + o.output + ": expected a .csv file name");
+  refuse_overwriting_inputs(o.output, {o.file});
   Loaded in = load(o);
   const MrioSystem& sys = in.system;
   const Labels& l = sys.labels();
@@ -293,6 +296,7 @@ void run_extract(const ExtractCli& o) {
 void run_linkages(const LinkagesCli& o) {
   require(o.top >= 0, "--top " + std::to_string(o.top) + ": expected a count >= 0");
   require(o.output.empty() || extension_of(o.output) == ".csv", "-o " + o.output + ": expected a .csv file name");
+  refuse_overwriting_inputs(o.output, {o.file});
   Loaded in = load(o);
   const MrioSystem& sys = in.system;
   const Labels& l = sys.labels();

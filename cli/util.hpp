@@ -22,6 +22,28 @@ struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+/// Refuse an output path that is, or resolves to, one of the inputs (through
+/// "..", symbolic or hard links): writing it would replace the input with a
+/// results file. Reported as a wrong command line (exit code 2).
+inline void refuse_overwriting_inputs(const std::string& output, const std::vector<std::string>& inputs,
+                                      const std::string& option = "-o") {
+  namespace fs = std::filesystem;
+  if (output.empty()) return;
+  for (const auto& input : inputs) {
+    if (input.empty()) continue;
+    std::error_code ec1, ec2, ec3;
+    bool same = fs::exists(output, ec1) && fs::exists(input, ec2) && fs::equivalent(output, input, ec3);
+    if (!same) {
+      std::error_code ea, eb;
+      const fs::path a = fs::weakly_canonical(output, ea), b = fs::weakly_canonical(input, eb);
+      same = !ea && !eb && a == b;
+    }
+    if (same)
+      throw UsageError(option + " " + output + " is the input file " + input +
+                       "; writing there would replace the input with results. Choose another output file");
+  }
+}
+
 /// The extension of a path, lower case (".h5", ".csv", ...).
 inline std::string lower_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
@@ -114,8 +136,19 @@ inline std::string solver_name(SolverKind kind) {
 }
 
 /// Two lines summarising a solver's diagnostics, each starting with `prefix`.
+/// Says which backend produced the answers: when an iterative solve fell back
+/// to a direct one, or auto handed many right-hand sides to LU, both are named.
 inline std::string solver_summary(const SolveDiagnostics& d, const std::string& prefix) {
-  return prefix + format("solver: %s, %d thread%s, factorisation %.3f s\n", solver_name(d.kind).c_str(), d.threads,
+  std::string used = solver_name(d.kind);
+  if (d.fell_back)
+    used += format(", some solves fell back to %s (%s)",
+                   d.last_kind == SolverKind::DenseLU || d.last_kind == SolverKind::SparseLU || d.last_kind == SolverKind::KLU
+                       ? solver_name(d.last_kind).c_str()
+                       : "a direct LU",
+                   d.fallback_reason.empty() ? "did not converge" : d.fallback_reason.c_str());
+  else if (d.last_kind != SolverKind::Auto && d.last_kind != d.kind)
+    used += format(", last solve by %s", solver_name(d.last_kind).c_str());
+  return prefix + format("solver: %s, %d thread%s, factorisation %.3f s\n", used.c_str(), d.threads,
                          d.threads == 1 ? "" : "s", d.factor_seconds) +
          prefix + format("solves: %s right-hand sides in %.3f s, max relative residual %.1e",
                          thousands(d.rhs_solved).c_str(), d.solve_seconds, d.max_relative_residual);

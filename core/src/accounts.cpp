@@ -3,6 +3,8 @@
 #include "mriotrace/accounts.hpp"
 
 #include <algorithm>
+#include <cmath>
+#include <string>
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
@@ -152,6 +154,42 @@ void require_demand(const MrioSystem& system) {
   MRIOTRACE_CHECK(system.Y().cols() > 0, "the system has no final demand Y; demand-based accounts need Y");
 }
 
+/// An account that overflowed (inf) or is NaN is no answer: refuse it,
+/// naming the array and the entry by its labels (rows: the stressors in
+/// `rows`; columns: regions, (region, sector), or Q's (region, region)).
+void check_accounts_finite(const Accounts& a, const MrioSystem& system, const std::vector<Index>& rows) {
+  const Labels& l = system.labels();
+  const Index R = system.R(), N = system.N();
+  auto row_name = [&](Index i) {
+    return i < static_cast<Index>(rows.size()) && static_cast<size_t>(rows[static_cast<size_t>(i)]) < l.stressors.size()
+               ? "\"" + l.stressors[static_cast<size_t>(rows[static_cast<size_t>(i)])] + "\""
+               : std::string("\"value added\"");
+  };
+  auto check = [&](const Matrix& M, const char* name, int kind) {  // kind 0: regions, 1: sectors, 2: Q
+    for (Index j = 0; j < M.cols(); ++j)
+      for (Index i = 0; i < M.rows(); ++i)
+        if (!std::isfinite(M(i, j))) {
+          std::string col;
+          if (kind == 0) col = "\"" + l.regions[static_cast<size_t>(j)] + "\"";
+          else if (kind == 1) col = "\"" + l.regions[static_cast<size_t>(j / N)] + "\" / \"" + l.sectors[static_cast<size_t>(j % N)] + "\"";
+          else col = "emitted in \"" + l.regions[static_cast<size_t>(j / R)] + "\" for \"" + l.regions[static_cast<size_t>(j % R)] + "\"";
+          throw NumericError(detail::concat(name, "[", row_name(i), ", ", col, "] is ", M(i, j),
+                                            ": the accounts overflow double precision; check the units and magnitudes "
+                                            "of the stressors (S, F) and of final demand (Y)"));
+        }
+  };
+  check(a.D_cba_reg, "D_cba_reg", 0);
+  check(a.D_pba_reg, "D_pba_reg", 0);
+  check(a.D_imp_reg, "D_imp_reg", 0);
+  check(a.D_exp_reg, "D_exp_reg", 0);
+  check(a.Q, "Q", 2);
+  check(a.M, "M", 1);
+  check(a.D_cba, "D_cba", 1);
+  check(a.D_pba, "D_pba", 1);
+  check(a.D_imp, "D_imp", 1);
+  check(a.D_exp, "D_exp", 1);
+}
+
 }  // namespace
 
 Accounts calc_accounts(const MrioSystem& system, const LeontiefSolver& solver, const AccountsOptions& options) {
@@ -166,6 +204,7 @@ Accounts calc_accounts(const MrioSystem& system, const LeontiefSolver& solver, c
   stressor_rows_into(system, rows, S, FYr);
   Accounts acc = calc_accounts(solver, S, system.Y_by_region(), FYr, R, options);
   acc.stressors = rows;
+  check_accounts_finite(acc, system, rows);
   return acc;
 }
 
@@ -225,6 +264,7 @@ std::pair<Accounts, Accounts> calc_accounts_with_value_added(const MrioSystem& s
   stressor_rows_into(system, rows, S, FYr);
   S.row(k) = value_added_intensity(system);
   const Accounts both = calc_accounts(solver, S, system.Y_by_region(), FYr, R, options);
+  check_accounts_finite(both, system, rows);
   Accounts stressors = take_rows(both, 0, k), va = take_rows(both, k, 1);
   stressors.stressors = rows;
   return {std::move(stressors), std::move(va)};

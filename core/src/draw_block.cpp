@@ -708,6 +708,9 @@ std::vector<Accounts> draw_accounts_block(const MrioSystem& system, const Leonti
     t0 = t1;
   }
   for (size_t d = 0; d < D; ++d)
+    check_productive(system, base, small[d].S, &Mt[d], base.production ? &small[d].y : nullptr,
+                     base.production ? &x[d] : nullptr, nullptr, nullptr);
+  for (size_t d = 0; d < D; ++d)
     out[d] = draw_regional_accounts(small[d].S, small[d].FYr, small[d].Yr, Mt[d], base.production ? &x[d] : nullptr,
                                     base.stressors, N);
   if (info) *info = std::move(infos);

@@ -369,7 +369,7 @@ BlockJacobi BlockJacobi::build(const SparseMatrix& A, Index bs) {
   const Index* outer = A.outerIndexPtr();
   // The blocks are factorised in parallel: BLAS inside must be serial, or
   // every block's small LU spawns BLAS threads that fight over the cores.
-  ThreadScope serial_blas(1);
+  SerialBlas serial_blas;
   parallel_for(0, P.blocks, 0, [&](std::int64_t b) {
     // A_bb: in each column of the block, the rows inside the block (CSC rows
     // are sorted: one binary search per column).
@@ -400,7 +400,7 @@ void BlockJacobi::solve(const double* W, double* Z, Index m, bool transposed, in
   }
   // Serial BLAS inside: the blocks run in parallel, and each product's
   // summation order must not depend on how many threads BLAS would use.
-  ThreadScope serial_blas(1);
+  SerialBlas serial_blas;
   parallel_for(0, blocks, threads, [&](std::int64_t b) {
     Eigen::Map<const RowMat> w(W + b * bs * m, bs, m);
     Eigen::Map<RowMat> z(Z + b * bs * m, bs, m);
@@ -417,7 +417,7 @@ void BlockJacobi::multiply(const double* X, double* Y, Index m, bool transposed,
     std::copy(X, X + n * m, Y);
     return;
   }
-  ThreadScope serial_blas(1);
+  SerialBlas serial_blas;
   parallel_for(0, blocks, threads, [&](std::int64_t b) {
     Eigen::Map<const RowMat> x(X + b * bs * m, bs, m);
     Eigen::Map<RowMat> y(Y + b * bs * m, bs, m);

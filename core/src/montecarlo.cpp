@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <string>
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
@@ -78,6 +79,56 @@ Accounts draw_regional_accounts(const Matrix& S, const Matrix& FYr, const Matrix
     if (acc.D_pba_reg.size() > 0) acc.D_pba_reg += FYr;
   }
   return acc;
+}
+
+namespace {
+
+/// Index of the first entry of v below -1e-9 max|v| (a negative beyond
+/// round-off), or -1.
+Index first_negative(const Eigen::Ref<const Vector>& v) {
+  const double floor = -1e-9 * (v.size() ? v.cwiseAbs().maxCoeff() : 0.0);
+  for (Index i = 0; i < v.size(); ++i)
+    if (v[i] < floor || std::isnan(v[i])) return i;
+  return -1;
+}
+
+std::string sector_name(const MrioSystem& system, Index j) {
+  const Labels& l = system.labels();
+  const Index N = system.N();
+  if (N <= 0 || static_cast<size_t>(j / N) >= l.regions.size() || static_cast<size_t>(j % N) >= l.sectors.size())
+    return concat("row ", j);
+  return concat("\"", l.regions[static_cast<size_t>(j / N)], "\" / \"", l.sectors[static_cast<size_t>(j % N)], "\"");
+}
+
+[[noreturn]] void not_productive(const std::string& what) {
+  throw NumericError(concat("the draw's perturbed A is not productive (spectral radius >= 1): ", what,
+                            ", though a productive A' has a nonnegative Leontief inverse; draw rejected"));
+}
+
+}  // namespace
+
+void check_productive(const MrioSystem& system, const DrawBase& base, const Matrix& S, const Matrix* Mt,
+                      const Vector* y, const Vector* x, const Matrix* Yr, const Matrix* X) {
+  if (!base.a_nonnegative) return;
+  if (Mt)
+    for (Index s = 0; s < Mt->cols() && s < S.rows(); ++s) {
+      if (S.row(s).minCoeff() < 0) continue;
+      if (const Index j = first_negative(Mt->col(s)); j >= 0)
+        not_productive(concat("the multiplier of stressor \"",
+                              system.labels().stressors[static_cast<size_t>(base.stressors[static_cast<size_t>(s)])],
+                              "\" in sector ", sector_name(system, j), " is ", (*Mt)(j, s)));
+    }
+  if (x && y && x->size() == y->size() && (y->size() == 0 || y->minCoeff() >= 0))
+    if (const Index j = first_negative(*x); j >= 0)
+      not_productive(concat("the gross output of sector ", sector_name(system, j), " is ", (*x)[j],
+                            " for nonnegative final demand"));
+  if (X && Yr)
+    for (Index r = 0; r < X->cols() && r < Yr->cols(); ++r) {
+      if (Yr->col(r).minCoeff() < 0) continue;
+      if (const Index j = first_negative(X->col(r)); j >= 0)
+        not_productive(concat("the output of sector ", sector_name(system, j), " induced by the final demand of \"",
+                              system.labels().regions[static_cast<size_t>(r)], "\" is ", (*X)(j, r)));
+    }
 }
 
 }  // namespace detail::mc
@@ -241,6 +292,10 @@ DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, c
   b.stressors = detail::stressor_rows(options.stressors, system.k(), "Monte Carlo");
   b.with_Q = options.with_Q;
   b.production = options.production || options.with_Q;
+  {
+    const SparseMatrix& A = system.A();
+    b.a_nonnegative = std::all_of(A.valuePtr(), A.valuePtr() + A.nonZeros(), [](double v) { return v >= 0; });
+  }
   const auto [S, FYr] = selected_rows(system.S(), Matrix(), b.stressors, system.R(), system.c());
   if (b.with_Q) {
     b.X = solver.solve(system.Y_by_region());
@@ -274,6 +329,7 @@ Accounts draw_accounts(const MrioSystem& system, const LeontiefSolver& solver, c
     // X'_r = (I - A')^-1 y'_r;  Q[:, p R + r] = S'^(p) X'^(p)_r.
     const Matrix X = warm_solve(solver, p.A, Yr, base.X, false, options, &one, threads);
     merge_info(total, one);
+    check_productive(system, base, S, nullptr, nullptr, nullptr, &Yr, &X);
     acc.x = X.rowwise().sum();
     regional_accounts(S, X, Matrix(), R, 1, acc);
     if (FYr.size() > 0) {  // pymrio adds final-demand emissions to cba and pba only
@@ -285,10 +341,12 @@ Accounts draw_accounts(const MrioSystem& system, const LeontiefSolver& solver, c
     const Matrix Mt = warm_solve(solver, p.A, S.transpose(), base.Mt, true, options, &one, threads);
     merge_info(total, one);
     Vector x;
+    const Vector y = p.Y.rowwise().sum();
     if (base.production) {
-      x = warm_solve(solver, p.A, p.Y.rowwise().sum(), base.x, false, options, &one, threads).col(0);
+      x = warm_solve(solver, p.A, y, base.x, false, options, &one, threads).col(0);
       merge_info(total, one);
     }
+    check_productive(system, base, S, &Mt, &y, base.production ? &x : nullptr, nullptr, nullptr);
     acc = draw_regional_accounts(S, FYr, Yr, Mt, base.production ? &x : nullptr, base.stressors, N);
   }
   if (info) *info = total;

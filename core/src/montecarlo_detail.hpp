@@ -140,4 +140,11 @@ Matrix demand_by_region(const Matrix& Y, Index R, Index c);
 Accounts draw_regional_accounts(const Matrix& S, const Matrix& FYr, const Matrix& Yr, const Matrix& Mt,
                                 const Vector* x, const std::vector<Index>& stressors, Index N);
 
+/// Throws NumericError when a draw's solutions show that its A' is not
+/// productive (montecarlo.hpp, "Non-productive draws"). Any pointer may be
+/// null (not computed). S: k x n (selected rows), Mt: n x k multipliers',
+/// y: n total final demand and x = L'y, Yr: n x R and X = L'Yr.
+void check_productive(const MrioSystem& system, const DrawBase& base, const Matrix& S, const Matrix* Mt,
+                      const Vector* y, const Vector* x, const Matrix* Yr, const Matrix* X);
+
 }  // namespace mriotrace::detail::mc

@@ -187,7 +187,10 @@ void lmdi(const Matrix& S0, const Vector& x0, const Vector& va0, const Matrix& S
         if (!ok) break;
         const double E0 = S0(s, c) * x0[c], E1 = S1(s, c) * x1[c];
         if (E0 == 0 && E1 == 0) continue;
-        if ((x0[c] == 0 && E1 >= 0 && va1[c] > 0) || (x1[c] == 0 && E0 >= 0 && va0[c] > 0)) {
+        // "Absent" within rounding: an output that a relocation with share = 1
+        // empties comes out as ~1e-16 of the base, not as an exact 0.
+        const bool absent0 = x0[c] <= 1e-9 * std::abs(x1[c]), absent1 = x1[c] <= 1e-9 * std::abs(x0[c]);
+        if ((absent0 && E1 >= 0 && va1[c] > 0) || (absent1 && E0 >= 0 && va0[c] > 0)) {
           st += E1 / V1 - E0 / V0;  // entering or leaving the mix
           continue;
         }
@@ -392,6 +395,20 @@ ScenarioResult report(const MrioSystem& base, const BaseResults& br, const Prepa
   res.notes = p.edits.notes;
   res.sectors = rs ? rs->labels.sectors : base.labels().sectors;
   res.x = X.rowwise().sum();
+  {
+    // A negative gross output is no economy: the edits ask for more than is
+    // produced (final demand set below zero, more removed than made).
+    const double floor = -1e-9 * (res.x.size() ? res.x.cwiseAbs().maxCoeff() : 0.0);
+    for (Index j = 0; j < res.x.size(); ++j)
+      if (!(res.x[j] >= floor)) {
+        const Labels& l = rs ? rs->labels : base.labels();
+        throw NumericError(detail::concat(
+            "scenario \"", sc.name, "\": the gross output of sector \"", l.regions[static_cast<size_t>(j / N1)], "\" / \"",
+            res.sectors[static_cast<size_t>(j % N1)], "\" would be ", res.x[j],
+            " (negative): the edits ask for more than the economy produces (e.g. final demand set below zero); "
+            "check the scenario's operations"));
+      }
+  }
   Matrix S1;
   if (rs) {
     S1 = rs->S;
@@ -657,7 +674,7 @@ std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const Leontief
     solve_group(base, solver, group);
     const double per = std::chrono::duration<double>(Clock::now() - t0).count() / static_cast<double>(group.size());
     {
-      ThreadScope serial_blas(1);  // parallel over scenarios, BLAS inside each stays serial
+      SerialBlas serial_blas;  // parallel over scenarios, BLAS inside each stays serial
       parallel_for(static_cast<std::int64_t>(start), static_cast<std::int64_t>(end), threads, [&](std::int64_t i) {
         const auto t1 = Clock::now();
         Prepared& p = prepared[static_cast<size_t>(i)];

@@ -244,7 +244,7 @@ struct LeontiefSolver::Impl {
       // Serial BLAS inside UMFPACK: multi-threaded OpenBLAS changes the
       // summation order in the frontal-matrix updates, so the factors (and
       // every answer) would differ in the last bit between thread counts.
-      ThreadScope serial_blas(1);
+      SerialBlas serial_blas;
       status = umfpack_dl_numeric(Ap, Ai, IminusA.valuePtr(), symbolic, &numeric, control, info);
     }
     umfpack_dl_free_symbolic(&symbolic);
@@ -326,7 +326,7 @@ struct LeontiefSolver::Impl {
       // BLAS runs single-threaded inside: no nested oversubscription, and each
       // column's arithmetic (hence its last bit) does not depend on the thread
       // count (multi-threaded OpenBLAS dgemv splits its sums differently).
-      ThreadScope serial_blas(1);
+      SerialBlas serial_blas;
       // One chunk of columns per thread, each with its own workspace: the
       // Numeric object is only read by wsolve, so the solves are independent.
       const Index chunks = std::min<Index>(workers, m);

@@ -2,7 +2,9 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -44,12 +46,19 @@ class JobContext {
     return std::string(n->as_string()->get());
   }
   std::int64_t integer(const toml::table& t, const char* key, const std::string& where, std::int64_t fallback,
-                       std::int64_t min) const {
+                       std::int64_t min, std::int64_t max = std::numeric_limits<std::int64_t>::max()) const {
     const toml::node* n = t.get(key);
     if (!n) return fallback;
     if (!n->is_integer()) fail(where, concat("\"", key, "\" must be a whole number"));
     const std::int64_t v = n->as_integer()->get();
     if (v < min) fail(where, concat("\"", key, "\" is ", v, "; expected >= ", min));
+    if (v > max) fail(where, concat("\"", key, "\" is ", v, "; expected at most ", max));
+    return v;
+  }
+  /// A number that must be finite (NaN and inf are refused).
+  std::optional<double> finite(const toml::table& t, const char* key, const std::string& where) const {
+    const auto v = number(t, key, where);
+    if (v && !std::isfinite(*v)) fail(where, concat("\"", key, "\" is ", *v, "; expected a finite number"));
     return v;
   }
   std::optional<double> number(const toml::table& t, const char* key, const std::string& where) const {
@@ -161,16 +170,23 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
   };
   job.output = resolve(ctx.string(root, "output", "top level", true));
   if (job.output.empty()) ctx.fail("top level", "\"output\" is empty; expected a results file name (.h5)");
-  job.threads = static_cast<int>(ctx.integer(root, "threads", "top level", 0, 0));
+  job.threads = static_cast<int>(ctx.integer(root, "threads", "top level", 0, 0, kMaxJobThreads));
   job.mc.seed = static_cast<std::uint64_t>(ctx.integer(root, "seed", "top level", 0, 0));
   job.stressors = ctx.strings(root, "stressors", "top level", {});
   job.keep = ctx.strings(root, "keep", "top level", job.keep);
   if (job.keep.empty()) ctx.fail("keep", "no accounts to keep; expected some of D_cba_reg, D_pba_reg, D_imp_reg, D_exp_reg, Q");
-  for (const auto& a : job.keep) {
+  for (size_t i = 0; i < job.keep.size(); ++i) {
+    const std::string& a = job.keep[i];
     const auto& known = batch_account_names();
     if (std::find(known.begin(), known.end(), a) == known.end())
       ctx.fail("keep", concat("unknown account \"", a, "\"; expected some of D_cba_reg, D_pba_reg, D_imp_reg, D_exp_reg, Q"));
+    if (std::find(job.keep.begin(), job.keep.begin() + static_cast<std::ptrdiff_t>(i), a) != job.keep.begin() + static_cast<std::ptrdiff_t>(i))
+      ctx.fail("keep", concat("account \"", a, "\" is listed twice; list each account once"));
   }
+  for (size_t i = 0; i < job.stressors.size(); ++i)
+    if (std::find(job.stressors.begin(), job.stressors.begin() + static_cast<std::ptrdiff_t>(i), job.stressors[i]) !=
+        job.stressors.begin() + static_cast<std::ptrdiff_t>(i))
+      ctx.fail("stressors", concat("stressor \"", job.stressors[i], "\" is listed twice; list each stressor once"));
 
   // [[systems]]
   const auto systems = ctx.tables(root, "systems");
@@ -224,7 +240,7 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
   if (const toml::table* mc = ctx.table(root, "montecarlo")) {
     ctx.only(*mc, "[montecarlo]",
              {"draws", "perturb", "cv", "cv_A", "cv_Z", "cv_Y", "cv_F", "size_rule", "tolerance", "max_iterations"});
-    job.draws = ctx.integer(*mc, "draws", "[montecarlo]", 0, 0);
+    job.draws = ctx.integer(*mc, "draws", "[montecarlo]", 0, 0, kMaxJobItems - 1);
     const std::string perturb = ctx.string(*mc, "perturb", "[montecarlo]", false, "A");
     if (perturb != "A" && perturb != "Z")
       ctx.fail("[montecarlo]", concat("\"perturb\" is \"", perturb, "\"; expected \"A\" or \"Z\""));
@@ -247,7 +263,7 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
       }
     }
     if (const auto tol = ctx.number(*mc, "tolerance", "[montecarlo]")) job.mc.tolerance = *tol;
-    job.mc.max_iterations = static_cast<int>(ctx.integer(*mc, "max_iterations", "[montecarlo]", 30, 1));
+    job.mc.max_iterations = static_cast<int>(ctx.integer(*mc, "max_iterations", "[montecarlo]", 30, 1, 10000));
     try {
       validate(job.mc);
     } catch (const InputError& e) {
@@ -300,10 +316,26 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
     if (!job.stressors.empty() && std::find(job.stressors.begin(), job.stressors.end(), tg.stressor) == job.stressors.end())
       ctx.fail("[target]", concat("stressor \"", tg.stressor, "\" is not among the job's stressors"));
     tg.regions = ctx.strings(*t, "regions", "[target]", {});
-    tg.max_change = ctx.number(*t, "max_change", "[target]");
-    tg.max_value = ctx.number(*t, "max_value", "[target]");
+    for (size_t i = 0; i < tg.regions.size(); ++i)
+      if (std::find(tg.regions.begin(), tg.regions.begin() + static_cast<std::ptrdiff_t>(i), tg.regions[i]) !=
+          tg.regions.begin() + static_cast<std::ptrdiff_t>(i))
+        ctx.fail("[target]", concat("region \"", tg.regions[i], "\" is listed twice in \"regions\""));
+    tg.max_change = ctx.finite(*t, "max_change", "[target]");
+    tg.max_value = ctx.finite(*t, "max_value", "[target]");
     if (tg.max_change.has_value() == tg.max_value.has_value())
       ctx.fail("[target]", "give exactly one of max_change (relative to the base, e.g. -0.05) or max_value");
+  }
+  // The item count, without overflow: S x C x (D + 1) + SDA <= kMaxJobItems.
+  {
+    const long double total = static_cast<long double>(job.systems.size()) *
+                                  static_cast<long double>(std::max<size_t>(1, job.scenarios.size())) *
+                                  (static_cast<long double>(job.draws) + 1) +
+                              static_cast<long double>(job.sda.size());
+    if (total > static_cast<long double>(kMaxJobItems))
+      ctx.fail("top level", concat("the job has ", job.systems.size(), " systems x ", job.scenarios.size(),
+                                   " scenarios x (", job.draws, " draws + 1) + ", job.sda.size(), " SDA = ",
+                                   static_cast<double>(total), " items; expected at most ", kMaxJobItems,
+                                   " (split it into several jobs)"));
   }
   return job;
 }

@@ -58,7 +58,11 @@ class Worker {
  public:
   Worker(const BatchJob& job, int threads) : job_(job), grid_(job.grid()) {
     MRIOTRACE_CHECK(grid_.total() > 0, "the job has no items");
-    ThreadScope scope(threads);  // factorisations use all of this rank's threads
+    // Serial BLAS for the factorisations too: multi-threaded OpenBLAS sums in
+    // an order that depends on its thread count, and the base factorisation
+    // preconditions every draw, so a batch result would depend on --threads.
+    // The engine's own loops (block LUs, trade panels) still use the threads.
+    SerialBlas serial_blas;
     for (const auto& s : job.systems) {
       auto ctx = std::make_unique<SystemContext>(SystemContext{load_system(s.file), nullptr, {}});
       const MrioSystem& sys = ctx->system;
@@ -321,7 +325,17 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
                   o.shard_index, "/", o.shard_count, " is invalid; expected --shard i/N with 0 <= i < N");
   MRIOTRACE_CHECK(o.snapshot_seconds >= 0 && o.progress_seconds >= 0, "progress and snapshot intervals must be >= 0");
   const auto t0 = Clock::now();
-  const int threads = resolve_threads(o.threads >= 0 ? o.threads : job.threads);
+  MRIOTRACE_CHECK(o.threads <= kMaxJobThreads, "threads = ", o.threads, "; expected at most ", kMaxJobThreads);
+  int threads = resolve_threads(o.threads >= 0 ? o.threads : job.threads);
+  if (threads > available_cores()) {
+    // More workers than cores only compete for them (and for OpenBLAS's
+    // per-thread buffers, which can exhaust a memory limit): never faster.
+    if (!o.quiet)
+      std::cerr << concat("mriotrace: ", threads, " worker threads requested but this process may use ", available_cores(),
+                          " cores; running ", available_cores(), " worker threads")
+                << std::endl;
+    threads = available_cores();
+  }
   const int rank = transport ? transport->rank() : 0, size = transport ? transport->size() : 1;
   std::string output = o.output.empty() ? job.output : o.output;
   if (o.shard_count > 1 && o.output.empty()) output = shard_output_path(output, o.shard_index, o.shard_count);
@@ -349,6 +363,14 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
       if (labels.regions.empty()) labels = info.labels;
     }
     if (!job.stressors.empty()) labels.stressors = job.stressors;
+    for (const auto& r : job.target.regions)
+      if (std::find(labels.regions.begin(), labels.regions.end(), r) == labels.regions.end()) {
+        std::string known;
+        for (size_t i = 0; i < labels.regions.size() && i < 12; ++i) known += (i ? ", \"" : "\"") + labels.regions[i] + "\"";
+        if (labels.regions.size() > 12) known += ", ...";
+        throw InputError(concat("job file \"", job.path, "\": [target]: region \"", r, "\" is not a region of the job's systems; their regions: ",
+                                known));
+      }
     store = std::make_unique<BatchStore>(job, output, o.shard_index, o.shard_count, o.restart, labels);
   }
   std::vector<Index> pending;
@@ -373,7 +395,7 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
   if (store) store->snapshot();  // the results file exists (and opens) from the start
   const Worker worker(job, threads);
   summary.setup_seconds = since(t0);
-  ThreadScope single(1);         // one BLAS thread per item; items run side by side
+  SerialBlas single;  // one BLAS thread per item; items run side by side
 
   if (rank != 0) {
     // Worker rank: ask rank 0 for items until it says there are none left.

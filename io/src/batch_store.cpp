@@ -230,6 +230,18 @@ void write_summary(const File& f, const BatchJob& job, const BatchFileContents& 
     auto it = by_id.find(item_id(g, s, c, d));
     return it == by_id.end() || it->second->status != ItemStatus::Ok ? nullptr : it->second;
   };
+  // How many draws each (system, scenario) summary is over: draws that
+  // failed (non-productive, singular) are not in it.
+  if (D > 0) {
+    std::vector<std::int64_t> used;
+    for (Index s = 0; s < S; ++s)
+      for (Index c = 0; c < C; ++c) {
+        std::int64_t n = 0;
+        for (Index d = 0; d < D; ++d) n += item(s, c, d) != nullptr;
+        used.push_back(n);
+      }
+    f.int64s("/summary/draws_used", used);  // S*C, system-major
+  }
   for (const auto& name : job.keep) {
     // Size of one item's array from any successful item.
     Index rows = -1, cols = -1;
@@ -291,7 +303,10 @@ void write_summary(const File& f, const BatchJob& job, const BatchFileContents& 
   const Index srow = find_name(h.stressors, t.stressor);
   MRIOTRACE_CHECK(srow >= 0, "target stressor \"", t.stressor, "\" is not among the job's stressors");
   std::vector<Index> regions;
-  for (const auto& r : t.regions) regions.push_back(find_name(h.regions, r));
+  for (const auto& r : t.regions) {
+    regions.push_back(find_name(h.regions, r));
+    MRIOTRACE_CHECK(regions.back() >= 0, "target region \"", r, "\" is not among the job's regions");
+  }
   if (regions.empty())
     for (Index r = 0; r < R; ++r) regions.push_back(r);
   auto value = [&](const ItemResult* r) {

@@ -88,6 +88,20 @@ class Hid {
   Closer close_ = nullptr;
 };
 
+/// Whether HDF5's current error stack says an allocation failed.
+bool hdf5_out_of_memory() {
+  bool oom = false;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        if (e->maj_num == H5E_RESOURCE || e->min_num == H5E_CANTALLOC || e->min_num == H5E_NOSPACE)
+          *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &oom);
+  return oom;
+}
+
 /// Error context: the file and whether it is being read or written.
 class FileContext {
  public:
@@ -398,7 +412,14 @@ class Reader {
     ctx_.check(H5Pset_file_locking(fapl, true, true), "configuring file locking");
 #endif
     const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
-    if (file < 0) ctx_.fail("the HDF5 file cannot be opened: it is truncated or corrupt");
+    if (file < 0) {
+      // A memory limit (ulimit -v, a cgroup) makes HDF5 fail too: say so
+      // rather than blame the file.
+      if (hdf5_out_of_memory())
+        ctx_.fail("HDF5 could not allocate memory to open it (a memory limit such as ulimit -v or the job's "
+                  "memory request is too small)");
+      ctx_.fail("the HDF5 file cannot be opened: it is truncated or corrupt");
+    }
     file_ = Hid(file, H5Fclose);
 
     if (H5Aexists(file_, "format") <= 0)

@@ -93,18 +93,27 @@ def run_job(job, *, threads: int | None = None, shard=None, output=None, restart
 
 
 def run(job, *, threads: int | None = None, shard=None, output=None, restart: bool = False,
-        progress: bool = True, snapshot_seconds: float = 30.0) -> Path:
+        progress: bool = True, snapshot_seconds: float = 30.0, allow_failures: bool = False) -> Path:
     """Run or resume `job` (path or TOML text) with a tqdm progress bar; returns the results file.
 
     threads: worker threads (default: the job's ``threads``, 0 = all cores).
     shard: ``"i/N"`` or ``(i, N)``: only items with id % N == i (merge the shards with :func:`merge`).
     restart: discard an earlier partial run instead of resuming it.
     Raises ValueError for a malformed job, OSError when a system file is missing or the
-    output belongs to another (or a changed) job. Failed items do not raise: they are
-    recorded with their reason (see :attr:`BatchResults.failures`).
+    output belongs to another (or a changed) job. Items that fail (a singular or
+    non-productive draw, a scenario a check rejects) are recorded in the file with their
+    reason (see :attr:`BatchResults.failures`), and then ``run`` raises
+    :class:`mriotrace.NumericError` naming the count and the first reasons, unless
+    ``allow_failures=True``, which returns the file as the command line's exit code 1 would.
     """
     summary = run_job(job, threads=threads, shard=shard, output=output, restart=restart, progress=progress,
                       snapshot_seconds=snapshot_seconds)
+    if summary["failed"] and not allow_failures:
+        from . import NumericError
+
+        first = "; ".join(summary["failures"][:3])
+        raise NumericError(f"{summary['failed']} of {summary['total']} items failed (first: {first}); the other "
+                           f"items are complete in {summary['output']!r} (pass allow_failures=True to get it anyway)")
     return Path(summary["output"])
 
 

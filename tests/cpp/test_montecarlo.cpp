@@ -2,6 +2,8 @@
 // warm-started solves against direct factorisations, unbiasedness, statistics.
 #include <gtest/gtest.h>
 
+#include <Eigen/Eigenvalues>
+
 #include <cmath>
 #include <cstdlib>
 
@@ -354,5 +356,67 @@ TEST(MonteCarlo, DrawBlockGoesDrawByDrawWhereItCannotBlock) {
   EXPECT_FALSE(draw_block_supported(iterative, prepare_draws(sys, iterative, {}), o));
 }
 
+
+double spectral_radius(const SparseMatrix& A) {
+  const Matrix dense(A);
+  return Eigen::EigenSolver<Matrix>(dense, false).eigenvalues().cwiseAbs().maxCoeff();
+}
+
+// A base close to the productivity limit (spectral radius 0.99) and large
+// CVs: some draws have rho(A') >= 1. Exactly those are rejected, with y > 0
+// everywhere (so x' >= 0 is also sufficient: the rule is exact here), on the
+// draw-by-draw path and in blocks, and with Q.
+TEST(MonteCarlo, NonProductiveDrawsAreRejectedExactly) {
+  datasets::GeneratorOptions g;
+  g.regions = 3;
+  g.sectors = 5;
+  g.seed = 3;
+  g.threads = 1;
+  const MrioSystem gen = datasets::generate(g);
+  const double scale = 0.99 / spectral_radius(gen.A());
+  const SparseMatrix A = gen.A() * scale;
+  const MrioSystem sys = MrioSystem::from_A_Y(gen.labels(), A, gen.Y(), gen.S(), gen.F_Y(), {}, 1);
+  ASSERT_NEAR(spectral_radius(sys.A()), 0.99, 1e-12);
+  ASSERT_GT(sys.Y().rowwise().sum().minCoeff(), 0);
+  SolverOptions so;
+  so.kind = SolverKind::DenseLU;
+  const LeontiefSolver solver(sys.A(), so);
+  const DrawBase base = prepare_draws(sys, solver, {});
+  DrawAccountsOptions with_q;
+  with_q.with_Q = true;
+  const DrawBase base_q = prepare_draws(sys, solver, with_q);
+  const auto o = global_cv(0.3, 5);
+  int rejected = 0, accepted = 0;
+  std::vector<std::uint64_t> good, bad;
+  for (std::uint64_t d = 0; d < 120; ++d) {
+    const PerturbedSystem p = perturb(sys, o, d, 1);
+    const double rho = spectral_radius(p.A);
+    if (std::abs(rho - 1) < 1e-9) continue;  // undecidable in floating point
+    bool threw = false, threw_q = false;
+    try {
+      const Accounts a = draw_accounts(sys, solver, base, p, o);
+      EXPECT_GE(a.x.minCoeff(), 0) << "draw " << d;
+    } catch (const NumericError& e) {
+      threw = true;
+      EXPECT_NE(std::string(e.what()).find("not productive"), std::string::npos) << e.what();
+    }
+    try {
+      draw_accounts(sys, solver, base_q, p, o);
+    } catch (const NumericError&) {
+      threw_q = true;
+    }
+    EXPECT_EQ(threw, rho >= 1) << "draw " << d << ", spectral radius " << rho;
+    EXPECT_EQ(threw_q, rho >= 1) << "draw " << d << " (with Q), spectral radius " << rho;
+    (rho >= 1 ? rejected : accepted)++;
+    (rho >= 1 ? bad : good).push_back(d);
+  }
+  EXPECT_GT(rejected, 5);  // the test exercises both sides
+  EXPECT_GT(accepted, 5);
+  ASSERT_TRUE(draw_block_supported(solver, base, o));
+  std::vector<std::uint64_t> productive(good.begin(), good.begin() + 8);
+  EXPECT_NO_THROW(draw_accounts_block(sys, solver, base, productive, o));
+  productive.back() = bad.front();
+  EXPECT_THROW(draw_accounts_block(sys, solver, base, productive, o), NumericError);
+}
 }  // namespace
 }  // namespace mriotrace

@@ -21,6 +21,19 @@
 // CVs) and stops when the true relative residual ||r_k||_inf / ||b||_inf is
 // below the tolerance. A draw that does not converge falls back to a fresh
 // factorisation of I - A' (or fails with NumericError if that is singular).
+//
+// Non-productive draws. Perturbing a base A whose spectral radius is close to
+// 1 can give an A' with radius >= 1: I - A' may still be invertible, and the
+// solves converge, but (I - A')^-1 has negative entries and the "accounts"
+// (negative outputs and emissions) mean nothing. For A' >= 0, productive means
+// (I - A')^-1 >= 0, so every solution a draw computes from a nonnegative
+// right-hand side must be nonnegative: x' = L'y' (y' >= 0), X'_r = L'y'_r
+// (y'_r >= 0) and the multipliers S'_s L' (S'_s >= 0). A draw in which one of
+// them has an entry below -1e-9 times its largest magnitude is rejected with a
+// NumericError (the batch records it as a failed item). When y' > 0 in every
+// sector, x' >= 0 is also sufficient: A'x' = x' - y' < x' with x' > 0 bounds
+// the spectral radius below 1 (Collatz-Wielandt). For a base A with negative
+// entries the rule does not apply and no draw is checked.
 #pragma once
 
 #include <cstdint>
@@ -124,6 +137,9 @@ struct DrawBase {
   /// solver has no dense factorisation or with Q.
   std::vector<float> lu32;
   std::vector<int> ipiv;
+  /// Every entry of the base A is >= 0, so draws are checked for productivity
+  /// (see "Non-productive draws" above).
+  bool a_nonnegative = true;
 };
 /// Solve the base once (the solver holds the factorisation of the system's I - A).
 DrawBase prepare_draws(const MrioSystem& system, const LeontiefSolver& solver, const DrawAccountsOptions& options);

@@ -53,6 +53,11 @@ struct BatchTarget {
 };
 
 /// A parsed, validated job file.
+/// Limits checked when a job is read: the most items one job may have (its
+/// pending-item list alone takes 8 bytes per item), and the most worker threads.
+constexpr Index kMaxJobItems = 100'000'000;
+constexpr int kMaxJobThreads = 4096;
+
 struct BatchJob {
   std::string path;              ///< the job file ("" when parsed from text)
   std::string text;              ///< its text, stored in the results file
