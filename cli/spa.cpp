@@ -67,8 +67,7 @@ void add_common(CLI::App* cmd, Common& c, bool region = true) {
   cmd->add_option("FILE", c.file, "HDF5 file holding a system (mriotrace generate / save)")->required();
   if (region)
     cmd->add_option("--region", c.region, "Consuming region whose final demand is traced (default: all regions)");
-  cmd->add_option("--threads", c.threads, "Threads (0 = OMP_NUM_THREADS or all cores); results are bit-identical for any count except with the dense "
-                   "LU solver, where LAPACK's last bits may differ (docs/hpc.md)");
+  cmd->add_option("--threads", c.threads, "Threads (0 = all cores); same results for any count (dense LU: last bits)");
   cmd->add_option("--solver", c.solver, "Linear solver")
       ->check(CLI::IsMember({"auto", "dense", "umfpack"}))
       ->capture_default_str();

@@ -143,6 +143,15 @@ struct File {
   std::string read_attr_string(const char* name) const {
     if (H5Aexists(id, name) <= 0) throw FileError(concat("batch file \"", path, "\": attribute @", name, " is missing"));
     H5 a = own(H5Aopen(id, name, H5P_DEFAULT), H5Aclose, concat("opening @", name));
+    H5 stored = own(H5Aget_type(a), H5Tclose, concat("reading the type of @", name));
+    if (H5Tget_class(stored) != H5T_STRING) throw FileError(concat("batch file \"", path, "\": @", name, " is not a string"));
+    if (H5Tis_variable_str(stored) <= 0) {
+      // Fixed-length (system files since format version 2): read as stored.
+      const size_t size = H5Tget_size(stored);
+      std::string buf(size, '\0');
+      check(H5Aread(a, stored, buf.data()), concat("reading @", name));
+      return buf.substr(0, buf.find('\0'));
+    }
     H5 t = string_type();
     char* p = nullptr;
     check(H5Aread(a, t, &p), concat("reading @", name));

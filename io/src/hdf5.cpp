@@ -11,8 +11,21 @@
 
 #include <hdf5.h>
 
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <filesystem>
+#include <iostream>
 #include <limits>
 #include <mutex>
 #include <set>
@@ -102,6 +115,32 @@ bool hdf5_out_of_memory() {
   return oom;
 }
 
+/// Whether HDF5's current error stack reports a checksum that did not match
+/// (Fletcher32 of a chunk, or of metadata in the 1.10 format).
+bool hdf5_checksum_failed() {
+  bool bad = false;
+  H5Ewalk2(
+      H5E_DEFAULT, H5E_WALK_UPWARD,
+      [](unsigned, const H5E_error2_t* e, void* data) -> herr_t {
+        std::string d = e->desc ? e->desc : "";
+        std::transform(d.begin(), d.end(), d.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (d.find("checksum") != std::string::npos || d.find("fletcher") != std::string::npos ||
+            e->min_num == H5E_CANTFILTER || e->min_num == H5E_READERROR)
+          *static_cast<bool*>(data) = true;
+        return 0;
+      },
+      &bad);
+  return bad;
+}
+
+/// The reason a read of `what` failed, from HDF5's error stack.
+std::string read_failure(const std::string& what) {
+  if (hdf5_out_of_memory()) return "reading " + what + " failed: out of memory";
+  if (hdf5_checksum_failed())
+    return "reading " + what + " failed: its checksum does not match, the file is damaged (changed since it was written)";
+  return "reading " + what + " failed: the file is truncated or damaged";
+}
+
 /// Error context: the file and whether it is being read or written.
 class FileContext {
  public:
@@ -113,12 +152,21 @@ class FileContext {
   }
   /// Wrap a new identifier; throw FileError("<what> failed") if HDF5 returned an error.
   Hid own(hid_t id, Hid::Closer close, const std::string& what) const {
-    if (id < 0) fail(what + " failed");
+    if (id < 0) fail(what + " failed" + damage());
     return Hid(id, close);
   }
   void check(herr_t status, const std::string& what) const {
-    if (status < 0) fail(what + " failed");
+    if (status < 0) fail(what + " failed" + damage());
   }
+
+ private:
+  /// ": a checksum does not match ..." when HDF5's error stack says so.
+  static std::string damage() {
+    return hdf5_checksum_failed() ? ": a checksum does not match, the file is damaged (changed since it was written)"
+                                  : "";
+  }
+
+ public:
 
  private:
   std::string path_;
@@ -134,6 +182,18 @@ std::string shape_string(const Dims& d) {
 Hid utf8_string_type(const FileContext& ctx) {
   Hid t = ctx.own(H5Tcopy(H5T_C_S1), H5Tclose, "creating the string type");
   ctx.check(H5Tset_size(t, H5T_VARIABLE), "creating the string type");
+  ctx.check(H5Tset_cset(t, H5T_CSET_UTF8), "creating the string type");
+  return t;
+}
+
+/// Fixed-length UTF-8 strings of `size` bytes (null-padded). Written instead
+/// of variable-length ones since format version 2: variable-length strings
+/// live in HDF5's global heap, which carries no checksum, so a damaged label
+/// would go unnoticed; fixed-length ones are chunk data under Fletcher32.
+Hid fixed_string_type(const FileContext& ctx, size_t size) {
+  Hid t = ctx.own(H5Tcopy(H5T_C_S1), H5Tclose, "creating the string type");
+  ctx.check(H5Tset_size(t, std::max<size_t>(1, size)), "creating the string type");
+  ctx.check(H5Tset_strpad(t, H5T_STR_NULLPAD), "creating the string type");
   ctx.check(H5Tset_cset(t, H5T_CSET_UTF8), "creating the string type");
   return t;
 }
@@ -163,11 +223,13 @@ class Writer {
   }
 
   void attr_string(const std::string& object, const char* name, const std::string& value) const {
-    Hid type = utf8_string_type(ctx_);
+    // Fixed length: the value lives in the (checksummed) object header.
+    Hid type = fixed_string_type(ctx_, value.size());
     Hid space = ctx_.own(H5Screate(H5S_SCALAR), H5Sclose, "creating a dataspace");
     Hid attr = create_attr(object, name, type, space);
-    const char* p = value.c_str();
-    ctx_.check(H5Awrite(attr, type, &p), "writing attribute " + object + "@" + name);
+    std::vector<char> buf(std::max<size_t>(1, value.size()), '\0');
+    std::copy(value.begin(), value.end(), buf.begin());
+    ctx_.check(H5Awrite(attr, type, buf.data()), "writing attribute " + object + "@" + name);
   }
 
   /// int64 attribute: scalar when `scalar`, else a 1-D array.
@@ -180,13 +242,14 @@ class Writer {
     ctx_.check(H5Awrite(attr, H5T_NATIVE_INT64, values.data()), "writing attribute " + object + "@" + name);
   }
 
-  /// 1-D dataset of variable-length UTF-8 strings.
+  /// 1-D dataset of fixed-length UTF-8 strings (as long as the longest, null-padded).
   void strings(const std::string& path, const std::vector<std::string>& values) const {
-    std::vector<const char*> ptrs;
-    ptrs.reserve(values.size());
-    for (const auto& s : values) ptrs.push_back(s.c_str());
-    Hid type = utf8_string_type(ctx_);
-    dataset(path, type, type, ptrs.data(), {values.size()});
+    size_t width = 1;
+    for (const auto& s : values) width = std::max(width, s.size());
+    std::vector<char> buf(values.size() * width, '\0');
+    for (size_t i = 0; i < values.size(); ++i) std::copy(values[i].begin(), values[i].end(), buf.begin() + i * width);
+    Hid type = fixed_string_type(ctx_, width);
+    dataset(path, type, type, buf.data(), {values.size()});
   }
 
   void doubles(const std::string& path, const double* data, const Dims& dims) const {
@@ -220,9 +283,11 @@ class Writer {
     Hid dcpl = ctx_.own(H5Pcreate(H5P_DATASET_CREATE), H5Pclose, "creating a property list");
     const hsize_t count = element_count(dims);
     const bool is_string = H5Tget_class(file_type) == H5T_STRING;
-    if (!is_string && count >= kCompressMin && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
-      // Chunks span whole trailing dimensions where possible (row blocks of a
-      // row-major matrix), about kChunkElements each.
+    if (count > 0) {
+      // Every non-empty dataset is chunked, for the Fletcher32 checksum that
+      // HDF5 verifies on every read (a damaged byte becomes an error, never a
+      // different number). Chunks span whole trailing dimensions where
+      // possible (row blocks of a row-major matrix), about kChunkElements each.
       Dims chunk(dims.size());
       hsize_t budget = kChunkElements;
       for (size_t i = dims.size(); i-- > 0;) {
@@ -230,8 +295,11 @@ class Writer {
         budget = std::max<hsize_t>(1, budget / chunk[i]);
       }
       ctx_.check(H5Pset_chunk(dcpl, static_cast<int>(chunk.size()), chunk.data()), "chunking " + path);
-      ctx_.check(H5Pset_shuffle(dcpl), "setting the shuffle filter of " + path);
-      ctx_.check(H5Pset_deflate(dcpl, kGzipLevel), "setting gzip compression of " + path);
+      if (!is_string && count >= kCompressMin && H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0) {
+        ctx_.check(H5Pset_shuffle(dcpl), "setting the shuffle filter of " + path);
+        ctx_.check(H5Pset_deflate(dcpl, kGzipLevel), "setting gzip compression of " + path);
+      }
+      ctx_.check(H5Pset_fletcher32(dcpl), "setting the Fletcher32 checksum of " + path);
     }
     Hid ds = ctx_.own(H5Dcreate2(file_, path.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT),
                       H5Dclose, "creating dataset " + path);
@@ -375,15 +443,18 @@ void write_atomically(const std::string& path, Body&& body) {
   {
     // Built in memory (HDF5's core driver, no backing store), then written by
     // AtomicFile: a full disk fails there with its reason (atomic_file.hpp).
+    // The 1.10 file format: superblock, object headers, link and chunk
+    // indexes all carry checksums (format version 2; docs/file-format.md).
+    detail::ClosedMemoryFile memory;
     Hid fapl = ctx.own(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "creating a property list");
-    ctx.check(detail::use_memory_file(fapl), "configuring the in-memory file");
+    ctx.check(memory.configure(fapl), "configuring the in-memory file");
     Hid file = ctx.own(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, fapl), H5Fclose,
                        "creating the in-memory file");
     const Writer w(file, ctx);
     write_root(w);
     body(w);
-    if (!detail::memory_file_image(file, image)) ctx.fail("taking the in-memory file's image failed");
     if (file.close() < 0) ctx.fail("closing the in-memory file failed");
+    if (!memory.take(image)) ctx.fail("taking the in-memory file's image failed");
   }
   out.write(image.data(), image.size());
   out.commit();
@@ -411,6 +482,7 @@ class Reader {
 #if H5_VERSION_GE(1, 10, 7)
     ctx_.check(H5Pset_file_locking(fapl, true, true), "configuring file locking");
 #endif
+    check_not_truncated(path);
     const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
     if (file < 0) {
       // A memory limit (ulimit -v, a cgroup) makes HDF5 fail too: say so
@@ -418,6 +490,8 @@ class Reader {
       if (hdf5_out_of_memory())
         ctx_.fail("HDF5 could not allocate memory to open it (a memory limit such as ulimit -v or the job's "
                   "memory request is too small)");
+      if (hdf5_checksum_failed())
+        ctx_.fail("the HDF5 file cannot be opened: a metadata checksum does not match, the file is damaged");
       ctx_.fail("the HDF5 file cannot be opened: it is truncated or corrupt");
     }
     file_ = Hid(file, H5Fclose);
@@ -435,10 +509,36 @@ class Reader {
       ctx_.fail(concat("written with format version ", version[0], ", newer than this build of mriotrace reads (",
                        kFormatVersion, "); upgrade mriotrace"));
     version_ = static_cast<int>(version[0]);
+    if (version_ < 2)
+      warn(concat("\"", path, "\" was written with format version ", version_,
+                  ", before files carried checksums: damage to it would go unnoticed; save it again to add them"));
   }
 
   const FileContext& ctx() const { return ctx_; }
   int version() const { return version_; }
+
+  /// A file shorter than the end-of-file address its superblock records was
+  /// cut off (an interrupted copy or download): say so before HDF5 reports
+  /// whatever it trips over first.
+  void check_not_truncated(const std::string& path) const {
+    unsigned char head[52] = {};
+    std::FILE* f = std::fopen(path.c_str(), "rb");
+    if (!f) return;
+    const size_t got = std::fread(head, 1, sizeof head, f);
+    std::fclose(f);
+    static const unsigned char kSignature[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a, '\n'};
+    if (got < 48 || std::memcmp(head, kSignature, 8) != 0) return;
+    const unsigned version = head[8];
+    // Offset of the end-of-file address (8-byte addresses) by superblock version.
+    size_t at = version == 0 ? 40 : version == 1 ? 44 : (version == 2 || version == 3) ? 28 : 0;
+    if (at == 0 || at + 8 > got || (version < 2 ? head[13] : head[9]) != 8) return;
+    std::uint64_t eof = 0;
+    for (int b = 7; b >= 0; --b) eof = (eof << 8) | head[at + static_cast<size_t>(b)];
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(path, ec);
+    if (!ec && eof != ~std::uint64_t{0} && size < eof)
+      ctx_.fail(concat("the file is truncated: it has ", size, " bytes, its header says ", eof));
+  }
 
   /// True if every component of the absolute `path` exists.
   bool exists(const std::string& path) const {
@@ -502,9 +602,8 @@ class Reader {
     if (cls != H5T_FLOAT && cls != H5T_INTEGER) ctx_.fail(path + " is not numeric");
     std::vector<T> out(element_count(want));
     const hid_t mem = std::is_same_v<T, double> ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64;
-    if (!out.empty())
-      ctx_.check(H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()),
-                 "reading " + path + " (truncated or corrupt file?)");
+    if (!out.empty() && H5Dread(ds, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, out.data()) < 0)
+      ctx_.fail(read_failure(path));
     return out;
   }
   Matrix matrix(const std::string& path, Index rows, Index cols, const char* meaning) const {
@@ -560,8 +659,8 @@ class Reader {
     if (count == 0) return out;
     out.reserve(count);
     auto read = [&](hid_t mem, void* buf) {
-      ctx_.check(is_attr ? H5Aread(obj, mem, buf) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf),
-                 "reading " + what);
+      if ((is_attr ? H5Aread(obj, mem, buf) : H5Dread(obj, mem, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf)) < 0)
+        ctx_.fail(read_failure(what));
     };
     if (H5Tis_variable_str(type) > 0) {
       // Same character set as stored: HDF5 does not convert ASCII <-> UTF-8.
@@ -595,11 +694,32 @@ class Reader {
   int version_ = 0;
 };
 
+/// Whether `s` is well-formed UTF-8 (labels are text: anything else is damage).
+bool valid_utf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    const size_t len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xE ? 3 : (c >> 3) == 0x1E ? 4 : 0;
+    if (len == 0 || i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k)
+      if ((static_cast<unsigned char>(s[i + k]) >> 6) != 0x2) return false;
+    i += len;
+  }
+  return true;
+}
+
 Labels read_labels(const Reader& r) {
   r.require("/system/labels", "the axis labels");
   Labels l;
-  for (const char* name : kLabelSets) *label_set(l, name) = r.strings(std::string("/system/labels/") + name);
+  for (const char* name : kLabelSets) {
+    const std::string path = std::string("/system/labels/") + name;
+    *label_set(l, name) = r.strings(path);
+    const auto& v = *label_set(l, name);
+    for (size_t i = 0; i < v.size(); ++i)
+      if (!valid_utf8(v[i])) r.ctx().fail(concat(path, "[", i, "] is not UTF-8 text: the file is damaged"));
+  }
   l.monetary_unit = r.attr_string("/system/labels", "monetary_unit");
+  if (!valid_utf8(l.monetary_unit)) r.ctx().fail("/system/labels@monetary_unit is not UTF-8 text: the file is damaged");
   return l;
 }
 
@@ -691,7 +811,390 @@ std::vector<NamedAccounts> read_results(const Reader& r, const Labels& labels) {
   return out;
 }
 
+// ---------------------------------------------------------------------------
+// The read guard
+
+/// This thread's warning collector (CollectWarnings), or null: stderr.
+thread_local std::vector<std::string>* t_warnings = nullptr;
+
+/// Plain-data encoding of what a guarded read returns (native byte order: the
+/// bytes only travel through a pipe to the parent process).
+class Encoder {
+ public:
+  std::string bytes;
+  void u64(std::uint64_t v) { raw(&v, sizeof v); }
+  void str(const std::string& s) {
+    u64(s.size());
+    raw(s.data(), s.size());
+  }
+  void strs(const std::vector<std::string>& v) {
+    u64(v.size());
+    for (const auto& s : v) str(s);
+  }
+  void indices(const std::vector<Index>& v) {
+    u64(v.size());
+    raw(v.data(), v.size() * sizeof(Index));
+  }
+  void matrix(const Matrix& m) {
+    u64(static_cast<std::uint64_t>(m.rows()));
+    u64(static_cast<std::uint64_t>(m.cols()));
+    raw(m.data(), static_cast<size_t>(m.size()) * sizeof(double));
+  }
+  void vector(const Vector& v) {
+    u64(static_cast<std::uint64_t>(v.size()));
+    raw(v.data(), static_cast<size_t>(v.size()) * sizeof(double));
+  }
+  void sparse(const SparseMatrix& a) {
+    SparseMatrix c = a;
+    c.makeCompressed();
+    u64(static_cast<std::uint64_t>(c.rows()));
+    u64(static_cast<std::uint64_t>(c.cols()));
+    u64(static_cast<std::uint64_t>(c.nonZeros()));
+    raw(c.outerIndexPtr(), static_cast<size_t>(c.outerSize() + 1) * sizeof(Index));
+    raw(c.innerIndexPtr(), static_cast<size_t>(c.nonZeros()) * sizeof(Index));
+    raw(c.valuePtr(), static_cast<size_t>(c.nonZeros()) * sizeof(double));
+  }
+  void labels(const Labels& l) {
+    for (const char* name : kLabelSets) strs(*label_set(l, name));
+    str(l.monetary_unit);
+  }
+
+ private:
+  void raw(const void* p, size_t n) { bytes.append(static_cast<const char*>(p), n); }
+};
+
+class Decoder {
+ public:
+  Decoder(const std::string& bytes, const std::string& path) : p_(bytes.data()), end_(p_ + bytes.size()), path_(path) {}
+  std::uint64_t u64() {
+    std::uint64_t v;
+    raw(&v, sizeof v);
+    return v;
+  }
+  std::string str() {
+    const std::uint64_t n = count(1);
+    std::string s(static_cast<size_t>(n), '\0');
+    raw(s.data(), s.size());
+    return s;
+  }
+  std::vector<std::string> strs() {
+    std::vector<std::string> v(static_cast<size_t>(count(8)));
+    for (auto& s : v) s = str();
+    return v;
+  }
+  std::vector<Index> indices() {
+    std::vector<Index> v(static_cast<size_t>(count(sizeof(Index))));
+    raw(v.data(), v.size() * sizeof(Index));
+    return v;
+  }
+  Matrix matrix() {
+    const std::uint64_t r = u64(), c = u64();
+    if (r != 0 && c > static_cast<std::uint64_t>(end_ - p_) / (8 * r)) damaged();
+    Matrix m(static_cast<Index>(r), static_cast<Index>(c));
+    raw(m.data(), static_cast<size_t>(m.size()) * sizeof(double));
+    return m;
+  }
+  Vector vector() {
+    Vector v(static_cast<Index>(count(sizeof(double))));
+    raw(v.data(), static_cast<size_t>(v.size()) * sizeof(double));
+    return v;
+  }
+  SparseMatrix sparse() {
+    const std::uint64_t r = u64(), c = u64(), nnz = u64();
+    if (c + 1 > static_cast<std::uint64_t>(end_ - p_) / sizeof(Index) || nnz > static_cast<std::uint64_t>(end_ - p_) / 16)
+      damaged();
+    std::vector<Index> outer(static_cast<size_t>(c) + 1), inner(static_cast<size_t>(nnz));
+    std::vector<double> values(static_cast<size_t>(nnz));
+    raw(outer.data(), outer.size() * sizeof(Index));
+    raw(inner.data(), inner.size() * sizeof(Index));
+    raw(values.data(), values.size() * sizeof(double));
+    return Eigen::Map<const SparseMatrix>(static_cast<Index>(r), static_cast<Index>(c), static_cast<Index>(nnz),
+                                          outer.data(), inner.data(), values.data());
+  }
+  Labels labels() {
+    Labels l;
+    for (const char* name : kLabelSets) *label_set(l, name) = strs();
+    l.monetary_unit = str();
+    return l;
+  }
+
+ private:
+  /// A count of items of at least `item_bytes` each that can still follow.
+  std::uint64_t count(std::uint64_t item_bytes) {
+    const std::uint64_t n = u64();
+    if (n > static_cast<std::uint64_t>(end_ - p_) / item_bytes) damaged();
+    return n;
+  }
+  void raw(void* out, size_t n) {
+    if (n > static_cast<size_t>(end_ - p_)) damaged();
+    std::memcpy(out, p_, n);
+    p_ += n;
+  }
+  [[noreturn]] void damaged() const {
+    throw FileError(concat("cannot read \"", path_, "\": the guarded read returned incomplete data"));
+  }
+  const char* p_;
+  const char* end_;
+  std::string path_;
+};
+
+void encode(Encoder& e, const Accounts& a) {
+  e.indices(a.stressors);
+  e.u64(a.sector_level);
+  e.u64(a.regional);
+  e.vector(a.x);
+  for (const Matrix* m : {&a.M, &a.D_cba, &a.D_pba, &a.D_imp, &a.D_exp, &a.D_cba_reg, &a.D_pba_reg, &a.D_imp_reg,
+                          &a.D_exp_reg, &a.Q})
+    e.matrix(*m);
+}
+Accounts decode_accounts(Decoder& d) {
+  Accounts a;
+  a.stressors = d.indices();
+  a.sector_level = d.u64() != 0;
+  a.regional = d.u64() != 0;
+  a.x = d.vector();
+  for (Matrix* m : {&a.M, &a.D_cba, &a.D_pba, &a.D_imp, &a.D_exp, &a.D_cba_reg, &a.D_pba_reg, &a.D_imp_reg,
+                    &a.D_exp_reg, &a.Q})
+    *m = d.matrix();
+  return a;
+}
+
+void encode(Encoder& e, const SystemInput& in) {
+  e.labels(in.labels);
+  e.sparse(in.A);
+  e.vector(in.x);
+  e.matrix(in.Y);
+  e.matrix(in.S);
+  e.matrix(in.F_Y);
+  e.vector(in.v);
+  e.matrix(in.C);
+}
+void decode(Decoder& d, SystemInput& in) {
+  in.labels = d.labels();
+  in.A = d.sparse();
+  in.x = d.vector();
+  in.Y = d.matrix();
+  in.S = d.matrix();
+  in.F_Y = d.matrix();
+  in.v = d.vector();
+  in.C = d.matrix();
+}
+void encode(Encoder& e, const std::vector<NamedAccounts>& v) {
+  e.u64(v.size());
+  for (const auto& [name, acc] : v) {
+    e.str(name);
+    encode(e, acc);
+  }
+}
+void decode(Decoder& d, std::vector<NamedAccounts>& v) {
+  v.clear();
+  const std::uint64_t n = d.u64();
+  for (std::uint64_t i = 0; i < n; ++i) {
+    std::string name = d.str();
+    Accounts acc = decode_accounts(d);
+    v.push_back({std::move(name), std::move(acc)});
+  }
+}
+void encode(Encoder& e, const FileInfo& f) {
+  e.u64(static_cast<std::uint64_t>(f.format_version));
+  e.str(f.created_by);
+  e.u64(f.has_system);
+  e.labels(f.labels);
+  e.u64(static_cast<std::uint64_t>(f.nnz_A));
+  e.strs(f.result_names);
+}
+void decode(Decoder& d, FileInfo& f) {
+  f.format_version = static_cast<int>(d.u64());
+  f.created_by = d.str();
+  f.has_system = d.u64() != 0;
+  f.labels = d.labels();
+  f.nnz_A = static_cast<Index>(d.u64());
+  f.result_names = d.strs();
+}
+
+/// Seconds and bytes a guarded read may take (MRIOTRACE_HDF5_GUARD_SECONDS
+/// overrides the time; MRIOTRACE_HDF5_GUARD=0 switches the guard off).
+struct GuardLimits {
+  unsigned seconds = 60;
+  std::uint64_t bytes = 0;
+};
+
+GuardLimits guard_limits(std::uintmax_t file_size) {
+  GuardLimits g;
+  if (const char* env = std::getenv("MRIOTRACE_HDF5_GUARD_SECONDS"); env && *env) {
+    const long v = std::strtol(env, nullptr, 10);
+    if (v > 0) g.seconds = static_cast<unsigned>(v);
+  }
+  // Reading a file never needs much more than its uncompressed arrays twice
+  // (read, then handed over): gzip of real tables reaches ~20x; 2 GiB plus
+  // 128x the file leaves room and refuses damaged sizes (a 15 kB file asking
+  // for gigabytes).
+  g.bytes = (std::uint64_t{2} << 30) + 128 * static_cast<std::uint64_t>(file_size);
+  return g;
+}
+
+std::string signal_name(int sig) {
+  switch (sig) {
+    case SIGSEGV: return "SIGSEGV";
+    case SIGABRT: return "SIGABRT";
+    case SIGBUS: return "SIGBUS";
+    case SIGFPE: return "SIGFPE";
+    case SIGILL: return "SIGILL";
+    default: return concat("signal ", sig);
+  }
+}
+
+enum class ChildStatus : std::uint64_t { Ok = 0, File = 1, Input = 2, Numeric = 3, NoMemory = 4, Other = 5 };
+
+bool write_all(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+/// The HDF5 library never parses a file in this process: a child process
+/// (fork) reads it, under a time limit and a memory budget, and sends the
+/// plain arrays back through a pipe. On damaged metadata that no checksum
+/// covers (format version 1, files written by other tools) HDF5 1.10 can
+/// crash (SIGSEGV), corrupt the heap, loop forever or allocate gigabytes: the
+/// child dies, this process reports it as a FileError and goes on.
+/// `read` runs in the child and returns the value; encode/decode carry it.
+template <class T, class Read>
+T guarded(const std::string& path, Read&& read) {
+  if (const char* env = std::getenv("MRIOTRACE_HDF5_GUARD"); env && std::string(env) == "0") return read();
+  std::error_code ec;
+  const auto size = std::filesystem::file_size(path, ec);
+  if (ec) return read();  // missing or not a file: the reader's own message
+  const GuardLimits limits = guard_limits(size);
+  int fds[2];
+  if (pipe(fds) != 0) {
+    warn(concat("could not start the guarded read of \"", path, "\" (pipe failed); reading it unguarded"));
+    return read();
+  }
+  pid_t pid;
+  {
+    // No other thread is inside HDF5 while the child is made: its copy of
+    // the library's state is consistent, and it can take the lock itself.
+    std::lock_guard<std::mutex> lock(hdf5_mutex());
+    pid = fork();
+    if (pid == 0) {
+      hdf5_mutex().unlock();  // the child's copy of the lock this thread held
+      ::close(fds[0]);
+      // A crash must end the child quietly: default actions (no handler of
+      // the host, e.g. Python's faulthandler, printing a traceback) and no
+      // messages from glibc's heap checks on the caller's terminal.
+      for (int sig : {SIGSEGV, SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGALRM}) std::signal(sig, SIG_DFL);
+      if (const int null = ::open("/dev/null", O_WRONLY); null >= 0) {
+        ::dup2(null, STDERR_FILENO);
+        ::dup2(null, STDOUT_FILENO);
+      }
+      setenv("LIBC_FATAL_STDERR_", "1", 1);
+      std::vector<std::string> warnings;
+      t_warnings = &warnings;
+      alarm(limits.seconds);
+      std::uint64_t vm_pages = 0;
+      if (FILE* f = std::fopen("/proc/self/statm", "r")) {
+        unsigned long long pages = 0;
+        if (std::fscanf(f, "%llu", &pages) == 1) vm_pages = pages;
+        std::fclose(f);
+      }
+      rlimit rl{};
+      rl.rlim_cur = rl.rlim_max =
+          static_cast<rlim_t>(vm_pages * static_cast<std::uint64_t>(sysconf(_SC_PAGESIZE)) + limits.bytes);
+      setrlimit(RLIMIT_AS, &rl);
+      Encoder e;
+      ChildStatus status = ChildStatus::Ok;
+      std::string message;
+      try {
+        const T value = read();
+        encode(e, value);
+      } catch (const std::bad_alloc&) {
+        status = ChildStatus::NoMemory;
+      } catch (const FileError& x) {
+        status = ChildStatus::File;
+        message = x.what();
+      } catch (const InputError& x) {
+        status = ChildStatus::Input;
+        message = x.what();
+      } catch (const NumericError& x) {
+        status = ChildStatus::Numeric;
+        message = x.what();
+      } catch (const std::exception& x) {
+        status = ChildStatus::Other;
+        message = x.what();
+      }
+      Encoder head;
+      head.u64(static_cast<std::uint64_t>(status));
+      head.strs(warnings);
+      head.str(message);
+      const bool ok = write_all(fds[1], head.bytes.data(), head.bytes.size()) &&
+                      write_all(fds[1], e.bytes.data(), e.bytes.size());
+      _exit(ok ? 0 : 7);
+    }
+  }
+  ::close(fds[1]);
+  if (pid < 0) {
+    ::close(fds[0]);
+    warn(concat("could not start the guarded read of \"", path, "\" (fork failed); reading it unguarded"));
+    return read();
+  }
+  std::string bytes;
+  {
+    char buf[1 << 16];
+    for (;;) {
+      const ssize_t got = ::read(fds[0], buf, sizeof buf);
+      if (got < 0 && errno == EINTR) continue;
+      if (got <= 0) break;
+      bytes.append(buf, static_cast<size_t>(got));
+    }
+    ::close(fds[0]);
+  }
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0)
+    if (errno != EINTR) break;
+  const std::string file = concat("cannot read \"", path, "\": ");
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (sig == SIGALRM || sig == SIGXCPU || sig == SIGKILL)
+      throw FileError(concat(file, "reading it did not finish within ", limits.seconds,
+                             " s: its internal structure is damaged (or the file system stalled); "
+                             "MRIOTRACE_HDF5_GUARD_SECONDS sets the limit"));
+    throw FileError(concat(file, "reading it crashed the HDF5 library (", signal_name(sig),
+                           "): its internal structure is damaged"));
+  }
+  Decoder d(bytes, path);
+  const auto child = static_cast<ChildStatus>(d.u64());
+  for (const auto& w : d.strs()) warn(w);
+  const std::string message = d.str();
+  switch (child) {
+    case ChildStatus::Ok: break;
+    case ChildStatus::File: throw FileError(message);
+    case ChildStatus::Input: throw InputError(message);
+    case ChildStatus::Numeric: throw NumericError(message);
+    case ChildStatus::NoMemory:
+      throw FileError(concat(file, "reading it needs more than ", limits.bytes >> 20, " MiB of memory for a file of ",
+                             size, " bytes: its internal structure is damaged"));
+    default: throw FileError(concat(file, message));
+  }
+  T value{};
+  decode(d, value);
+  return value;
+}
+
 }  // namespace
+
+void warn(const std::string& message) {
+  if (t_warnings) t_warnings->push_back(message);
+  else std::cerr << "mriotrace: warning: " << message << std::endl;
+}
+
+CollectWarnings::CollectWarnings() : previous_(t_warnings) { t_warnings = &messages_; }
+CollectWarnings::~CollectWarnings() { t_warnings = previous_; }
 
 void save(const std::string& path, const MrioSystem& system, const std::vector<NamedAccounts>& results) {
   check_result_names(results);
@@ -712,7 +1215,8 @@ void save_results(const std::string& path, const Labels& labels, const std::vect
   });
 }
 
-MrioSystem load_system(const std::string& path) {
+namespace {
+SystemInput read_system_input(const std::string& path) {
   Session session;
   const Reader r(path);
   if (!r.exists("/system")) r.ctx().fail("no /system group: not an mriotrace system file");
@@ -729,6 +1233,10 @@ MrioSystem load_system(const std::string& path) {
   if (r.exists("/system/F_Y")) in.F_Y = r.matrix("/system/F_Y", k, fd, "stressors x regions*fd_categories");
   if (r.exists("/system/v")) in.v = r.vector("/system/v", n, "value added, n");
   if (r.exists("/system/C")) in.C = r.matrix("/system/C", l.m(), k, "indicators x stressors");
+  return in;
+}
+
+MrioSystem build_loaded(const std::string& path, SystemInput in) {
   // Rebuild through the validating constructor: a file edited by hand must
   // not yield a system that breaks the engine's invariants.
   try {
@@ -740,14 +1248,14 @@ MrioSystem load_system(const std::string& path) {
   }
 }
 
-std::vector<NamedAccounts> load_results(const std::string& path) {
+std::vector<NamedAccounts> load_results_unguarded(const std::string& path) {
   Session session;
   const Reader r(path);
   if (!r.exists("/results")) return {};
   return read_results(r, read_labels(r));
 }
 
-FileInfo inspect(const std::string& path) {
+FileInfo inspect_unguarded(const std::string& path) {
   Session session;
   const Reader r(path);
   FileInfo info;
@@ -761,6 +1269,20 @@ FileInfo inspect(const std::string& path) {
   }
   if (r.exists("/results")) info.result_names = r.children("/results");
   return info;
+}
+}  // namespace
+
+// Every public read goes through the guard (above).
+MrioSystem load_system(const std::string& path) {
+  return build_loaded(path, guarded<SystemInput>(path, [&] { return read_system_input(path); }));
+}
+
+std::vector<NamedAccounts> load_results(const std::string& path) {
+  return guarded<std::vector<NamedAccounts>>(path, [&] { return load_results_unguarded(path); });
+}
+
+FileInfo inspect(const std::string& path) {
+  return guarded<FileInfo>(path, [&] { return inspect_unguarded(path); });
 }
 
 }  // namespace mriotrace::io

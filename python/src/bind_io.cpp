@@ -3,6 +3,7 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <optional>
 #include <vector>
 
 #include "common.hpp"
@@ -26,6 +27,13 @@ std::vector<io::NamedAccounts> named_accounts(nb::handle results) {
     out.push_back({nb::cast<std::string>(pair[0]), accounts_from_dict(pair[1])});
   }
   return out;
+}
+
+/// The readers' warnings (e.g. a file without checksums) as Python
+/// UserWarnings, raised with the GIL held after the read.
+void python_warnings(const std::vector<std::string>& messages) {
+  for (const auto& m : messages)
+    if (PyErr_WarnEx(PyExc_UserWarning, m.c_str(), 2) < 0) throw nb::python_error();
 }
 
 }  // namespace
@@ -54,8 +62,16 @@ void bind_io(nb::module_& m) {
   m.def(
       "load_system",
       [](const std::string& path) {
-        nb::gil_scoped_release release;
-        return io::load_system(path);
+        std::optional<MrioSystem> system;
+        std::vector<std::string> warnings;
+        {
+          nb::gil_scoped_release release;
+          io::CollectWarnings collect;
+          system.emplace(io::load_system(path));
+          warnings = collect.messages();
+        }
+        python_warnings(warnings);
+        return std::move(*system);
       },
       "path"_a, "Read the system stored in an HDF5 file (OSError for a missing, truncated or foreign file).");
 
@@ -63,10 +79,14 @@ void bind_io(nb::module_& m) {
       "load_results",
       [](const std::string& path) {
         std::vector<io::NamedAccounts> named;
+        std::vector<std::string> warnings;
         {
           nb::gil_scoped_release release;
+          io::CollectWarnings collect;
           named = io::load_results(path);
+          warnings = collect.messages();
         }
+        python_warnings(warnings);
         nb::list out;
         for (auto& na : named) out.append(nb::make_tuple(na.name, accounts_to_dict(std::move(na.accounts))));
         return out;
@@ -77,10 +97,14 @@ void bind_io(nb::module_& m) {
       "inspect",
       [](const std::string& path) {
         io::FileInfo info;
+        std::vector<std::string> warnings;
         {
           nb::gil_scoped_release release;
+          io::CollectWarnings collect;
           info = io::inspect(path);
+          warnings = collect.messages();
         }
+        python_warnings(warnings);
         nb::dict d;
         d["format_version"] = info.format_version;
         d["created_by"] = info.created_by;

@@ -255,25 +255,44 @@ TEST_F(Hdf5Test, LayoutIsRowMajorCscAndUtf8AsDocumented) {
       for (Index r = 0; r < 2; ++r) EXPECT_EQ(Q.values[st * 4 + pr * 2 + r], acc.Q(st, pr * 2 + r));
   EXPECT_NE(acc.Q(0, 0 * 2 + 1), acc.Q(0, 1 * 2 + 0));  // the test can tell p from r
 
-  // Labels: variable-length UTF-8 strings (h5py's .asstr() needs this); root attributes.
+  // Labels: fixed-length, null-padded UTF-8 strings (format 2: chunk data
+  // under Fletcher32, unlike variable-length strings in the global heap);
+  // root attributes; the 1.10 file format (superblock version 3, checksummed).
   const hid_t f = H5Fopen(p.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT);
   const hid_t ds = H5Dopen2(f, "/system/labels/regions", H5P_DEFAULT);
   const hid_t type = H5Dget_type(ds);
-  EXPECT_GT(H5Tis_variable_str(type), 0);
+  EXPECT_EQ(H5Tis_variable_str(type), 0);
   EXPECT_EQ(H5Tget_cset(type), H5T_CSET_UTF8);
+  EXPECT_EQ(H5Tget_strpad(type), H5T_STR_NULLPAD);
   H5Tclose(type);
   H5Dclose(ds);
   const hid_t attr = H5Aopen(f, "format_version", H5P_DEFAULT);
   long long version = 0;
   H5Aread(attr, H5T_NATIVE_LLONG, &version);
-  EXPECT_EQ(version, 1);
+  EXPECT_EQ(version, 2);
   H5Aclose(attr);
-  // Large dense blocks are chunked and gzip-compressed; tiny ones contiguous.
-  const hid_t y = H5Dopen2(f, "/system/Y", H5P_DEFAULT);
-  const hid_t dcpl = H5Dget_create_plist(y);
-  EXPECT_EQ(H5Pget_layout(dcpl), H5D_CONTIGUOUS);
-  H5Pclose(dcpl);
-  H5Dclose(y);
+  H5F_info2_t finfo;
+  ASSERT_GE(H5Fget_info2(f, &finfo), 0);
+  EXPECT_EQ(finfo.super.version, 3u);
+  // Every non-empty dataset is chunked with a Fletcher32 checksum; tiny ones
+  // are not compressed.
+  for (const char* name : {"/system/Y", "/system/labels/regions", "/system/A/data", "/results/stressors/Q"}) {
+    const hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    const hid_t dcpl = H5Dget_create_plist(d);
+    EXPECT_EQ(H5Pget_layout(dcpl), H5D_CHUNKED) << name;
+    bool fletcher = false, deflate = false;
+    for (int i = 0; i < H5Pget_nfilters(dcpl); ++i) {
+      unsigned flags = 0;
+      size_t nelem = 0;
+      const H5Z_filter_t id = H5Pget_filter2(dcpl, static_cast<unsigned>(i), &flags, &nelem, nullptr, 0, nullptr, nullptr);
+      fletcher = fletcher || id == H5Z_FILTER_FLETCHER32;
+      deflate = deflate || id == H5Z_FILTER_DEFLATE;
+    }
+    EXPECT_TRUE(fletcher) << name;
+    EXPECT_FALSE(deflate) << name;
+    H5Pclose(dcpl);
+    H5Dclose(d);
+  }
   H5Fclose(f);
 }
 

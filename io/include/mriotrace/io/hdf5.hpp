@@ -1,8 +1,8 @@
 // HDF5 storage of systems and results (layout: docs/file-format.md).
 //
 // Files are plain HDF5 (readable with h5py and no mriotrace code): labels as
-// UTF-8 variable-length string datasets, sparse A as CSC arrays, dense blocks
-// chunked and gzip-compressed. Every write goes to a temporary file in the
+// UTF-8 fixed-length string datasets, sparse A as CSC arrays, every dataset
+// chunked with a Fletcher32 checksum, large ones gzip-compressed. Every write goes to a temporary file in the
 // same directory, which is then renamed over the target: a reader never sees
 // a half-written file. Readers check the format name and version and throw
 // FileError (-> Python OSError) naming the file and what was wrong for a
@@ -18,7 +18,28 @@
 namespace mriotrace::io {
 
 /// Version of the layout written by this build; readers accept <= this.
-inline constexpr int kFormatVersion = 1;
+/// 2: every dataset carries a Fletcher32 checksum, the file's metadata
+/// checksums (HDF5 1.10 format), labels are fixed-length strings. Version 1
+/// files still open, with a warning that damage in them would go unnoticed.
+inline constexpr int kFormatVersion = 2;
+
+/// Where warnings of the readers go (e.g. "written before checksums"): by
+/// default one line "mriotrace: warning: ..." on stderr. While a
+/// CollectWarnings object lives on a thread, that thread's warnings are
+/// collected into it instead (the Python module turns them into Python warnings).
+void warn(const std::string& message);
+class CollectWarnings {
+ public:
+  CollectWarnings();
+  ~CollectWarnings();
+  CollectWarnings(const CollectWarnings&) = delete;
+  CollectWarnings& operator=(const CollectWarnings&) = delete;
+  const std::vector<std::string>& messages() const { return messages_; }
+
+ private:
+  std::vector<std::string> messages_;
+  std::vector<std::string>* previous_;
+};
 
 /// One set of accounts stored under /results/<name> (e.g. "stressors", "value_added").
 struct NamedAccounts {
