@@ -83,8 +83,9 @@ def test_nbs_42_split_table_domestic_technology():
     p = readers.read_nbs(path, imports="proportional")
     assert p.imports_treatment == "proportional"
     assert_close(p.Z.sum(axis=1) + p.Y.sum(axis=1), p.x, rtol=1e-9)
-    assert (p.Z.to_numpy() >= t.Z.to_numpy() - 1e-6).all() or True  # shapes only; the numbers differ by design
-    assert abs(p.Z.to_numpy().sum() - t.Z.to_numpy().sum()) / t.Z.to_numpy().sum() < 0.2
+    # proportional removal spreads the imports over every use: domestic Z differs, totals are close
+    assert 1e-4 < abs(p.Z.to_numpy().sum() - t.Z.to_numpy().sum()) / t.Z.to_numpy().sum() < 0.02
+    assert p.imports.sum() + p.imports_final.sum() == pytest.approx(t.imports.sum() + t.imports_final.sum(), rel=0.05)
 
 
 def test_nbs_xlsx_equals_csv(tmp_path, nbs153):
@@ -233,7 +234,6 @@ def test_concordance_dict_weights_and_errors():
     assert W.loc["b"].tolist() == [0.5, 0.5, 0.0]
     W = c.weights("output", output=pd.Series({"X": 1.0, "Y": 3.0, "Z": 4.0}))
     assert W.loc["b"].tolist() == [0.25, 0.75, 0.0] and W.loc["c"].tolist() == [0.0, 3 / 7, 4 / 7]
-    assert c.weights("file").loc["c"].tolist() == [0.0, 0.75, 0.25] if False else True
     d = pd.DataFrame([[1.0, 2.0, 4.0]], columns=["a", "b", "c"])
     out = c.apply(d, by=pd.Series({"X": 1.0, "Y": 1.0, "Z": 1.0}))
     assert out.to_numpy().tolist() == [[2.0, 3.0, 2.0]]
@@ -253,6 +253,9 @@ def test_concordance_csv_with_weights(tmp_path):
     assert list(c.sources) == ["01", "02"]
     with pytest.raises(mriotrace.InputError, match="needs a weight on every row"):
         c.weights("file")
+    p.write_text("source,target,weight\n01,A,3\n01,B,1\n02,B,5\n")
+    W = concordance.Concordance.from_csv(p).weights("file")
+    assert W.loc["01"].tolist() == [0.75, 0.25] and W.loc["02"].tolist() == [0.0, 1.0]
     p.write_text("source,target,weight\n01,A,2\n01,B,x\n")
     with pytest.raises(mriotrace.InputError, match="line 3: weight 'x' is not a number"):
         concordance.Concordance.from_csv(p)
