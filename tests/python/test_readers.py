@@ -346,3 +346,78 @@ def test_china_national_needs_data_dir_when_installed(monkeypatch):
         datasets.china_national(2018)
     with pytest.raises(mriotrace.InputError, match=r"no NBS 153-sector table for 2019; available: \[2018, 2020\]"):
         datasets.china_national(2019, data_dir=require_data("."))
+
+
+# ------------------------------------------------------------------ CEADs MRIO (generated layout)
+from ceads_mrio_fixture import write_ceads_mrio  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def mrio_file(tmp_path_factory):
+    p = tmp_path_factory.mktemp("mrio") / "MRIO_2017.xlsx"
+    names = ["Beijing", "Henan", "Hunan", "Hainan", "Yunnan", "Tibet"]
+    arrays = write_ceads_mrio(p, sectors=42, provinces_names=names, seed=3)
+    return p, arrays
+
+
+def test_ceads_mrio_reads_the_documented_layout(mrio_file):
+    p, a = mrio_file
+    t = readers.read_ceads_mrio(p)
+    assert t.sheet == "Table_2017" and t.provinces == ["Beijing", "Henan", "Hunan", "Hainan", "Yunnan", "Tibet"]
+    assert t.Z.shape == (252, 252) and list(t.sectors.index[:2]) == ["01", "02"]
+    assert_close(t.Z.to_numpy(), a["Z"], rtol=1e-15)
+    assert_close(t.x, a["x"], rtol=1e-15)
+    assert_close(t.v, a["v"], rtol=1e-15)
+    assert t.co2 is None and t.max_imbalance < 1e-9
+    assert list(t.Y.columns.get_level_values(1)[:7]) == [
+        "Rural household consumption", "Urban household consumption", "Government consumption",
+        "Gross fixed capital formation", "Changes in inventories", "Exports", "Other (balancing item)"]
+    # Henan's urban households buy from every province: the FU102 column of block 2
+    assert_close(t.Y[("Henan", "Urban household consumption")], a["FD"][:, 5 + 1], rtol=1e-15)
+    assert_close(t.Y.xs("Exports", axis=1, level=1).sum(axis=1), a["EX"], rtol=1e-15)
+    s = t.to_system()
+    s.calc_all()
+    assert_close(s.x.to_numpy()[:, 0], a["x"], rtol=1e-12)
+
+
+def test_ceads_mrio_attaches_provincial_inventories(mrio_file):
+    p, _ = mrio_file
+    t = readers.read_ceads_mrio(p)
+    invs = readers.read_ceads_inventory(require_data("china/ceads/provinces_2017.xlsx"))
+    with pytest.warns(UserWarning, match=r"no CEADs inventory for \['Tibet'\]"):
+        s = t.to_system(invs)
+    F = s.co2.F.T.groupby(level=0).sum()["CO2"]
+    FY = s.co2.F_Y.T.groupby(level=0).sum()["CO2"]
+    for prov in ("Henan", "Hunan", "Hainan", "Yunnan"):
+        assert F[prov] + FY[prov] == pytest.approx(invs[prov].total, rel=1e-12), prov
+        assert FY[prov] == pytest.approx(invs[prov].households.to_numpy().sum(), rel=1e-12)
+    assert F["Tibet"] == 0
+    s.calc_all()
+    assert s.co2.D_cba.to_numpy().sum() == pytest.approx(s.co2.F.to_numpy().sum(), rel=1e-9)
+
+
+def test_ceads_mrio_co2_row(tmp_path):
+    p = tmp_path / "MRIO_2020.xlsx"
+    a = write_ceads_mrio(p, provinces=3, sectors=42, co2_row=True, sheet="Table_2020", seed=5)
+    s = readers.read_ceads_mrio(p).to_system()
+    assert_close(s.co2.F.to_numpy()[0], a["co2"], rtol=1e-15)
+    assert s.co2.unit["unit"].tolist() == ["Mt CO2"] and s.get_regions().tolist() == a["provinces"]
+
+
+def test_ceads_mrio_bad_workbooks(tmp_path):
+    p = tmp_path / "text.xlsx"
+    write_ceads_mrio(p, provinces=2, sectors=42, corrupt={(16, 2 + 3): "x"})  # row 17, column F
+    with pytest.raises(mriotrace.InputError, match=r'text\.xlsx, sheet "Table_2017", cell F17: text \'x\''):
+        readers.read_ceads_mrio(p)
+    p = tmp_path / "nogo.xlsx"
+    write_ceads_mrio(p, provinces=2, sectors=42, corrupt={(3, 3 + 84 + 10 + 2): "??"})
+    with pytest.raises(mriotrace.InputError, match="no total-output column"):
+        readers.read_ceads_mrio(p)
+    p = tmp_path / "off.xlsx"
+    write_ceads_mrio(p, provinces=2, sectors=42, corrupt={(4 + 7, 3 + 84 + 10 + 2): 1e12})
+    with pytest.raises(mriotrace.InputError, match=r"row 12: \('Beijing', '08'\) is off balance"):
+        readers.read_ceads_mrio(p)
+    with pytest.raises(mriotrace.InputError, match='no sheet "Table_2099"'):
+        readers.read_ceads_mrio(p, sheet="Table_2099")
+    with pytest.raises(mriotrace.InputError, match="no code row with sector code 01"):
+        readers.read_ceads_mrio(p, sheet="NOTE")
