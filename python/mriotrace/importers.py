@@ -60,6 +60,8 @@ def main(argv=None) -> int:
                 system = table.to_system(inv)
             system.save(args.output)
         for w in caught:
+            if issubclass(w.category, (ResourceWarning, DeprecationWarning)):
+                continue
             sys.stderr.write(f"mriotrace: warning: {w.message}\n")
     except (_core.InputError, _core.FileError, _core.NumericError, ValueError, OSError) as exc:
         sys.stderr.write(f"mriotrace: error: {' '.join(str(exc).split())}\n")

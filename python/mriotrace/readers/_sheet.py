@@ -47,13 +47,18 @@ def is_excel(path) -> bool:
     return os.fspath(path).lower().endswith((".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"))
 
 
+def _open(path) -> pd.ExcelFile:
+    try:
+        return pd.ExcelFile(path, engine="calamine")
+    except Exception as exc:  # calamine raises its own types for broken zips/XML
+        raise FileError(f"{os.fspath(path)}: not a readable workbook ({type(exc).__name__}: {exc})") from None
+
+
 def sheet_names(path) -> list[str]:
     """The sheet names of a workbook; FileError for a missing, truncated or foreign file."""
     _exists(path)
-    try:
-        return list(pd.ExcelFile(path, engine="calamine").sheet_names)
-    except Exception as exc:  # calamine raises its own types for broken zips/XML
-        raise FileError(f"{os.fspath(path)}: not a readable workbook ({type(exc).__name__}: {exc})") from None
+    with _open(path) as xf:
+        return list(xf.sheet_names)
 
 
 def resolve_sheet(path, sheet=None):
@@ -79,16 +84,16 @@ def read_grid(path, sheet=None) -> np.ndarray:
         except (UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
             raise FileError(f"{p}: not a readable CSV table ({exc})") from None
         return df.to_numpy(dtype=object)
-    names = sheet_names(p)
-    if sheet is None:
-        sheet = names[0]
-    if sheet not in names:
-        raise InputError(f'{p}: no sheet "{sheet}"; the workbook has {names}')
-    try:
-        df = pd.read_excel(p, sheet_name=sheet, header=None, engine="calamine", dtype=object,
-                           keep_default_na=False, na_filter=False)
-    except Exception as exc:
-        raise FileError(f'{where(p, sheet)}: not readable ({type(exc).__name__}: {exc})') from None
+    with _open(p) as xf:
+        names = list(xf.sheet_names)
+        if sheet is None:
+            sheet = names[0]
+        if sheet not in names:
+            raise InputError(f'{p}: no sheet "{sheet}"; the workbook has {names}')
+        try:
+            df = xf.parse(sheet, header=None, dtype=object, keep_default_na=False, na_filter=False)
+        except Exception as exc:
+            raise FileError(f'{where(p, sheet)}: not readable ({type(exc).__name__}: {exc})') from None
     return df.to_numpy(dtype=object)
 
 
