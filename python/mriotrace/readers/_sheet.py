@@ -91,7 +91,8 @@ def read_grid(path, sheet=None) -> np.ndarray:
         if sheet not in names:
             raise InputError(f'{p}: no sheet "{sheet}"; the workbook has {names}')
         try:
-            df = xf.parse(sheet, header=None, dtype=object, keep_default_na=False, na_filter=False)
+            df = pd.read_excel(xf, sheet_name=sheet, header=None, dtype=object, keep_default_na=False,
+                               na_filter=False)
         except Exception as exc:
             raise FileError(f'{where(p, sheet)}: not readable ({type(exc).__name__}: {exc})') from None
     return df.to_numpy(dtype=object)
