@@ -43,7 +43,7 @@ std::string find_python() {
 
 std::function<void()> add_import_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
-      "import", "Read published data (china-national, ceads-mrio) into an HDF5 file; see mriotrace import --help");
+      "import", "Read published data into an HDF5 file: china-national, ceads-mrio");
   cmd->set_help_flag();  // --help goes to the importer, which knows the options
   cmd->prefix_command();
   cmd->allow_extras();
