@@ -250,6 +250,8 @@ def aggregate(system, regions=None, sectors=None, *, by="equal", name: str | Non
                                  extensions=exts, v=None if v is None else W.T @ v.to_numpy(),
                                  monetary_unit=system.monetary_unit, name=name or f"{system.name} (aggregated)")
     total_before, total_after = float(system.x.to_numpy().sum()), float(x.sum())
-    if abs(total_after - total_before) > TOTAL_RTOL * max(abs(total_before), 1e-300) * 10:
+    # W's rows sum to 1, so the total is kept up to the round-off of n additions
+    rtol = max(TOTAL_RTOL, 4 * len(x) * np.finfo(float).eps)
+    if abs(total_after - total_before) > rtol * max(abs(total_before), 1e-300):
         raise InputError(f"aggregate changed total output ({total_before!r} -> {total_after!r})")
     return out

@@ -6,8 +6,6 @@ here with xlsxwriter from the real layout.
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -16,6 +14,7 @@ import mriotrace
 from mriotrace import concordance, datasets, readers
 from mriotrace.readers import _sheet
 
+from ceads_mrio_fixture import write_ceads_mrio
 from conftest import assert_close, data_dir, require_data
 
 CEADS_2017_TOTAL = 9408.170796176375  # Scope 1 Total of the national 2017 sheet (cell W4)
@@ -204,6 +203,10 @@ def test_ceads_bad_workbooks(tmp_path):
     _grid_to_xlsx(p, {"2017": bad})
     with pytest.raises(mriotrace.InputError, match=r"cell W11: Scope 1 Total"):
         readers.read_ceads_inventory(p, 2017)
+    trunc = tmp_path / "trunc.xlsx"
+    trunc.write_bytes((tmp_path / "sum.xlsx").read_bytes()[:1500])
+    with pytest.raises(mriotrace.FileError, match=r"trunc\.xlsx: truncated or not an \.xlsx workbook"):
+        readers.read_ceads_inventory(trunc, 2017)
     p = tmp_path / "empty.xlsx"
     _grid_to_xlsx(p, {"NOTE": np.array([["x"]], dtype=object)})
     with pytest.raises(mriotrace.InputError, match="no inventory sheets"):
@@ -262,7 +265,7 @@ def test_concordance_csv_with_weights(tmp_path):
 
 
 def test_aggregate_equals_pymrio():
-    pymrio = pytest.importorskip("pymrio")
+    pytest.importorskip("pymrio")
     sys_ = datasets.generate(regions=3, sectors=4, fd_categories=2, stressors=2, seed=7)
     reg = ["A", "A", "B"]
     sec = ["s", "t", "s", "t"]
@@ -318,15 +321,14 @@ def test_china_national_footprints_close_and_match_pymrio(china2018):
     co2 = s.co2
     assert co2.D_cba.to_numpy().sum() + co2.F_Y.to_numpy().sum() == pytest.approx(
         co2.F.to_numpy().sum() + co2.F_Y.to_numpy().sum(), rel=1e-9)
-    pymrio = pytest.importorskip("pymrio")
+    pytest.importorskip("pymrio")
     io = s.to_pymrio()
     io.calc_all()
     assert_close(co2.D_cba.to_numpy(), io.co2.D_cba.to_numpy(), rtol=1e-8, what="D_cba")
     assert_close(co2.M.to_numpy(), io.co2.M.to_numpy(), rtol=1e-8, what="M")
-    del pymrio
 
 
-def test_china_national_nearest_year_42(recwarn):
+def test_china_national_nearest_year_42():
     require_data("china/nbs/china_2020_42.csv")
     with pytest.warns(UserWarning, match="using 2019, the nearest year"):
         s = datasets.china_national(2020, sectors=42, data_dir=data_dir())
@@ -349,9 +351,6 @@ def test_china_national_needs_data_dir_when_installed(monkeypatch):
 
 
 # ------------------------------------------------------------------ CEADs MRIO (generated layout)
-from ceads_mrio_fixture import write_ceads_mrio  # noqa: E402
-
-
 @pytest.fixture(scope="module")
 def mrio_file(tmp_path_factory):
     p = tmp_path_factory.mktemp("mrio") / "MRIO_2017.xlsx"
