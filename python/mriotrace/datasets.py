@@ -95,7 +95,7 @@ def shared_data_dir(data_dir=None) -> Path:
 
 
 def china_national(year: int, sectors: int = 153, data_dir=None, *, fuels: bool = False, imports: str = "auto",
-                   nbs_path=None, ceads_path=None) -> MRIOSystem:
+                   weights="output", nbs_path=None, ceads_path=None) -> MRIOSystem:
     """China's national EEIO system from the NBS table and the CEADs national inventory (REAL data).
 
     One region "China"; sectors: the NBS table's (42 or 153, English names);
@@ -110,7 +110,10 @@ def china_national(year: int, sectors: int = 153, data_dir=None, *, fuels: bool 
     fuels=True adds an extension "co2_by_source" with one row per source.
     The inventory is that of `year`, else the nearest year CEADs has (stated
     in ``system.name``, ``system.metadata`` and a warning). imports: see
-    :func:`mriotrace.readers.read_nbs`. nbs_path / ceads_path override the files.
+    :func:`mriotrace.readers.read_nbs`. weights: how a CEADs sector is split
+    over its NBS sectors: "output" (gross output), "equal", or a Series over
+    the NBS codes (a user vector, e.g. fuel-based shares for refining 041 vs
+    coking 042). nbs_path / ceads_path override the files.
     """
     import warnings
 
@@ -141,7 +144,7 @@ def china_national(year: int, sectors: int = 153, data_dir=None, *, fuels: bool 
     inv = read_ceads_inventory(ceads_path, str(inv_year))
 
     conc = Concordance.shipped(f"ceads47_nbs{sectors}")
-    W = conc.weights("output", output=table.x, sources=inv.sectors, targets=table.x.index)
+    W = conc.weights(weights, output=table.x, sources=inv.sectors, targets=table.x.index)
     cats = list(table.Y.columns)
     hh_cat = {h: (f"{h} household consumption" if f"{h} household consumption" in cats else
                   next(c for c in ("Household consumption", "Final consumption", cats[0]) if c in cats))
@@ -169,5 +172,6 @@ def china_national(year: int, sectors: int = 153, data_dir=None, *, fuels: bool 
         "nbs_file": str(nbs_path), "ceads_file": str(ceads_path), "year": year, "co2_year": inv_year,
         "sector_codes": list(table.x.index), "imports_treatment": table.imports_treatment,
         "max_imbalance": table.max_imbalance, "ceads_scope1_total": inv.total, "concordance": conc.name,
+        "concordance_weights": weights if isinstance(weights, str) else "user vector",
     }
     return system

@@ -340,6 +340,30 @@ def test_china_national_nearest_year_42():
     assert s.co2.F_Y.loc["CO2", ("China", "Final consumption")] == pytest.approx(inv.households.to_numpy().sum())
 
 
+def test_china_national_user_weights_move_coking_co2():
+    require_data("china/nbs/china_2018_153.csv")
+    base = datasets.china_national(2018, sectors=153, data_dir=data_dir())
+    codes = base.metadata["sector_codes"]
+    w = pd.Series(1.0, index=codes)
+    w["041"], w["042"] = 1.0, 3.0  # refining : coking = 1 : 3 of the one CEADs sector
+    s = datasets.china_national(2018, sectors=153, data_dir=data_dir(), weights=w)
+    F, F0 = s.co2.F.iloc[0], base.co2.F.iloc[0]
+    both = F.iloc[[codes.index("041"), codes.index("042")]]
+    assert both.iloc[1] == pytest.approx(3 * both.iloc[0], rel=1e-12)
+    assert both.sum() == pytest.approx(F0.iloc[[codes.index("041"), codes.index("042")]].sum(), rel=1e-12)
+    assert F.sum() == pytest.approx(F0.sum(), rel=1e-12) and s.metadata["concordance_weights"] == "user vector"
+
+
+def test_ceads_mrio_chinese_province_names(tmp_path):
+    p = tmp_path / "MRIO_zh.xlsx"
+    write_ceads_mrio(p, sectors=42, provinces_names=["河南", "内蒙古"], seed=9)
+    invs = readers.read_ceads_inventory(require_data("china/ceads/provinces_2017.xlsx"))
+    s = readers.read_ceads_mrio(p).to_system(invs)
+    F = s.co2.F.T.groupby(level=0, sort=False).sum()["CO2"] + s.co2.F_Y.T.groupby(level=0, sort=False).sum()["CO2"]
+    assert F["河南"] == pytest.approx(invs["Henan"].total, rel=1e-12)
+    assert F["内蒙古"] == pytest.approx(invs["InnerMongolia"].total, rel=1e-12)
+
+
 def test_china_national_needs_data_dir_when_installed(monkeypatch):
     monkeypatch.delenv("MRIOTRACE_DATA", raising=False)
     if "site-packages" not in mriotrace.__file__:
