@@ -400,7 +400,25 @@ class Reader {
     const hid_t file = H5Fopen(path.c_str(), H5F_ACC_RDONLY, fapl);
     if (file < 0) ctx_.fail("the HDF5 file cannot be opened: it is truncated or corrupt");
     file_ = Hid(file, H5Fclose);
+    check_format();
+  }
 
+  /// Opens a file image (the bytes of an .h5 file held in memory) read-only
+  /// through HDF5's core driver; `name` stands for the file in messages.
+  Reader(const void* image, size_t size, const std::string& name) : ctx_(name, false) {
+    if (image == nullptr || size == 0) ctx_.fail("empty file image");
+    Hid fapl = ctx_.own(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "creating a property list");
+    ctx_.check(detail::use_memory_file(fapl), "configuring the in-memory file");
+    // HDF5 copies the image into its own buffer: the caller's bytes stay untouched.
+    ctx_.check(H5Pset_file_image(fapl, const_cast<void*>(image), size), "setting the file image");
+    const hid_t file = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl);
+    if (file < 0) ctx_.fail("the HDF5 file image cannot be opened: it is truncated or corrupt");
+    file_ = Hid(file, H5Fclose);
+    check_format();
+  }
+
+  /// Throws unless the open file is an mriotrace file of a version this build reads.
+  void check_format() {
     if (H5Aexists(file_, "format") <= 0)
       ctx_.fail("not an mriotrace file (foreign HDF5 file: the root has no \"format\" attribute)");
     const std::string format = attr_string("/", "format");
@@ -691,9 +709,9 @@ void save_results(const std::string& path, const Labels& labels, const std::vect
   });
 }
 
-MrioSystem load_system(const std::string& path) {
-  Session session;
-  const Reader r(path);
+namespace {
+
+MrioSystem read_system(const Reader& r, const std::string& path) {
   if (!r.exists("/system")) r.ctx().fail("no /system group: not an mriotrace system file");
   if (!r.exists("/system/A"))
     r.ctx().fail("/system/A is missing: the file holds results only, no system (written by save_results?)");
@@ -717,6 +735,20 @@ MrioSystem load_system(const std::string& path) {
   } catch (const NumericError& e) {
     throw NumericError(concat("\"", path, "\" holds an invalid system: ", e.what()));
   }
+}
+
+}  // namespace
+
+MrioSystem load_system(const std::string& path) {
+  Session session;
+  const Reader r(path);
+  return read_system(r, path);
+}
+
+MrioSystem load_system_image(const void* image, size_t size, const std::string& name) {
+  Session session;
+  const Reader r(image, size, name);
+  return read_system(r, name);
 }
 
 std::vector<NamedAccounts> load_results(const std::string& path) {
