@@ -3,7 +3,7 @@
 A C++20 engine (``mriotrace._core``) with pymrio's names and layouts on top::
 
     import mriotrace
-    system = mriotrace.datasets.china_default()   # real names, synthetic numbers
+    system = mriotrace.datasets.china_demo()      # China 2018, 153 sectors: REAL data, shipped
     system.calc_all()                             # one factorisation, no inverse
     system.stressors.D_cba_reg                    # stressors x regions
 

@@ -1,4 +1,5 @@
-"""Systems: synthetic ones (the generator, the firm network, the demo's default) and real China (china_national)."""
+"""Systems: synthetic ones (the generator, the firm network, china_synthetic) and real China
+(china_demo, shipped; china_national, from the NBS and CEADs files)."""
 
 from __future__ import annotations
 
@@ -31,15 +32,42 @@ def generate(regions: int = 3, sectors: int = 4, fd_categories: int = 2, stresso
     return MRIOSystem._from_core(core, name=f"synthetic {regions}x{sectors} (seed {seed})")
 
 
-def china_default(seed: int = 2017) -> MRIOSystem:
+def china_synthetic(seed: int = 2017) -> MRIOSystem:
     """China's 31 provinces x 42 sectors (NBS 2017 sector names): real names, SYNTHETIC numbers.
 
-    Stressors "CO2" (Mt CO2) and "Energy" (Mtce); final-demand categories household
-    consumption, government consumption, gross capital formation; monetary unit
-    "10^4 CNY (synthetic)". For demos and tests of the workflow, never for
-    conclusions about China.
+    For multi-regional examples (relocation between provinces, interprovincial
+    flows) and tests of the workflow, never for conclusions about China: every
+    number is generated. Stressors "CO2" (Mt CO2) and "Energy" (Mtce);
+    final-demand categories household consumption, government consumption,
+    gross capital formation; monetary unit "10^4 CNY (synthetic)". The real
+    national system is :func:`china_demo` (shipped) or :func:`china_national`.
     """
-    return MRIOSystem._from_core(_core.china_default(seed), name="China 31 provinces x 42 sectors (synthetic)")
+    return MRIOSystem._from_core(_core.china_synthetic(seed),
+                                 name="China 31 provinces x 42 sectors (SYNTHETIC numbers)")
+
+
+def china_default(seed: int = 2017) -> MRIOSystem:
+    """Deprecated name of :func:`china_synthetic` (the synthetic system is no longer the default demo)."""
+    import warnings
+
+    warnings.warn("mriotrace.datasets.china_default() is deprecated: use china_synthetic() (the same synthetic "
+                  "system) or china_demo() (real data)", DeprecationWarning, stacklevel=2)
+    return china_synthetic(seed)
+
+
+def china_demo() -> MRIOSystem:
+    """The demo system, REAL data, shipped with mriotrace: China 2018, national, 153 NBS sectors.
+
+    The NBS 2018 input-output table (153 sectors, 10^4 CNY, imports removed
+    proportionally) with the CEADs 2018 Scope-1 CO2 inventory: one region
+    "China", one stressor "CO2" (Mt CO2), household (urban, rural) emissions in
+    F_Y, value added v. It is ``china_national(2018, sectors=153)`` with only
+    the total CO2 row, derived by ``datasets/china_national/build.py`` and
+    embedded in the library: no data folder is needed. Sources, licences and
+    citations: ``datasets/china_national/PROVENANCE.md``.
+    """
+    return MRIOSystem._from_core(_core.china_demo(),
+                                 name="China 2018, national, NBS 153 sectors, CEADs Scope-1 CO2 (REAL data)")
 
 
 def firm_network(firms: int = 250_000, links: int = 1_100_000, regions: int = 10, *, exponent: float = 2.5,

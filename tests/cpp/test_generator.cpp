@@ -283,7 +283,7 @@ TEST(GeneratorTest, LargeSparseSystemIsFast) {
 }
 
 TEST(ChinaDefaultTest, ShapesAndRealNames) {
-  const auto s = datasets::china_default();
+  const auto s = datasets::china_synthetic();
   EXPECT_EQ(s.R(), 31);
   EXPECT_EQ(s.N(), 42);
   EXPECT_EQ(s.c(), 3);
@@ -309,15 +309,15 @@ TEST(ChinaDefaultTest, ShapesAndRealNames) {
 }
 
 TEST(ChinaDefaultTest, DeterministicForTheSeed) {
-  const auto a = datasets::china_default(), b = datasets::china_default(2017);
+  const auto a = datasets::china_synthetic(), b = datasets::china_synthetic(2017);
   expect_identical(a, b);
-  const auto c = datasets::china_default(1);
+  const auto c = datasets::china_synthetic(1);
   EXPECT_GT((a.x() - c.x()).cwiseAbs().maxCoeff(), 0.0);
   EXPECT_FALSE(same_sparse(a.A(), c.A()));
 }
 
 TEST(ChinaDefaultTest, BalancedProductiveAndPositive) {
-  const auto s = datasets::china_default();
+  const auto s = datasets::china_synthetic();
   EXPECT_LT(balance_error(s), 1e-10);
   EXPECT_LE(column_sums(s.A()).maxCoeff(), 0.9);
   EXPECT_GT(s.x().minCoeff(), 0.0);
@@ -327,7 +327,7 @@ TEST(ChinaDefaultTest, BalancedProductiveAndPositive) {
 }
 
 TEST(ChinaDefaultTest, PlausibleSizesAndIntensities) {
-  const auto s = datasets::china_default();
+  const auto s = datasets::china_synthetic();
   const Index N = s.N();
   auto output = [&](const char* p) { return s.x().segment(s.region_index(p) * N, N).sum(); };
   EXPECT_GT(output("Guangdong"), 20 * output("Tibet"));
