@@ -116,8 +116,8 @@ void run_generate(const GenerateOptions& o) {
   Stopwatch total;
   MrioSystem system = [&] {
     if (o.china) {
-      progress("building the default system: China, 31 provinces x 42 sectors (synthetic numbers)");
-      return o.seed_given ? datasets::china_default(o.generator.seed) : datasets::china_default();
+      progress("building the synthetic China system: 31 provinces x 42 sectors (SYNTHETIC numbers)");
+      return o.seed_given ? datasets::china_synthetic(o.generator.seed) : datasets::china_synthetic();
     }
     const auto& g = o.generator;
     progress(format("generating a synthetic system: %lld regions x %lld sectors, domestic density %g, "

@@ -34,14 +34,16 @@ struct GenerateOptions {
   datasets::GeneratorOptions generator;
   std::string output;
 };
-/// `mriotrace generate ... -o OUT.h5`: a synthetic system (or the China default).
+/// `mriotrace generate ... -o OUT.h5`: a synthetic system (or the synthetic China system).
 void run_generate(const GenerateOptions& o);
 
 struct DemoOptions {
   std::string output = "mriotrace-demo-results.h5";
   int threads = 0;
+  bool synthetic = false;  ///< --synthetic: the 31-province synthetic system's multi-regional report
 };
-/// `mriotrace demo`: the China default system, its accounts, a readable report.
+/// `mriotrace demo`: the shipped real system (China 2018, national, 153 sectors), a readable report;
+/// with --synthetic the 31-province synthetic system (SYNTHETIC numbers).
 void run_demo(const DemoOptions& o);
 
 }  // namespace mriotrace::cli

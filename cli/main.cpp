@@ -15,6 +15,7 @@
 
 #include "batch_commands.hpp"
 #include "commands.hpp"
+#include "import.hpp"
 #include "scenario.hpp"
 #include "spa.hpp"
 #include "util.hpp"
@@ -131,10 +132,10 @@ int main(int argc, char** argv) {
 
   GenerateOptions gen;
   auto& g = gen.generator;
-  auto* cmd_gen = app.add_subcommand("generate", "Write a synthetic MRIO system (or the China default) to HDF5");
+  auto* cmd_gen = app.add_subcommand("generate", "Write a synthetic MRIO system (or the synthetic China system) to HDF5");
   const CLI::Validator positive = whole_at_least(1, "a count of at least 1");
   cmd_gen->add_flag("--china", gen.china,
-                    "The default system: China's 31 provinces x 42 sectors, SYNTHETIC numbers");
+                    "The synthetic China system: 31 provinces x 42 sectors, SYNTHETIC numbers");
   auto* opt_regions = cmd_gen->add_option("--regions", g.regions, "Number of regions R")->check(positive);
   auto* opt_sectors =
       cmd_gen->add_option("--sectors", g.sectors, "Number of sectors N per region")->check(positive);
@@ -158,14 +159,18 @@ int main(int argc, char** argv) {
 
   DemoOptions demo;
   auto* cmd_demo =
-      app.add_subcommand("demo", "China's provinces: CO2 footprints and flows (real names, SYNTHETIC numbers)");
+      app.add_subcommand("demo", "China 2018 (REAL data, 153 sectors): CO2 by sector, exports, supply chains, scenarios");
   cmd_demo->add_option("-o,--output", demo.output, "Where to write system and results")->capture_default_str();
+  cmd_demo->add_flag("--synthetic", demo.synthetic,
+                     "The multi-regional report on the 31-province synthetic system (SYNTHETIC numbers)");
   cmd_demo->add_option("--threads", demo.threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
       ->check(whole_at_least(0, "0 (all cores) or a thread count"));
 
   const TracingCommands tracing = add_tracing_commands(app);  // spa, layers, extract, linkages
 
   const BatchCommands batch = add_batch_commands(app);  // batch run, batch merge, sda
+
+  const auto run_import = add_import_command(app);  // import china-national | ceads-mrio (Python readers)
 
   ScenarioRunOptions scen;
   CLI::App* cmd_scen_run = nullptr;
@@ -214,6 +219,7 @@ int main(int argc, char** argv) {
     tracing.run();
     if (cmd_scen_run->parsed()) run_scenario_command(scen);
     batch.run();
+    run_import();
   } catch (const UsageError& e) {
     return fail(e.what(), 2);
   } catch (const std::exception& e) {

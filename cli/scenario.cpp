@@ -14,6 +14,7 @@
 #include <fstream>
 #include <iostream>
 #include <numeric>
+#include <sstream>
 
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
@@ -125,60 +126,54 @@ void write_report_csv(const std::string& path, const MrioSystem& sys, const Base
   if (!out) throw FileError("error while writing " + path);
 }
 
-void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario& sc, const ScenarioResult& res) {
+}  // namespace
+
+void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario& sc, const ScenarioResult& res,
+                  const std::string& extra) {
+  // Built whole, then every line wrapped at 100 columns (long names, lists and targets).
+  std::ostringstream out;
   const Labels& l = sys.labels();
   const Index R = sys.R(), N = sys.N();
-  std::cout << "Scenario \"" << res.name << "\"";
-  if (!sc.description.empty()) std::cout << ": " << sc.description;
-  std::cout << '\n';
-  for (const auto& note : res.notes) {
-    // "kind: a = 1 [unit]; b = 2; ..." wrapped at 100 columns between parameters.
-    const bool extra = note.rfind("  ", 0) == 0;
-    std::string line = extra ? "    " + note.substr(2) : "  " + note;
-    size_t start = 0;
-    while (line.size() - start > 100) {
-      size_t cut = line.rfind("; ", start + 100);
-      if (cut == std::string::npos || cut <= start) break;
-      std::cout << line.substr(start, cut + 1 - start) << '\n';
-      line.replace(cut + 1, 1, "      ");
-      start = cut + 1;
-    }
-    std::cout << line.substr(start) << '\n';
-  }
-  std::cout << format("  solved: %s (rank %lld, %lld coefficients changed) in %.3f s\n",
+  out << "Scenario \"" << res.name << "\"";
+  if (!sc.description.empty()) out << ": " << sc.description;
+  out << '\n';
+  // "kind: a = 1 [unit]; b = 2; ..." (wrapped between parameters below); extra lines start with two spaces.
+  for (const auto& note : res.notes) out << (note.rfind("  ", 0) == 0 ? "    " + note.substr(2) : "  " + note) << '\n';
+  out << format("  solved: %s (rank %lld, %lld coefficients changed) in %.3f s\n",
                       res.path == "lowrank" ? "low-rank update of the base solve" : "full refactorisation",
                       static_cast<long long>(res.rank), static_cast<long long>(res.changed_coefficients),
                       res.seconds);
   for (Index s = 0; s < sys.k(); ++s) {
     const std::string unit = l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(s)];
     const double p0 = base.pba.row(s).sum(), dp = res.dpba.row(s).sum(), dc = res.dcba.row(s).sum();
-    std::cout << format("  %s [%s]: global dPBA %+.4g (%+.3f %%), dCBA %+.4g", l.stressors[static_cast<size_t>(s)].c_str(),
+    out << format("  %s [%s]: global dPBA %+.4g (%+.3f %%), dCBA %+.4g", l.stressors[static_cast<size_t>(s)].c_str(),
                         unit.c_str(), dp, p0 != 0 ? 100 * dp / p0 : 0.0, dc);
-    if (!std::isnan(res.leakage[s])) std::cout << format(", leakage ratio %.3f", res.leakage[s]);
-    std::cout << '\n';
+    if (!std::isnan(res.leakage[s])) out << format(", leakage ratio %.3f", res.leakage[s]);
+    out << '\n';
     std::vector<Index> order(static_cast<size_t>(R));
     std::iota(order.begin(), order.end(), Index{0});
     std::sort(order.begin(), order.end(),
               [&](Index a, Index b) { return std::abs(res.dpba(s, a)) > std::abs(res.dpba(s, b)); });
-    std::cout << "    largest dPBA:";
+    out << "    largest dPBA:";
     for (size_t i = 0; i < std::min<size_t>(4, order.size()); ++i) {
       const Index r = order[i];
       if (res.dpba(s, r) == 0) break;
-      std::cout << format(" %s %+.4g;", l.regions[static_cast<size_t>(r)].c_str(), res.dpba(s, r));
+      out << format(" %s %+.4g;", l.regions[static_cast<size_t>(r)].c_str(), res.dpba(s, r));
     }
-    std::cout << '\n';
+    out << '\n';
   }
   const Index N1 = static_cast<Index>(res.sectors.size());  // N, or more when the scenario splits a sector off
   for (Index i = N; i < N1; ++i)
     for (Index r = 0; r < R; ++r) {
       const Index c = r * N1 + i;
       if (res.x[c] == 0) continue;
-      std::cout << format("  new sector (%s, %s): output %.4g %s", l.regions[static_cast<size_t>(r)].c_str(),
+      out << format("  new sector (%s, %s): output %.4g %s", l.regions[static_cast<size_t>(r)].c_str(),
                           res.sectors[static_cast<size_t>(i)].c_str(), res.x[c], l.monetary_unit.c_str());
-      if (res.va.size() > 0) std::cout << format(", value added %.4g", res.va[c]);
+      if (res.va.size() > 0) out << format(", value added %.4g %s", res.va[c], l.monetary_unit.c_str());
       for (Index s = 0; s < sys.k(); ++s)
-        std::cout << format(", %s %.4g", l.stressors[static_cast<size_t>(s)].c_str(), res.dF(s, c));
-      std::cout << '\n';
+        out << format(", %s %.4g %s", l.stressors[static_cast<size_t>(s)].c_str(), res.dF(s, c),
+                      l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(s)].c_str());
+      out << '\n';
     }
   if (res.va.size() > 0) {
     // Total value added equals total final demand, so it moves only with Y; show where it moves.
@@ -192,31 +187,50 @@ void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario
     });
     double total = res.va.sum() - base.va.sum();
     if (std::abs(total) < 1e-12 * base.va.sum()) total = 0;  // round-off: total VA = total final demand
-    std::cout << format("  value added [%s]: total %+.4g (%+.4f %%); largest changes:", l.monetary_unit.c_str(),
+    out << format("  value added [%s]: total %+.4g (%+.4f %%); largest changes:", l.monetary_unit.c_str(),
                         total, 100 * total / base.va.sum());
     for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i) {
       const double d = dva[static_cast<size_t>(order[i])];
       if (std::abs(d) < 1e-12 * base.va.sum()) break;
-      std::cout << format(" %s %+.4g;", l.regions[static_cast<size_t>(order[i])].c_str(), d);
+      out << format(" %s %+.4g;", l.regions[static_cast<size_t>(order[i])].c_str(), d);
     }
-    std::cout << '\n';
+    out << '\n';
   }
   for (const auto& t : res.targets) {
     const Index r = t.target.region.empty() || t.target.region == "all"
                         ? R
                         : sys.region_index(t.target.region);
     const std::string where = r == R ? "all regions" : t.target.region;
-    std::cout << format("  target %s in %s: required %+.1f %%, scenario %+.2f %% (LMDI: structure %+.2f %%, "
+    out << format("  target %s in %s: required %+.1f %%, scenario %+.2f %% (LMDI: structure %+.2f %%, "
                         "intensity %+.2f %%) -> %s, gap %+.4g %s\n",
                         t.target.indicator.c_str(), where.c_str(), 100 * t.target.change, 100 * t.change,
                         100 * res.lmdi_structure(t.stressor, r) / t.base, 100 * res.lmdi_intensity(t.stressor, r) / t.base,
                         t.met ? "MET" : "NOT MET", t.gap,
                         l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(t.stressor)].c_str());
   }
-  std::cout << '\n';
+  if (!extra.empty()) out << extra << '\n';
+  out << '\n';
+  std::cout << wrap_lines(out.str());
 }
 
-}  // namespace
+const char* const kDemoBaseDescription =
+    "the demo system: China 2018, national, NBS 153 sectors, CEADs Scope-1 CO2 (REAL data)";
+const char* const kSyntheticBaseDescription =
+    "the synthetic China system (31 provinces x 42 sectors, real names, SYNTHETIC numbers)";
+
+MrioSystem load_base(const std::string& name, std::string* description) {
+  if (name == "demo") {
+    if (description) *description = kDemoBaseDescription;
+    return datasets::china_demo();
+  }
+  if (name == "synthetic") {
+    if (description) *description = kSyntheticBaseDescription;
+    return datasets::china_synthetic();
+  }
+  if (description) *description = name;
+  return io::load_system(name);
+}
+
 
 CLI::App* add_scenario_command(CLI::App& app, ScenarioRunOptions& o, CLI::App** run,
                                const CLI::Validator& threads_check) {
@@ -225,8 +239,12 @@ CLI::App* add_scenario_command(CLI::App& app, ScenarioRunOptions& o, CLI::App** 
   auto* r = cmd->add_subcommand("run", "Run the scenarios of a TOML file against a base system and report the changes");
   r->add_option("FILE", o.file, "Scenario file (TOML)")->required();
   auto* sys = r->add_option("--system", o.system, "Base system (.h5); default: the file's [base] system");
-  r->add_flag("--demo", o.demo, "Base = the China default system (31 provinces x 42 sectors, SYNTHETIC numbers)")
-      ->excludes(sys);
+  auto* demo = r->add_flag("--demo", o.demo, "Base = the demo system (China 2018, national, 153 sectors, REAL data)")
+                   ->excludes(sys);
+  r->add_flag("--synthetic", o.synthetic,
+              "Base = the synthetic China system (31 provinces x 42 sectors, SYNTHETIC numbers)")
+      ->excludes(sys)
+      ->excludes(demo);
   r->add_option("--scenario", o.only, "Run only the named scenario(s) (repeatable)");
   r->add_option("--method", o.method, "auto: low-rank update when the edit's rank is small; lowrank; full")
       ->check(CLI::IsMember({"auto", "lowrank", "full"}))
@@ -246,9 +264,13 @@ void run_scenario_command(const ScenarioRunOptions& o) {
   refuse_overwriting_inputs(o.output, {o.file, o.system});
   Stopwatch total;
   ScenarioSet set = io::read_scenarios(o.file);
-  std::string base_name = o.demo ? "demo" : !o.system.empty() ? o.system : set.base_system;
+  std::string base_name = o.demo        ? "demo"
+                          : o.synthetic ? "synthetic"
+                          : !o.system.empty() ? o.system
+                                              : set.base_system;
   if (base_name.empty())
-    throw UsageError("no base system: give --system FILE.h5 or --demo, or set [base] system in " + o.file);
+    throw UsageError("no base system: give --system FILE.h5, --demo or --synthetic, or set [base] system in " +
+                     o.file);
   if (!o.only.empty()) {
     std::vector<Scenario> keep;
     for (const auto& name : o.only) {
@@ -262,9 +284,12 @@ void run_scenario_command(const ScenarioRunOptions& o) {
     }
     set.scenarios = std::move(keep);
   }
-  progress(base_name == "demo" ? "base: the China default system (31 provinces x 42 sectors, SYNTHETIC numbers)"
-                               : "base: loading " + base_name);
-  const MrioSystem sys = base_name == "demo" ? datasets::china_default() : io::load_system(base_name);
+  std::string base_what;
+  const MrioSystem sys = load_base(base_name, &base_what);
+  progress("base: " + base_what);
+  // Every report on the synthetic system says so, on stdout beside the numbers.
+  if (base_name == "synthetic")
+    std::cout << "*** SYNTHETIC DATA: 31 provinces x 42 sectors, real names, generated numbers; do not cite ***\n\n";
   ScenarioOptions so;
   so.method = o.method;
   so.threads = o.threads;

@@ -174,7 +174,7 @@ Matrix specialisation_matrix() {
 
 }  // namespace
 
-MrioSystem china_default(std::uint64_t seed) {
+MrioSystem china_synthetic(std::uint64_t seed) {
   using namespace detail;
   constexpr Index n = kR * kN, c = 3;
   constexpr double kTen4CnyPerTrillion = 1e8;  // 10^12 CNY = 10^8 x 10^4 CNY

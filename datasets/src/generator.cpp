@@ -1,5 +1,5 @@
 // Synthetic MRIO systems: the random economy shared by generate() and
-// china_default(), and generate() itself.
+// china_synthetic(), and generate() itself.
 //
 // How a system is built (everything here is SYNTHETIC):
 //   1. gross output x, lognormal by region size and sector size;

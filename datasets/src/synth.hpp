@@ -1,4 +1,4 @@
-// Private building blocks of the synthetic systems (generate() and china_default()).
+// Private building blocks of the synthetic systems (generate() and china_synthetic()).
 //
 // Determinism: the engine is xoshiro256** seeded through splitmix64, and every
 // transform (uniform, normal, lognormal, Bernoulli positions) is written here,
@@ -135,7 +135,7 @@ void bernoulli_positions(Rng& rng, Index m, double p, F&& f) {
 }
 
 /// Everything that shapes a random economy. generate() fills it from
-/// GeneratorOptions with random weights; china_default() from its tables.
+/// GeneratorOptions with random weights; china_synthetic() from its tables.
 /// Vectors of length N are per sector (same in every region), of length R per region.
 struct Blueprint {
   Index R = 1, N = 1, c = 1;

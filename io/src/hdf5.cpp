@@ -495,7 +495,25 @@ class Reader {
       ctx_.fail("the HDF5 file cannot be opened: it is truncated or corrupt");
     }
     file_ = Hid(file, H5Fclose);
+    check_format();
+  }
 
+  /// Opens a file image (the bytes of an .h5 file held in memory) read-only
+  /// through HDF5's core driver; `name` stands for the file in messages.
+  Reader(const void* image, size_t size, const std::string& name) : ctx_(name, false) {
+    if (image == nullptr || size == 0) ctx_.fail("empty file image");
+    Hid fapl = ctx_.own(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "creating a property list");
+    ctx_.check(detail::use_memory_file(fapl), "configuring the in-memory file");
+    // HDF5 copies the image into its own buffer: the caller's bytes stay untouched.
+    ctx_.check(H5Pset_file_image(fapl, const_cast<void*>(image), size), "setting the file image");
+    const hid_t file = H5Fopen(name.c_str(), H5F_ACC_RDONLY, fapl);
+    if (file < 0) ctx_.fail("the HDF5 file image cannot be opened: it is truncated or corrupt");
+    file_ = Hid(file, H5Fclose);
+    check_format();
+  }
+
+  /// Throws unless the open file is an mriotrace file of a version this build reads.
+  void check_format() {
     if (H5Aexists(file_, "format") <= 0)
       ctx_.fail("not an mriotrace file (foreign HDF5 file: the root has no \"format\" attribute)");
     const std::string format = attr_string("/", "format");
@@ -510,7 +528,7 @@ class Reader {
                        kFormatVersion, "); upgrade mriotrace"));
     version_ = static_cast<int>(version[0]);
     if (version_ < 2)
-      warn(concat("\"", path, "\" was written with format version ", version_,
+      warn(concat("\"", ctx_.path(), "\" was written with format version ", version_,
                   ", before files carried checksums: damage to it would go unnoticed; save it again to add them"));
   }
 
@@ -1216,9 +1234,7 @@ void save_results(const std::string& path, const Labels& labels, const std::vect
 }
 
 namespace {
-SystemInput read_system_input(const std::string& path) {
-  Session session;
-  const Reader r(path);
+SystemInput read_system_input(const Reader& r) {
   if (!r.exists("/system")) r.ctx().fail("no /system group: not an mriotrace system file");
   if (!r.exists("/system/A"))
     r.ctx().fail("/system/A is missing: the file holds results only, no system (written by save_results?)");
@@ -1274,7 +1290,23 @@ FileInfo inspect_unguarded(const std::string& path) {
 
 // Every public read goes through the guard (above).
 MrioSystem load_system(const std::string& path) {
-  return build_loaded(path, guarded<SystemInput>(path, [&] { return read_system_input(path); }));
+  return build_loaded(path, guarded<SystemInput>(path, [&] {
+                        Session session;
+                        const Reader r(path);
+                        return read_system_input(r);
+                      }));
+}
+
+// An image compiled into the program (the demo system) is our own bytes:
+// read in this process, without the guard.
+MrioSystem load_system_image(const void* image, size_t size, const std::string& name) {
+  SystemInput in;
+  {
+    Session session;
+    const Reader r(image, size, name);
+    in = read_system_input(r);
+  }
+  return build_loaded(name, std::move(in));
 }
 
 std::vector<NamedAccounts> load_results(const std::string& path) {

@@ -118,7 +118,8 @@ class Reader {
       const toml::table& base = table(*b, "[base]");
       only_keys(base, {"system", "industry"}, "[base]");
       set.base_system = text(base, "system", "[base]", false);
-      if (!set.base_system.empty() && set.base_system != "demo" && !base_dir.empty() &&
+      if (!set.base_system.empty() && set.base_system != "demo" &&
+          set.base_system != "synthetic" && !base_dir.empty() &&
           std::filesystem::path(set.base_system).is_relative())
         set.base_system = (std::filesystem::path(base_dir) / set.base_system).lexically_normal().string();
       if (const toml::node* ind = base.get("industry")) set.industry = labels(*ind, "[base] industry");

@@ -3,7 +3,7 @@
 A C++20 engine (``mriotrace._core``) with pymrio's names and layouts on top::
 
     import mriotrace
-    system = mriotrace.datasets.china_default()   # real names, synthetic numbers
+    system = mriotrace.datasets.china_demo()      # China 2018, 153 sectors: REAL data, shipped
     system.calc_all()                             # one factorisation, no inverse
     system.stressors.D_cba_reg                    # stressors x regions
 
@@ -20,7 +20,7 @@ _blas.configure()  # before _core loads OpenBLAS: see _blas.py
 
 from . import _core  # noqa: E402
 from ._core import FileError, InputError, NumericError
-from . import batch, datasets, math, sda, tracing
+from . import batch, concordance, datasets, math, readers, sda, tracing
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
 from .scenario import (Scenario, ScenarioFile, ScenarioResult, apply_scenario, operation_parameters, parse_scenarios,
@@ -35,7 +35,7 @@ del _exc
 
 __all__ = [
     "MRIOSystem", "Extension", "from_pymrio", "to_pymrio", "load", "save", "inspect", "read_useeio",
-    "UseeioModel", "datasets", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
+    "UseeioModel", "datasets", "readers", "concordance", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
     "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
     "operation_parameters",
 ]

@@ -4,7 +4,7 @@ The builder mirrors the TOML files (``datasets/scenarios/*.toml``,
 docs/scenarios.md) one to one::
 
     import mriotrace
-    china = mriotrace.datasets.china_default()          # real names, SYNTHETIC numbers
+    china = mriotrace.datasets.china_synthetic()        # real names, SYNTHETIC numbers
     sc = (mriotrace.Scenario("jilin-metals", "30 % of Jilin's metal smelting to Qinghai")
           .relocate("14 Smelting and processing of metals", "Jilin", "Qinghai", share=0.3)
           .target("CO2/VA", -0.18, region="Jilin"))
@@ -131,11 +131,14 @@ class ScenarioFile:
     scenarios: list = field(default_factory=list)
 
     def load_base(self) -> MRIOSystem:
-        """The base system the file names: "demo" (China default) or an .h5 file."""
+        """The base system the file names: "demo" (:func:`datasets.china_demo`, REAL national data),
+        "synthetic" (:func:`datasets.china_synthetic`, SYNTHETIC numbers) or an .h5 file."""
         from . import datasets, io
         if not self.base_system:
-            raise ValueError("the scenario file names no base system ([base] system = \"demo\" or a path)")
-        return datasets.china_default() if self.base_system == "demo" else io.load(self.base_system)
+            raise ValueError("the scenario file names no base system ([base] system = \"demo\", \"synthetic\" "
+                             "or a path)")
+        named = {"demo": datasets.china_demo, "synthetic": datasets.china_synthetic}
+        return named[self.base_system]() if self.base_system in named else io.load(self.base_system)
 
     def run(self, system: MRIOSystem | None = None, **options) -> list["ScenarioResult"]:
         """Run every scenario against `system` (default: the file's base)."""

@@ -1,5 +1,5 @@
 // Bindings of the synthetic firm network (datasets.hpp). generate() and
-// china_default() are bound in bind_io.cpp.
+// china_synthetic() are bound in bind_io.cpp.
 #include "common.hpp"
 #include "mriotrace/datasets.hpp"
 

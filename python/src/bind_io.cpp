@@ -168,10 +168,18 @@ void bind_io(nb::module_& m) {
       "A deterministic synthetic system (same seed and options -> same numbers on every platform).");
 
   m.def(
-      "china_default",
+      "china_demo",
+      [] {
+        nb::gil_scoped_release release;
+        return datasets::china_demo();
+      },
+      "China 2018, national, 153 NBS sectors, CEADs Scope-1 CO2: REAL data, embedded in the library.");
+
+  m.def(
+      "china_synthetic",
       [](std::uint64_t seed) {
         nb::gil_scoped_release release;
-        return datasets::china_default(seed);
+        return datasets::china_synthetic(seed);
       },
       "seed"_a = 2017,
       "China's 31 provinces x 42 sectors with real names and SYNTHETIC numbers (CO2, energy).");

@@ -282,8 +282,8 @@ TEST(GeneratorTest, LargeSparseSystemIsFast) {
 #endif
 }
 
-TEST(ChinaDefaultTest, ShapesAndRealNames) {
-  const auto s = datasets::china_default();
+TEST(ChinaSyntheticTest, ShapesAndRealNames) {
+  const auto s = datasets::china_synthetic();
   EXPECT_EQ(s.R(), 31);
   EXPECT_EQ(s.N(), 42);
   EXPECT_EQ(s.c(), 3);
@@ -308,16 +308,16 @@ TEST(ChinaDefaultTest, ShapesAndRealNames) {
   EXPECT_EQ(l.monetary_unit, "10^4 CNY (synthetic)");
 }
 
-TEST(ChinaDefaultTest, DeterministicForTheSeed) {
-  const auto a = datasets::china_default(), b = datasets::china_default(2017);
+TEST(ChinaSyntheticTest, DeterministicForTheSeed) {
+  const auto a = datasets::china_synthetic(), b = datasets::china_synthetic(2017);
   expect_identical(a, b);
-  const auto c = datasets::china_default(1);
+  const auto c = datasets::china_synthetic(1);
   EXPECT_GT((a.x() - c.x()).cwiseAbs().maxCoeff(), 0.0);
   EXPECT_FALSE(same_sparse(a.A(), c.A()));
 }
 
-TEST(ChinaDefaultTest, BalancedProductiveAndPositive) {
-  const auto s = datasets::china_default();
+TEST(ChinaSyntheticTest, BalancedProductiveAndPositive) {
+  const auto s = datasets::china_synthetic();
   EXPECT_LT(balance_error(s), 1e-10);
   EXPECT_LE(column_sums(s.A()).maxCoeff(), 0.9);
   EXPECT_GT(s.x().minCoeff(), 0.0);
@@ -326,8 +326,8 @@ TEST(ChinaDefaultTest, BalancedProductiveAndPositive) {
   EXPECT_GE(s.Y().minCoeff(), 0.0);
 }
 
-TEST(ChinaDefaultTest, PlausibleSizesAndIntensities) {
-  const auto s = datasets::china_default();
+TEST(ChinaSyntheticTest, PlausibleSizesAndIntensities) {
+  const auto s = datasets::china_synthetic();
   const Index N = s.N();
   auto output = [&](const char* p) { return s.x().segment(s.region_index(p) * N, N).sum(); };
   EXPECT_GT(output("Guangdong"), 20 * output("Tibet"));
@@ -364,4 +364,21 @@ TEST(ChinaDefaultTest, PlausibleSizesAndIntensities) {
   // Calibrated totals: 9,600 Mt from industry + 400 Mt from households; 4,500 + 520 Mtce.
   EXPECT_NEAR(s.F().row(co2).sum() + s.F_Y().row(co2).sum(), 10000.0, 1e-6);
   EXPECT_NEAR(s.F().row(1).sum() + s.F_Y().row(1).sum(), 5020.0, 1e-6);
+}
+
+// The embedded real system (datasets/china_national/china_2018_153.h5): the
+// exact numbers are checked against the sources in tests/python/test_demo_real.py.
+TEST(ChinaDemoTest, EmbeddedRealSystemLoads) {
+  const auto s = datasets::china_demo();
+  EXPECT_EQ(s.labels().regions, std::vector<std::string>{"China"});
+  EXPECT_EQ(s.N(), 153);
+  EXPECT_EQ(s.labels().stressors, std::vector<std::string>{"CO2"});
+  EXPECT_EQ(s.labels().stressor_units, std::vector<std::string>{"Mt CO2"});
+  EXPECT_EQ(s.labels().monetary_unit, "10^4 CNY");
+  const auto& sec = s.labels().sectors;
+  for (const char* name : {"Smelting of steel", "Smelting of non-ferrous metals and manufacture of alloys",
+                           "Processing of petroleum and nuclear fuel", "Processing of coking"})
+    EXPECT_NE(std::find(sec.begin(), sec.end(), name), sec.end()) << name;
+  // CEADs 2018 Scope-1 national total, industry + households (Mt CO2).
+  EXPECT_NEAR(s.F().sum() + s.F_Y().sum(), 9621.12, 0.005);
 }

@@ -504,3 +504,30 @@ TEST_F(Hdf5Test, InvalidStoredSystemIsRevalidated) {
   H5Fclose(f);
   expect_error<InputError>([&] { io::load_system(p); }, {p, "negative"});
 }
+
+TEST_F(Hdf5Test, FileImageReadsLikeTheFile) {
+  const MrioSystem s = hand_built_system();
+  const std::string bytes = file_bytes(saved_system());
+  const MrioSystem t = io::load_system_image(bytes.data(), bytes.size(), "in-memory copy");
+  expect_same_labels(s.labels(), t.labels());
+  EXPECT_TRUE(same(Matrix(s.A()), Matrix(t.A())));
+  EXPECT_TRUE(same(s.x(), t.x()));
+  EXPECT_TRUE(same(s.Y(), t.Y()));
+  EXPECT_TRUE(same(s.S(), t.S()));
+  EXPECT_TRUE(same(s.F_Y(), t.F_Y()));
+  EXPECT_TRUE(same(s.v(), t.v()));
+}
+
+TEST_F(Hdf5Test, BadFileImageIsFileErrorNamingIt) {
+  const std::string bytes = file_bytes(saved_system());
+  const std::string garbage(4096, 'x');
+  for (const std::string& image : {garbage, bytes.substr(0, bytes.size() / 3)}) {
+    try {
+      io::load_system_image(image.data(), image.size(), "the image");
+      ADD_FAILURE() << "no error for a bad image of " << image.size() << " bytes";
+    } catch (const FileError& e) {
+      EXPECT_NE(std::string(e.what()).find("\"the image\""), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_THROW(io::load_system_image(nullptr, 0, "empty"), FileError);
+}

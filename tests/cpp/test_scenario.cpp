@@ -841,9 +841,9 @@ TEST(ScenarioToml, ErrorsNameFileLineScenarioAndParameter) {
   }
 }
 
-TEST(ScenarioToml, ExampleFilesRunOnTheDemoSystem) {
+TEST(ScenarioToml, ExampleFilesRunOnTheSyntheticSystem) {
   const auto examples = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "datasets" / "scenarios";
-  const MrioSystem sys = datasets::china_default();
+  const MrioSystem sys = datasets::china_synthetic();
   LeontiefSolver solver(sys.A());
   const BaseResults base = compute_base(sys, solver);
   int files = 0;
@@ -851,7 +851,7 @@ TEST(ScenarioToml, ExampleFilesRunOnTheDemoSystem) {
     if (entry.path().extension() != ".toml") continue;
     ++files;
     const ScenarioSet set = io::read_scenarios(entry.path().string());
-    EXPECT_EQ(set.base_system, "demo") << entry.path();
+    EXPECT_EQ(set.base_system, "synthetic") << entry.path();
     const auto results = run_scenarios(sys, solver, base, set.scenarios);
     for (size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];

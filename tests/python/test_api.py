@@ -13,7 +13,7 @@ import mriotrace
 
 @pytest.fixture(scope="module")
 def china():
-    return mriotrace.datasets.china_default().calc_all(sector_level=False)
+    return mriotrace.datasets.china_synthetic().calc_all(sector_level=False)
 
 
 def test_china_default_worked_example(china):

@@ -238,11 +238,11 @@ def test_generate_china(tmp_path):
 # ---------------------------------------------------------------- demo
 
 
-def test_demo_prints_synthetic_report_and_writes_its_file(tmp_path):
+def test_demo_synthetic_prints_synthetic_report_and_writes_its_file(tmp_path):
     h5py = pytest.importorskip("h5py")
-    res = ok("demo", "--threads", 2, cwd=tmp_path)
+    res = ok("demo", "--synthetic", "--threads", 2, cwd=tmp_path)
     out = res.stdout
-    assert "SYNTHETIC" in out
+    assert "SYNTHETIC" in out and "REAL" not in out
     for name in ("Jilin", "Zhejiang", "Beijing", "Guangdong", "Tibet"):
         assert name in out
     assert "CBA (Mt)" in out and "PBA (Mt)" in out and "net importer" in out

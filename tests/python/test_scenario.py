@@ -203,13 +203,13 @@ def test_waterfall_plots(system):
         res.waterfall("CO3")
 
 
-def test_example_files_parse_and_run_on_the_demo_system():
+def test_example_files_parse_and_run_on_the_synthetic_system():
     files = sorted(EXAMPLES.glob("*.toml"))
     assert len(files) == 5
-    china = mriotrace.datasets.china_default()
+    china = mriotrace.datasets.china_synthetic()
     for path in files:
         f = mriotrace.read_scenarios(path)
-        assert f.base_system == "demo"
+        assert f.base_system == "synthetic"
         for res in f.run(china):
             # a scenario that splits a sector off is refactorised; the others are low-rank updates
             assert res.path == ("full" if res.new_sectors else "lowrank")
@@ -446,7 +446,7 @@ def test_cli_scenario_run_hdf5(tmp_path):
 @cli
 def test_cli_scenario_errors(tmp_path):
     bad = tmp_path / "bad.toml"
-    bad.write_text('[base]\nsystem = "demo"\n[[scenario]]\nname = "x"\n[[scenario.operation]]\nkind = "relocate"\n'
+    bad.write_text('[base]\nsystem = "synthetic"\n[[scenario]]\nname = "x"\n[[scenario.operation]]\nkind = "relocate"\n'
                    'product = "14 Smelting and processing of metals"\nfrom = "Jilin"\nto = "Qinghai"\nshare = 2\n')
     assert_one_line_error(run("scenario", "run", bad), 1, 'scenario "x", operation 1 (relocate)', '"share"')
     bad.write_text("[[scenario]]\nname = \n")
@@ -508,7 +508,7 @@ def test_cli_split_example_reports_the_new_sector(tmp_path):
     h5 = tmp_path / "all.h5"
     ok("scenario", "run", path, "-o", h5, "--threads", "1")
     h5py = pytest.importorskip("h5py")
-    china = mriotrace.datasets.china_default()
+    china = mriotrace.datasets.china_synthetic()
     N = len(china.sectors)
     with h5py.File(h5, "r") as f:
         sectors = [s.decode() if isinstance(s, bytes) else s for s in f["system/labels/sectors"][...]]

@@ -21,7 +21,7 @@ def small():
 
 @pytest.fixture(scope="module")
 def china():
-    return mriotrace.datasets.china_default()
+    return mriotrace.datasets.china_synthetic()
 
 
 def dense(system):

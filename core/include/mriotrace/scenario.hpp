@@ -168,7 +168,8 @@ std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const Leontief
 
 /// A scenario file: a base reference, shared settings and many scenarios.
 struct ScenarioSet {
-  std::string base_system;            ///< "demo" (datasets::china_default) or a path to an .h5 system; "" = not given
+  std::string base_system;            ///< "demo" (datasets::china_demo), "synthetic" (datasets::china_synthetic)
+                                      ///< or a path to an .h5 system; "" = not given
   std::vector<std::string> industry;  ///< industrial sectors (empty = default)
   std::vector<Target> targets;        ///< file-wide targets (the parser also puts them first in every scenario's targets)
   std::vector<Scenario> scenarios;

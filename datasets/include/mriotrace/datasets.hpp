@@ -1,4 +1,4 @@
-// Synthetic MRIO systems (deterministic for a seed) and the embedded default.
+// Synthetic MRIO systems (deterministic for a seed) and the embedded real demo system.
 #pragma once
 
 #include <cstdint>
@@ -62,11 +62,20 @@ struct FirmNetworkOptions {
 /// Generate a firm network (see FirmNetworkOptions). Throws InputError on bad options.
 MrioSystem firm_network(const FirmNetworkOptions& options);
 
-/// The demo's default system: China's 31 provinces x 42 sectors (NBS 2017
-/// sector classification) with generated numbers. Names are real, numbers are
+/// China's 31 provinces x 42 sectors (NBS 2017 sector classification) with
+/// generated numbers, for multi-regional examples. Names are real, numbers are
 /// SYNTHETIC: stressors "CO2" (Mt CO2) and "Energy" (Mtce), final-demand categories
 /// household consumption, government consumption, gross capital formation,
 /// monetary unit "10^4 CNY (synthetic)".
-MrioSystem china_default(std::uint64_t seed = 2017);
+MrioSystem china_synthetic(std::uint64_t seed = 2017);
+
+/// The demo's default system, REAL data: China's national 2018 input-output
+/// table (NBS, 153 sectors, 10^4 CNY, imports removed proportionally) with the
+/// CEADs 2018 Scope-1 CO2 inventory (Mt CO2; households in F_Y). One region
+/// "China"; final-demand categories as in the NBS table, exports included.
+/// Derived by datasets/china_national/build.py (sources and citation:
+/// datasets/china_national/PROVENANCE.md) and embedded in the library, so it
+/// needs no file at run time.
+MrioSystem china_demo();
 
 }  // namespace mriotrace::datasets

@@ -9,6 +9,7 @@
 // missing, truncated or foreign file.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,12 @@ void save_results(const std::string& path, const Labels& labels,
 /// Read the system stored in `path`. Throws FileError if the file is absent,
 /// unreadable, not an mriotrace file, of a newer format version, or lacks /system.
 MrioSystem load_system(const std::string& path);
+
+/// Read the system stored in a file image: `size` bytes of an .h5 file held in
+/// memory (e.g. a file embedded in the program, datasets::china_demo), opened
+/// with HDF5's core driver without touching the disk. `name` stands for the
+/// file in error messages. Same checks and errors as load_system.
+MrioSystem load_system_image(const void* image, size_t size, const std::string& name);
 
 /// Read all result sets stored in `path` (empty if none).
 std::vector<NamedAccounts> load_results(const std::string& path);

@@ -1,7 +1,8 @@
 // Scenario files (TOML): one parser for the CLI, Python and the batch layer.
 //
 //   [base]                      # optional
-//   system = "demo"             # "demo" (China default) or an .h5 system, relative to the file
+//   system = "demo"             # "demo" (real national China 2018), "synthetic" (31 provinces,
+//                               # SYNTHETIC numbers) or an .h5 system, relative to the file
 //   industry = ["02 ...", ...]  # industrial sectors for the intensity indicators (default: NBS 02-26)
 //
 //   [[targets]]                 # checked in every scenario

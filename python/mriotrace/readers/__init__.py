@@ -1,0 +1,12 @@
+"""Readers of published Chinese data: NBS input-output tables, CEADs inventories and the CEADs MRIO.
+
+Every reader raises :class:`mriotrace.FileError` (missing, truncated or
+unreadable file) or :class:`mriotrace.InputError` (wrong sheet, missing
+columns, text in a numeric cell), naming the file, the sheet and the cell.
+"""
+
+from .ceads import CeadsInventory, read_ceads_inventory
+from .ceads_mrio import CeadsMrio, read_ceads_mrio
+from .nbs import NbsTable, read_nbs
+
+__all__ = ["read_nbs", "NbsTable", "read_ceads_inventory", "CeadsInventory", "read_ceads_mrio", "CeadsMrio"]
