@@ -21,6 +21,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
 #include "mriotrace/scenario.hpp"
+#include "lmdi.hpp"
 #include "scenario_edit.hpp"
 
 namespace mriotrace {
@@ -153,58 +154,63 @@ Matrix intensities(const Matrix& S, const Vector& x, const Vector& va, const std
   return I;
 }
 
-/// Logarithmic mean: L(a, b) = (a - b) / (ln a - ln b), L(a, a) = a.
-double logmean(double a, double b) {
-  return std::abs(a - b) <= 1e-15 * std::max(a, b) ? a : (a - b) / (std::log(a) - std::log(b));
-}
-
 /// LMDI-I (additive) split of dI, I = sum_i E_i / V = sum_i s_i e_i with s_i = V_i / V
-/// (structure) and e_i = E_i / V_i (intensity):
-///   structure = sum_i L(I_i1, I_i0) ln(s_i1 / s_i0),  intensity = sum_i L(I_i1, I_i0) ln(e_i1 / e_i0).
-/// Zeros are replaced by a tiny value (Ang & Liu 2007), so the two sum to dI.
-/// A sector absent on one side (output exactly 0 there: a sector split off in
-/// the scenario, padded with 0 in the base; the chemical sector a split with
-/// split_share = 1 empties; a base sector without output that gains some) adds
-/// its whole I_i change to the structure effect: the limit of the two terms as
-/// its output goes to 0 (the intensity term vanishes like 1 / ln(output)).
+/// (structure) and e_i = E_i / V_i (intensity), by the one LMDI implementation
+/// (lmdi.hpp, shared with sda::lmdi; its zero / equal-value policy applies):
+///   structure = sum_i Λ(I_i1, I_i0) ln(s_i1 / s_i0),  intensity = sum_i Λ(I_i1, I_i0) ln(e_i1 / e_i0).
+/// A sector absent on one side (output <= 1e-9 of the other side's: a sector
+/// split off in the scenario, padded with 0 in the base; the chemical sector a
+/// split with split_share = 1 empties; a relocation with share 1) has s_i = 0
+/// there, so its whole I_i change goes to the structure effect; a sector whose
+/// stressor becomes 0 gives its whole change to the intensity effect. The two
+/// effects sum to dI. NaN where undefined: no industrial value added, a
+/// negative stressor or value added.
 void lmdi(const Matrix& S0, const Vector& x0, const Vector& va0, const Matrix& S1, const Vector& x1,
           const Vector& va1, const std::vector<Index>& industry, Index R, Matrix& str, Matrix& inten) {
   const Index k = S0.rows(), N = x0.size() / R;
   str.resize(k, R + 1);
   inten.resize(k, R + 1);
-  constexpr double tiny = 1e-100;
   for (Index r = 0; r <= R; ++r) {
     const auto pos = industrial_positions(industry, r, R, N);
+    const Index m = static_cast<Index>(pos.size());
     double V0 = 0, V1 = 0;
     for (Index c : pos) {
       V0 += va0[c];
       V1 += va1[c];
     }
+    Matrix F[2] = {Matrix(2, m), Matrix(2, m)};  // rows: s_i, e_i
     for (Index s = 0; s < k; ++s) {
-      double st = 0, in = 0;
       bool ok = V0 > 0 && V1 > 0;
-      for (Index c : pos) {
-        if (!ok) break;
-        const double E0 = S0(s, c) * x0[c], E1 = S1(s, c) * x1[c];
-        if (E0 == 0 && E1 == 0) continue;
-        // "Absent" within rounding: an output that a relocation with share = 1
-        // empties comes out as ~1e-16 of the base, not as an exact 0.
-        const bool absent0 = x0[c] <= 1e-9 * std::abs(x1[c]), absent1 = x1[c] <= 1e-9 * std::abs(x0[c]);
-        if ((absent0 && E1 >= 0 && va1[c] > 0) || (absent1 && E0 >= 0 && va0[c] > 0)) {
-          st += E1 / V1 - E0 / V0;  // entering or leaving the mix
+      for (Index q = 0; q < m && ok; ++q) {
+        const Index c = pos[static_cast<size_t>(q)];
+        const double E[2] = {S0(s, c) * x0[c], S1(s, c) * x1[c]}, va[2] = {va0[c], va1[c]}, V[2] = {V0, V1};
+        if (E[0] == 0 && E[1] == 0) {  // nothing to attribute (also where v is not positive)
+          F[0].col(q).setZero();
+          F[1].col(q).setZero();
           continue;
         }
-        if (E0 < 0 || E1 < 0 || !(va0[c] > 0) || !(va1[c] > 0)) {
-          ok = false;  // negative stressors or no value added: LMDI-I is undefined
-          break;
+        const bool absent[2] = {x0[c] <= lmdi_detail::kAbsent * std::abs(x1[c]),
+                                x1[c] <= lmdi_detail::kAbsent * std::abs(x0[c])};
+        for (int t = 0; t < 2; ++t) {
+          if (absent[t]) continue;
+          if (E[t] < 0 || !(va[t] > 0)) ok = false;  // LMDI-I is undefined
+          F[t](0, q) = va[t] / V[t];
+          F[t](1, q) = E[t] / va[t];
         }
-        const double e0 = std::max(E0, tiny), e1 = std::max(E1, tiny);
-        const double w = logmean(e1 / V1, e0 / V0);
-        st += w * std::log((va1[c] / V1) / (va0[c] / V0));
-        in += w * std::log((e1 / va1[c]) / (e0 / va0[c]));
+        for (int t = 0; t < 2 && ok; ++t)
+          if (absent[t]) {
+            // Entering or leaving the mix: s_i = 0 and the intensity of the
+            // other side (its own would be 0 / 0), so only structure moves.
+            F[t](0, q) = 0;
+            F[t](1, q) = absent[1 - t] ? 0.0 : F[1 - t](1, q);
+          }
       }
-      str(s, r) = ok ? st : NAN;
-      inten(s, r) = ok ? in : NAN;
+      Vector e;
+      if (ok && lmdi_detail::effects(2, m, [&](int t, Index f, Index q) { return F[t](f, q); }, e).kind !=
+                    lmdi_detail::Problem::Ok)
+        ok = false;
+      str(s, r) = ok ? e[0] : NAN;
+      inten(s, r) = ok ? e[1] : NAN;
     }
   }
 }

@@ -689,19 +689,34 @@ void green_power(const Op& op, Editor& ed, const MrioSystem& b, Edits& e) {
   }
   if (phi == 0) return;
   const Index supplier = ed.pos(sr, el);
-  double park_el = 0, shifted = 0;  // monetary electricity of the park now green; part moved from other regions
+  // Park column c buys a_tc of electricity from each region t. With the
+  // values before this operation (and base outputs x):
+  //   green   = phi sum_t a_tc x_c          electricity of the park now green (monetary)
+  //   shifted = phi sum_{t != sr} a_tc x_c  the part moved to the supplier from other regions
+  //   a'_tc = (1 - phi) a_tc (t != sr),   a'_(sr)c = a_(sr)c + shifted / x_c
+  // Every a_tc is read before the column is written: reading the supplier's
+  // cell after other regions' shares were moved into it counted those moves
+  // twice, so the result depended on the order of the regions.
+  double park_el = 0, shifted = 0;
   for (Index j : park) {
     const Index c = ed.pos(r, j);
+    double green = 0, moved = 0;
     for (Index t = 0; t < b.R(); ++t) {
       const Index row = ed.pos(t, el);
       const double v = ed.a(row, c);
-      if (v == 0) continue;
-      park_el += phi * v * b.x()[c];
-      if (row == supplier) continue;
-      shifted += phi * v * b.x()[c];
-      ed.set_a(row, c, (1 - phi) * v);
-      ed.set_a(supplier, c, ed.a(supplier, c) + phi * v);
+      green += phi * v;
+      if (row != supplier) moved += phi * v;
     }
+    park_el += green * b.x()[c];
+    shifted += moved * b.x()[c];
+    if (moved == 0) continue;
+    for (Index t = 0; t < b.R(); ++t) {
+      const Index row = ed.pos(t, el);
+      if (row == supplier) continue;
+      const double v = ed.a(row, c);
+      if (v != 0) ed.set_a(row, c, (1 - phi) * v);
+    }
+    ed.set_a(supplier, c, ed.a(supplier, c) + moved);
   }
   if (!new_capacity) return;
   if (!(b.x()[supplier] + shifted > 0)) op.fail("region", "has no electricity output to blend new capacity into");
