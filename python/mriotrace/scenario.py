@@ -56,9 +56,11 @@ class Scenario:
     units and checks are those of the TOML files (``operation_parameters(kind)``).
     """
 
-    def __init__(self, name: str, description: str = "", *, operations=None, targets=None):
+    def __init__(self, name: str, description: str = "", *, operations=None, targets=None, portfolio: bool = False):
         self.name = name
         self.description = description
+        # A portfolio also runs every measure (operation) alone: ScenarioResult.measures.
+        self.portfolio = portfolio
         self.operations: list[dict] = [dict(o) for o in (operations or [])]
         self.targets: list[dict] = [dict(t) for t in (targets or [])]
 
@@ -104,19 +106,30 @@ class Scenario:
         """Set selected cells of "A", "S" or "Y" to `value` (conflicts with any other edit of them)."""
         return self.op("set", matrix=matrix, value=value, **selection)
 
-    def target(self, indicator: str, change: float, region: str | None = None) -> "Scenario":
-        """Intensity target, e.g. ("CO2/VA", -0.20, region="Zhejiang"): met when I'/I - 1 <= change.
-        region None = all regions together."""
-        self.targets.append({"indicator": indicator, "region": region or "", "change": float(change)})
+    def target(self, indicator: str, change: float, region: str | None = None, *, basis: str | None = None,
+               base_year: int | None = None, target_year: int | None = None, baseline_change: float | None = None,
+               va_growth=None, intensity_trend=None) -> "Scenario":
+        """Intensity target, e.g. ("CO2/VA", -0.20, region="Zhejiang"). region None = all regions together.
+
+        basis: "industrial value added" (default), "GDP" (all sectors) or a sector name. Baseline path
+        (optional, docs/scenarios.md): base_year and target_year with baseline_change (the intensity
+        change without the scenario), or annual rates va_growth / intensity_trend (a number for every
+        sector, or {sector or region or "*": rate}). Met when baseline + the scenario's contribution
+        <= change."""
+        t = {"indicator": indicator, "region": region or "", "change": float(change), "basis": basis,
+             "base_year": base_year, "target_year": target_year, "baseline_change": baseline_change,
+             "va_growth": va_growth, "intensity_trend": intensity_trend}
+        self.targets.append({k: v for k, v in t.items() if v is not None})
         return self
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description, "operations": list(self.operations),
-                "targets": list(self.targets)}
+                "targets": list(self.targets), "portfolio": self.portfolio}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Scenario":
-        return cls(d["name"], d.get("description", ""), operations=d.get("operations"), targets=d.get("targets"))
+        return cls(d["name"], d.get("description", ""), operations=d.get("operations"), targets=d.get("targets"),
+                   portfolio=bool(d.get("portfolio", False)))
 
 
 @dataclass
@@ -219,7 +232,64 @@ class ScenarioResult:
         self._index = pd.MultiIndex.from_product([self._regions, self.sectors], names=["region", "sector"])
 
     def __repr__(self) -> str:
-        return f"ScenarioResult({self.name!r}, path={self.path!r}, rank={self.rank})"
+        return self.report()
+
+    def report(self) -> str:
+        """The readable report: the same text ``mriotrace scenario run`` prints for this scenario
+        (one C++ formatter for both)."""
+        return self._raw["report"]
+
+    def _repr_html_(self) -> str:
+        import html
+        parts = [f"<h4>Scenario {html.escape(self.name)}</h4>",
+                 f"<pre>{html.escape(self.report().rstrip())}</pre>",
+                 "<b>Summary</b>", self.summary.to_html(float_format=lambda v: f"{v:.4g}")]
+        if len(self.targets):
+            parts += ["<b>Targets</b>", self.targets.to_html(index=False, float_format=lambda v: f"{v:.4g}")]
+        return "\n".join(parts)
+
+    def to_frame(self, what: str = "regions") -> pd.DataFrame:
+        """Tidy tables (one value per row, with its unit).
+
+        what: "regions" (scenario, metric, stressor, unit, region, value for pba/cba, their base and
+        changes, region "all" = the sum), "targets" (one row per target and quantity) or "sectors"
+        (x, dx, va and dF per region and sector)."""
+        rows = []
+        if what == "regions":
+            regions = list(self._regions)
+            for metric, data in (("pba_base", self._base.pba), ("pba", self._raw["pba"]), ("dpba", self._raw["dpba"]),
+                                 ("cba_base", self._base.cba), ("cba", self._raw["cba"]), ("dcba", self._raw["dcba"])):
+                a = np.asarray(data)
+                for i, stressor in enumerate(self._stressors):
+                    for r, region in enumerate(regions):
+                        rows.append((self.name, metric, stressor, self._units[i], region, a[i, r]))
+                    rows.append((self.name, metric, stressor, self._units[i], "all", a[i].sum()))
+            return pd.DataFrame(rows, columns=["scenario", "metric", "stressor", "unit", "region", "value"])
+        if what == "targets":
+            units = {"required": "relative change", "base": "indicator", "scenario": "indicator",
+                     "actual_change": "relative change", "baseline": "relative change",
+                     "contribution": "relative change", "total": "relative change",
+                     "share": "fraction of the target", "total_share": "fraction of the target", "gap": None}
+            for _, t in self.targets.iterrows():
+                for q, unit in units.items():
+                    rows.append((self.name, t["indicator"], t["region"], t["basis"], q,
+                                 t["gap_unit"] if unit is None else
+                                 (t["intensity_unit"] if unit == "indicator" else unit), t[q]))
+            return pd.DataFrame(rows, columns=["scenario", "indicator", "region", "basis", "quantity", "unit", "value"])
+        if what == "sectors":
+            money = self._system.monetary_unit
+            frames = [pd.DataFrame({"metric": "x", "unit": money, "value": self.x.values}, index=self._index),
+                      pd.DataFrame({"metric": "dx", "unit": money, "value": self.dx.values}, index=self._index)]
+            if self.va is not None:
+                frames.append(pd.DataFrame({"metric": "va", "unit": money, "value": self.va.values}, index=self._index))
+            dF = self.dF
+            for i, stressor in enumerate(self._stressors):
+                frames.append(pd.DataFrame({"metric": f"dF {stressor}", "unit": self._units[i],
+                                            "value": dF.loc[stressor].values}, index=self._index))
+            out = pd.concat(frames).reset_index()
+            out.insert(0, "scenario", self.name)
+            return out
+        raise ValueError(f'what = {what!r}; expected "regions", "targets" or "sectors"')
 
     def _padded(self, base) -> np.ndarray:
         """A base vector per (region, sector) in the scenario's shape: split-off sectors are 0."""
@@ -341,14 +411,41 @@ class ScenarioResult:
 
     @property
     def targets(self) -> pd.DataFrame:
-        """One row per target: required change, base and scenario intensity, actual change, met, gap
-        (stressor unit: emissions above what the target allows; negative = room to spare)."""
-        rows = [{"indicator": t["indicator"], "region": t["region"] or "all", "required": t["change"],
-                 "base": t["base"], "scenario": t["scenario"], "actual_change": t["actual_change"],
-                 "met": t["met"], "gap": t["gap"], "gap_unit": self._units[t["stressor"]]}
+        """One row per target: basis, years, required change; base and scenario intensity (base year,
+        ``intensity_unit``), the static change and its LMDI-I split (relative to the base intensity,
+        as the report prints it); baseline change, the scenario's contribution, total (= baseline +
+        contribution), share of the target the scenario delivers and all together, met, gap (stressor
+        unit, target year: emissions above what the target allows; negative = room to spare)."""
+        money = self._system.monetary_unit
+        rows = [{"indicator": t["indicator"], "region": t["region"] or "all", "basis": t["basis_used"],
+                 "base_year": t.get("base_year"), "target_year": t.get("target_year"), "required": t["change"],
+                 "base": t["base"], "scenario": t["scenario"],
+                 "intensity_unit": f"{self._units[t['stressor']]} per {money}",
+                 "actual_change": t["actual_change"], "lmdi_structure": t["lmdi_structure"] / t["base"],
+                 "lmdi_intensity": t["lmdi_intensity"] / t["base"], "baseline": t["baseline"],
+                 "contribution": t["contribution"], "total": t["total"], "share": t["share"],
+                 "total_share": t["total_share"], "met": t["met"], "gap": t["gap"],
+                 "gap_unit": self._units[t["stressor"]]}
                 for t in self._raw["targets"]]
-        return pd.DataFrame(rows, columns=["indicator", "region", "required", "base", "scenario", "actual_change",
-                                           "met", "gap", "gap_unit"])
+        return pd.DataFrame(rows, columns=["indicator", "region", "basis", "base_year", "target_year", "required",
+                                           "base", "scenario", "intensity_unit", "actual_change", "lmdi_structure",
+                                           "lmdi_intensity", "baseline", "contribution", "total", "share",
+                                           "total_share", "met", "gap", "gap_unit"])
+
+    @property
+    def measures(self) -> pd.DataFrame | None:
+        """Portfolios (Scenario(..., portfolio=True)): one row per measure run alone, then "interaction"
+        (all together minus their sum); columns: global dPBA per stressor and the contribution to each
+        target (relative change). None for other scenarios."""
+        if not self._raw["measures"]:
+            return None
+        rows = {}
+        for m in self._raw["measures"]:
+            row = {f"dpba {s} [{u}]": v for s, u, v in zip(self._stressors, self._units, np.asarray(m["dpba"]))}
+            for t, c in zip(self._raw["targets"], m["target_contribution"]):
+                row[f"{t['indicator']} {t['region'] or 'all'}"] = c
+            rows[m["label"]] = row
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
 
     # ----- plot
     def waterfall(self, stressor: str | None = None, by: str = "region", top: int = 10, ax=None):

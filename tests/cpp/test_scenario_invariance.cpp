@@ -5,15 +5,22 @@
 // dense re-solve of the edited system. Also: the green-power share w by hand
 // (defect A: it double-counted purchases moved from regions listed before the
 // park's region) and the one LMDI implementation under rounding (defect B).
+// Then targets as planners state them (baseline path, basis) by hand,
+// portfolios (each measure alone + interaction), the report's formatting and
+// readable units.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <functional>
 #include <limits>
 #include <numeric>
 
 #include "lmdi.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/scenario_toml.hpp"
+#include "mriotrace/scenario_report.hpp"
+#include "mriotrace/units.hpp"
 #include "mriotrace/scenario.hpp"
 #include "mriotrace/sda.hpp"
 #include "mriotrace/solver.hpp"
@@ -41,6 +48,13 @@ MrioSystem labelled_system() {
   l.stressor_units = {"Mt CO2", "Mtce"};
   return MrioSystem::from_A_x(l, s.A(), s.x(), s.Y(), s.S(), s.F_Y(), s.v());
 }
+
+/// The system with its factorisation and base results.
+struct Based {
+  MrioSystem sys = labelled_system();
+  LeontiefSolver solver{sys.A()};
+  BaseResults base = compute_base(sys, solver);
+};
 
 /// new index -> old index, for regions and sectors.
 struct Permutation {
@@ -192,9 +206,10 @@ Dense dense_solve(const MrioSystem& e) {
 }  // namespace
 
 TEST(ScenarioInvariance, EveryKindGivesTheSameResultsInEveryRegionAndSectorOrder) {
-  const MrioSystem sys = labelled_system();
-  const LeontiefSolver solver(sys.A());
-  const BaseResults base = compute_base(sys, solver);
+  const Based b0;
+  const MrioSystem& sys = b0.sys;
+  const LeontiefSolver& solver = b0.solver;
+  const BaseResults& base = b0.base;
   const std::vector<Permutation> perms{
       {{3, 2, 1, 0}, {4, 3, 2, 1, 0}},  // both reversed
       {{2, 0, 3, 1}, {1, 4, 0, 3, 2}},
@@ -362,9 +377,10 @@ TEST(Lmdi, AbsentFactorTakesTheWholeChange) {
 TEST(Lmdi, ScenarioSplitWithoutChangeHasFiniteLmdi) {
   // A split with sigma = eps = 0 moves sales only: intensities change by
   // rounding; the report printed "structure +inf %, intensity -nan %".
-  const MrioSystem sys = labelled_system();
-  const LeontiefSolver solver(sys.A());
-  const BaseResults base = compute_base(sys, solver);
+  const Based b0;
+  const MrioSystem& sys = b0.sys;
+  const LeontiefSolver& solver = b0.solver;
+  const BaseResults& base = b0.base;
   for (double share : {0.5, 1.0}) {
     const Scenario sc{"split",
                       "",
@@ -381,4 +397,225 @@ TEST(Lmdi, ScenarioSplitWithoutChangeHasFiniteLmdi) {
         EXPECT_NEAR(r.lmdi_structure(k, reg) + r.lmdi_intensity(k, reg), d, 1e-12 * base.intensity(k, reg));
       }
   }
+}
+
+// ------------------------------------------------ targets, portfolios, report
+
+namespace {
+
+/// The hand computation of one target (scenario.hpp, Target): sums over the
+/// basis' cells of region r, grown along the baseline path.
+struct HandTarget {
+  double base, baseline, total, gap;
+};
+HandTarget by_hand(const MrioSystem& sys, const MrioSystem& edited, const ScenarioResult& res, Index r,
+                   const std::vector<Index>& sectors, double change, double T,
+                   const std::function<double(Index)>& growth, const std::function<double(Index)>& trend) {
+  const Index N = sys.N();
+  double E0 = 0, V0 = 0, E0T = 0, V0T = 0, E1T = 0, V1T = 0;
+  for (Index i : sectors) {
+    const Index c = r * N + i;
+    const double g = std::pow(1 + growth(i), T), h = std::pow(1 + trend(i), T);
+    const double e0 = sys.S()(0, c) * sys.x()[c], e1 = edited.S()(0, c) * res.x[c];
+    E0 += e0, V0 += sys.v()[c];
+    E0T += e0 * h * g, V0T += sys.v()[c] * g, E1T += e1 * h * g, V1T += res.va[c] * g;
+  }
+  const double I0 = E0 / V0;
+  return {I0, E0T / V0T / I0 - 1, E1T / V1T / I0 - 1, E1T - (1 + change) * I0 * V1T};
+}
+
+}  // namespace
+
+TEST(ScenarioTargets, BaselinePathAndBasisByHand) {
+  const Based b0;
+  const MrioSystem& sys = b0.sys;
+  const LeontiefSolver& solver = b0.solver;
+  const BaseResults& base = b0.base;
+  Target grown{"CO2/VA", "East", -0.2};
+  grown.base_year = 2020;
+  grown.target_year = 2025;
+  grown.va_growth = {{kMetal, 0.08}, {"*", 0.03}};
+  grown.intensity_trend = {{"East", -0.02}};
+  Target sector = grown;
+  sector.basis = kMetal;
+  Target given{"CO2/VA", "East", -0.2};
+  given.baseline_change = -0.1;
+  Target stat{"CO2/VA", "East", -0.2};
+  const Scenario sc{"cleaner power", "",
+                    {op("scale", {{"matrix", std::string("S")}, {"factor", 0.8}, {"stressors", Names{"CO2"}},
+                                  {"col_regions", Names{"East"}}, {"col_sectors", Names{kPower, kMetal}}}),
+                     op("relocate", {{"product", kChem}, {"from", "East"}, {"to", "South"}, {"share", 0.2}})},
+                    {grown, sector, given, stat}};
+  const ScenarioResult res = run_scenario(sys, solver, base, sc);
+  const MrioSystem edited = apply_scenario(sys, sc);
+  auto growth = [](Index i) { return i == 3 ? 0.08 : 0.03; };
+  auto trend = [](Index) { return -0.02; };
+  const HandTarget h = by_hand(sys, edited, res, 1, {0, 1, 2, 3, 4}, -0.2, 5, growth, trend);
+  const TargetCheck& t = res.targets[0];
+  EXPECT_EQ(t.basis, "industrial value added");
+  EXPECT_NEAR(t.base, h.base, 1e-13 * h.base);
+  EXPECT_NEAR(t.baseline, h.baseline, 1e-13);
+  EXPECT_NEAR(t.total, h.total, 1e-13);
+  EXPECT_NEAR(t.contribution, h.total - h.baseline, 1e-13);
+  EXPECT_NEAR(t.share, (h.total - h.baseline) / -0.2, 1e-12);
+  EXPECT_NEAR(t.total_share, h.total / -0.2, 1e-12);
+  EXPECT_NEAR(t.gap, h.gap, 1e-12 * std::abs(h.gap));
+  EXPECT_EQ(t.met, h.total <= -0.2);
+  EXPECT_LT(t.baseline, -0.09);  // -2 %/yr for 5 years, and the mix shifts to metals
+  // One sector as the basis.
+  const HandTarget hs = by_hand(sys, edited, res, 1, {3}, -0.2, 5, growth, trend);
+  EXPECT_EQ(res.targets[1].basis, kMetal);
+  EXPECT_NEAR(res.targets[1].base, hs.base, 1e-13 * hs.base);
+  EXPECT_NEAR(res.targets[1].total, hs.total, 1e-13);
+  EXPECT_NEAR(res.targets[1].baseline, std::pow(0.98, 5) - 1, 1e-13);  // one sector: the trend alone
+  EXPECT_NEAR(res.targets[1].lmdi_structure + res.targets[1].lmdi_intensity,
+              res.targets[1].scenario - res.targets[1].base, 1e-13 * hs.base);
+  // A baseline change given directly compounds with the scenario's static change.
+  const TargetCheck& g = res.targets[2];
+  EXPECT_NEAR(g.total, 0.9 * (1 + g.change) - 1, 1e-14);
+  EXPECT_NEAR(g.contribution, g.total + 0.1, 1e-14);
+  // No baseline: the static comparison, as before.
+  const TargetCheck& s0 = res.targets[3];
+  EXPECT_EQ(s0.baseline, 0.0);
+  EXPECT_NEAR(s0.total, s0.change, 1e-15);
+  const HandTarget h0 = by_hand(sys, edited, res, 1, {0, 1, 2, 3, 4}, -0.2, 0, growth, trend);
+  EXPECT_NEAR(s0.gap, h0.gap, 1e-12 * std::abs(h0.gap));
+  // Bad baselines name the target and what was expected.
+  auto bad = [&](Target t, const std::string& part) {
+    Scenario b = sc;
+    b.targets = {t};
+    try {
+      run_scenario(sys, solver, base, b);
+      ADD_FAILURE() << "expected an error mentioning " << part;
+    } catch (const InputError& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  Target t1 = grown;
+  t1.target_year = 0;
+  bad(t1, "base_year = 2020, target_year = 0");
+  Target t2 = grown;
+  t2.va_growth["Atlantis"] = 0.1;
+  bad(t2, "va_growth[\"Atlantis\"] is neither a sector nor a region");
+  Target t3 = given;
+  t3.va_growth = {{"*", 0.02}};
+  bad(t3, "not both");
+  Target t4 = stat;
+  t4.basis = "GNP";
+  bad(t4, "basis = \"GNP\"");
+}
+
+TEST(ScenarioTargets, PortfolioMeasuresAndInteractionAddUp) {
+  const Based b0;
+  const MrioSystem& sys = b0.sys;
+  const LeontiefSolver& solver = b0.solver;
+  const BaseResults& base = b0.base;
+  const Operation a = op("scale", {{"matrix", std::string("S")}, {"factor", 0.5}, {"stressors", Names{"CO2"}},
+                                   {"col_sectors", Names{kPower}}});
+  const Operation b = op("relocate", {{"product", kMetal}, {"from", "North"}, {"to", "West"}, {"share", 0.5}});
+  const std::vector<Target> targets{{"CO2/VA", "", -0.1}};
+  Scenario both{"both", "", {a, b}, targets, true};
+  const ScenarioResult res = run_scenario(sys, solver, base, both);
+  ASSERT_EQ(res.measures.size(), 3u);
+  EXPECT_EQ(res.measures[0].label, "1 scale");
+  EXPECT_EQ(res.measures[2].label, "interaction");
+  const ScenarioResult ra = run_scenario(sys, solver, base, {"a", "", {a}, targets});
+  const ScenarioResult rb = run_scenario(sys, solver, base, {"b", "", {b}, targets});
+  const double scale = base.pba.row(0).sum();
+  EXPECT_NEAR(res.measures[0].dpba[0], ra.dpba.row(0).sum(), 1e-13 * scale);
+  EXPECT_NEAR(res.measures[1].dpba[0], rb.dpba.row(0).sum(), 1e-13 * scale);
+  EXPECT_NEAR(res.measures[2].dpba[0], res.dpba.row(0).sum() - ra.dpba.row(0).sum() - rb.dpba.row(0).sum(),
+              1e-13 * scale);
+  // Cleaner power makes the relocated metal output cleaner too: a real interaction.
+  EXPECT_GT(std::abs(res.measures[2].dpba[0]), 1e-6 * scale);
+  EXPECT_NEAR(res.measures[0].target_contribution[0] + res.measures[1].target_contribution[0] +
+                  res.measures[2].target_contribution[0],
+              res.targets[0].contribution, 1e-15);
+  // Not a portfolio: no measures.
+  both.portfolio = false;
+  EXPECT_TRUE(run_scenario(sys, solver, base, both).measures.empty());
+  // The report lists them.
+  const std::string text = scenario_report(sys, base, {"both", "", {a, b}, targets, true}, res);
+  EXPECT_NE(text.find("portfolio: each measure alone"), std::string::npos) << text;
+  EXPECT_NE(text.find("    interaction: CO2"), std::string::npos) << text;
+}
+
+TEST(ScenarioReport, TargetLinesStateBaselineContributionShareAndGapWithUnits) {
+  const Based b0;
+  const MrioSystem& sys = b0.sys;
+  const LeontiefSolver& solver = b0.solver;
+  const BaseResults& base = b0.base;
+  Target t{"CO2/VA", "East", -0.18};
+  t.base_year = 2020;
+  t.target_year = 2025;
+  t.va_growth = {{"*", 0.05}};
+  const Scenario zero{"nothing", "", {op("scale", {{"matrix", std::string("Y")}, {"factor", 1.0}})}, {t}};
+  const ScenarioResult res = run_scenario(sys, solver, base, zero);
+  const std::string text = scenario_report(sys, base, zero, res);
+  for (const char* part : {"target CO2/VA in East 2020->2025, per unit of industrial value added: required -18.0 %",
+                           "baseline +0.00 % + scenario +0.00 % = +0.00 %", "the scenario delivers 0.0 % of the target",
+                           "NOT MET, gap ", " Mt CO2", "global dPBA +0 (+0.000 %)"})
+    EXPECT_NE(text.find(part), std::string::npos) << part << "\n" << text;
+  EXPECT_EQ(text.find("-0.00"), std::string::npos) << text;
+  EXPECT_EQ(signed_percent(-1e-18), "+0.00 %");
+  EXPECT_EQ(signed_percent(-0.00004), "+0.00 %");
+  EXPECT_EQ(signed_percent(-0.0001), "-0.01 %");
+  EXPECT_EQ(signed_percent(0.1234, 1), "+12.3 %");
+}
+
+TEST(Units, ReadableMagnitudesAndFactors) {
+  const ScaledValue a = readable(1.9e-6, "Mt CO2 (synthetic)");
+  EXPECT_NEAR(a.value, 1.9, 1e-12);
+  EXPECT_EQ(a.unit, "t CO2 (synthetic)");
+  const ScaledValue b = readable(8.401e-7, "Mtce");  // 0.84 tce
+  EXPECT_NEAR(b.value, 840.1, 1e-9);
+  EXPECT_EQ(b.unit, "kgce");
+  const ScaledValue c = readable(2500.0, "GJ");
+  EXPECT_NEAR(c.value, 2.5, 1e-12);
+  EXPECT_EQ(c.unit, "TJ");
+  EXPECT_EQ(readable(3.0, "widgets").unit, "widgets");
+  EXPECT_EQ(readable(3e-9, "10^4 CNY").unit, "10^4 CNY");  // money stays as the table states it
+  EXPECT_EQ(unit_factor("Mt CO2", "t CO2"), 1e6);
+  EXPECT_EQ(unit_factor("10^4 CNY", "CNY"), 1e4);
+  EXPECT_EQ(unit_factor("PJ", "GJ"), 1e6);
+  try {
+    unit_factor("Mt CO2", "PJ");
+    ADD_FAILURE() << "expected a unit mismatch";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("\"Mt CO2\" and \"PJ\" do not match"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ScenarioToml, TargetBaselineKeysAndPortfolio) {
+  const ScenarioSet set = io::parse_scenarios(R"(
+[[targets]]
+indicator = "Energy/VA"
+region = "Jilin"
+change = -0.135
+basis = "industrial value added"
+base_year = 2020
+target_year = 2025
+va_growth = {"14 Metals" = 0.06, "*" = 0.04}
+intensity_trend = -0.02
+
+[[scenario]]
+name = "p"
+portfolio = true
+[[scenario.operation]]
+kind = "scale"
+matrix = "Y"
+factor = 1.0
+)");
+  ASSERT_EQ(set.targets.size(), 1u);
+  const Target& t = set.targets[0];
+  EXPECT_EQ(t.basis, "industrial value added");
+  EXPECT_EQ(t.base_year, 2020);
+  EXPECT_EQ(t.target_year, 2025);
+  EXPECT_EQ(t.va_growth.at("14 Metals"), 0.06);
+  EXPECT_EQ(t.va_growth.at("*"), 0.04);
+  EXPECT_EQ(t.intensity_trend.at("*"), -0.02);
+  EXPECT_TRUE(set.scenarios[0].portfolio);
+  EXPECT_THROW(io::parse_scenarios("[[targets]]\nindicator = \"CO2/VA\"\nchange = -0.1\nbase_year = 2020.5\n"
+                                   "[[scenario]]\nname = \"x\"\n"),
+               InputError);
 }

@@ -526,3 +526,91 @@ def test_cli_split_example_reports_the_new_sector(tmp_path):
 
     assert_one_line_error(run("scenario", "run", path, "--scenario", name, "--method", "lowrank"), 1,
                           f'scenario "{name}" splits a sector off', '"lowrank"')
+
+
+# ---------------------------------------------------------------- reports, targets, portfolios
+
+def _without_timing(text):
+    # The solve time differs between runs; everything else must be identical.
+    import re
+    return re.sub(r" in [0-9.]+ s\n", " in ... s\n", text)
+
+
+@cli
+def test_report_is_the_text_the_cli_prints_for_every_seed_file():
+    china = mriotrace.datasets.china_default()
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        out = _without_timing(ok("scenario", "run", path, "--threads", "1").stdout)
+        f = mriotrace.read_scenarios(path)
+        results = f.run(china)
+        header = mriotrace._core.industry_report(china.core, [])
+        assert out == _without_timing(header + "".join(r.report() for r in results)), path.name
+        for res in results:
+            assert repr(res) == res.report()
+            lines = res.report().splitlines()
+            targets = [i for i, line in enumerate(lines) if line.startswith("  target ")]
+            assert len(targets) == len(res.targets) >= 1
+            for i, (_, t) in zip(targets, res.targets.iterrows()):
+                assert "2020->2025, per unit of industrial value added" in lines[i]
+                unit = t["gap_unit"].split()[0]  # e.g. "Mt", readable: "t", "kt", "Mt"
+                assert "per 10^4 CNY" in lines[i + 1]
+                verdict = lines[i + 2]
+                assert verdict.startswith("    baseline ") and "the scenario delivers" in verdict
+                assert ("gap " in verdict) or ("room to spare" in verdict)
+                assert verdict.rstrip().endswith("(synthetic)") and unit[-1] in ("t", "e")
+                assert t["total"] == pytest.approx(t["baseline"] + t["contribution"], abs=1e-15)
+
+
+def test_targets_with_a_baseline_path_from_python(system):
+    regions, sectors = names(system)
+    sc = (mriotrace.Scenario("clean", "cleaner sector 0")
+          .scale("S", 0.7, col_sectors=[sectors[0]])
+          .target("stressor0/VA", -0.2, region=regions[1], base_year=2020, target_year=2025,
+                  va_growth={sectors[1]: 0.08, "*": 0.03}, intensity_trend=-0.02)
+          .target("stressor0/VA", -0.2, region=regions[1], baseline_change=-0.1)
+          .target("stressor0/VA", -0.2, region=regions[1], basis=sectors[0]))
+    res = mriotrace.run_scenarios(system, [sc])[0]
+    t = res.targets
+    assert list(t["basis"]) == ["industrial value added"] * 2 + [sectors[0]]
+    assert t["total"].to_numpy() == pytest.approx((t["baseline"] + t["contribution"]).to_numpy(), abs=1e-15)
+    assert t["baseline"][1] == -0.1
+    assert t["total"][1] == pytest.approx(0.9 * (1 + t["actual_change"][1]) - 1, abs=1e-14)
+    # one sector as the basis: its intensity is scaled by 0.7 exactly, without a baseline
+    assert t["actual_change"][2] == pytest.approx(-0.3, abs=1e-12)
+    assert t["baseline"][0] < -0.09
+    assert (t["share"] == t["contribution"] / -0.2).all()
+    frame = res.to_frame("targets")
+    assert set(frame["quantity"]) >= {"baseline", "contribution", "total", "share", "gap"}
+    gap = frame[(frame["quantity"] == "gap")]["value"].to_numpy()
+    assert gap == pytest.approx(t["gap"].to_numpy(), rel=1e-15)
+    with pytest.raises(ValueError, match="neither a sector nor a region"):
+        mriotrace.run_scenarios(system, [mriotrace.Scenario("x").scale("Y", 1.0).target(
+            "stressor0/VA", -0.1, base_year=2020, target_year=2025, va_growth={"Atlantis": 0.1})])
+
+
+def test_portfolio_measures_and_tidy_frames(system):
+    regions, sectors = names(system)
+    sc = (mriotrace.Scenario("both", portfolio=True)
+          .scale("S", 0.5, col_sectors=[sectors[0]])
+          .relocate(sectors[2], regions[0], regions[1], share=0.5)
+          .target("stressor0/VA", -0.1))
+    res = mriotrace.run_scenarios(system, [sc])[0]
+    m = res.measures
+    assert list(m.index) == ["1 scale", "2 relocate", "interaction"]
+    col = [c for c in m.columns if c.startswith("dpba stressor0")][0]
+    assert m[col].sum() == pytest.approx(res.summary.loc["stressor0", "dpba"], rel=1e-12)
+    alone = mriotrace.run_scenarios(system, [mriotrace.Scenario("a").scale("S", 0.5, col_sectors=[sectors[0]])])[0]
+    assert m[col]["1 scale"] == pytest.approx(alone.summary.loc["stressor0", "dpba"], rel=1e-12)
+    assert "portfolio: each measure alone" in res.report()
+    assert mriotrace.run_scenarios(system, [sc.to_dict() | {"portfolio": False}])[0].measures is None
+    regions_frame = res.to_frame()
+    assert list(regions_frame.columns) == ["scenario", "metric", "stressor", "unit", "region", "value"]
+    d = regions_frame[(regions_frame.metric == "dpba") & (regions_frame.stressor == "stressor0")]
+    assert d.set_index("region")["value"]["all"] == pytest.approx(res.dpba.loc["stressor0"].sum(), rel=1e-14)
+    assert d.set_index("region")["value"][regions[0]] == res.dpba.loc["stressor0", regions[0]]
+    sectors_frame = res.to_frame("sectors")
+    assert len(sectors_frame[sectors_frame.metric == "x"]) == len(regions) * len(sectors)
+    html = res._repr_html_()
+    assert "<pre>" in html and "<table" in html and "both" in html
+    with pytest.raises(ValueError, match="expected"):
+        res.to_frame("nope")
