@@ -21,7 +21,7 @@ APT_PACKAGES=(
 )
 PIP_PACKAGES=(
   "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
-  numpy scipy pandas h5py pytest pymrio matplotlib tqdm
+  numpy scipy pandas h5py pytest pymrio matplotlib tqdm pint
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

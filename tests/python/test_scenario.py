@@ -614,3 +614,21 @@ def test_portfolio_measures_and_tidy_frames(system):
     assert "<pre>" in html and "<table" in html and "both" in html
     with pytest.raises(ValueError, match="expected"):
         res.to_frame("nope")
+
+
+def test_unit_registry_converts_and_names_mismatches():
+    pytest.importorskip("pint")
+    from mriotrace import units
+    assert units.convert(1.9e-6, "Mt CO2 (synthetic)", "t CO2") == pytest.approx(1.9, rel=1e-15)
+    assert units.convert(1.0, "Mtce", "PJ") == pytest.approx(29.3076, rel=1e-15)  # 1 kgce = 29.3076 MJ
+    assert units.convert(3.0, "10^4 CNY", "CNY") == pytest.approx(3e4, rel=1e-15)
+    assert units.convert(2.0, "kg CO2e", "t CO2e") == pytest.approx(2e-3, rel=1e-15)
+    for a, b in (("Mt CO2", "PJ"), ("Mt CO2", "Mt CH4"), ("CNY", "USD")):
+        with pytest.raises(ValueError, match=f"units '{a}' and '{b}' do not match"):
+            units.convert(1.0, a, b)
+    with pytest.raises(ValueError, match="'widgets' is not a known unit"):
+        units.parse("widgets")
+    # the reports' readable magnitudes (the C++ formatter's), consistent with the registry
+    value, unit = units.readable(1.9e-6, "Mt CO2 (synthetic)")
+    assert (value, unit) == (pytest.approx(1.9, rel=1e-12), "t CO2 (synthetic)")
+    assert units.convert(1.9e-6, "Mt CO2", unit) == pytest.approx(value, rel=1e-12)
