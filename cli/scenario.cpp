@@ -179,6 +179,7 @@ void run_scenario_command(const ScenarioRunOptions& o) {
   progress(base_name == "demo" ? "base: the China default system (31 provinces x 42 sectors, SYNTHETIC numbers)"
                                : "base: loading " + base_name);
   const MrioSystem sys = base_name == "demo" ? datasets::china_default() : io::load_system(base_name);
+  check_declared_units(sys, set.monetary_unit, set.stressor_units, o.file + " [base]");
   ScenarioOptions so;
   so.method = o.method;
   so.threads = o.threads;

@@ -1,11 +1,13 @@
 // Readable magnitudes and factors within unit families (units.hpp).
 #include "mriotrace/units.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <utility>
 #include <vector>
 
 #include "mriotrace/error.hpp"
+#include "mriotrace/scenario.hpp"
 
 namespace mriotrace {
 namespace {
@@ -74,6 +76,51 @@ double unit_factor(const std::string& from, const std::string& to) {
                      "\" do not match: expected multiples of one unit (e.g. \"Mt CO2\" and \"t CO2\", "
                      "\"Mtce\" and \"tce\", \"PJ\" and \"GJ\")");
   return (*a.family)[a.member].factor / (*b.family)[b.member].factor;
+}
+
+namespace {
+
+/// The unit without a trailing note: "Mt CO2 (synthetic)" -> "Mt CO2".
+std::string without_note(const std::string& unit) {
+  std::string u = unit;
+  if (!u.empty() && u.back() == ')') {
+    const size_t open = u.rfind('(');
+    if (open != std::string::npos) u.erase(open);
+  }
+  while (!u.empty() && u.back() == ' ') u.pop_back();
+  return u;
+}
+
+void check_one(const std::string& declared, const std::string& actual, const std::string& what) {
+  if (without_note(declared) == without_note(actual)) return;
+  std::string hint;
+  try {
+    const double f = unit_factor(without_note(declared), without_note(actual));
+    hint = "; 1 " + without_note(declared) + " = " + std::to_string(f) + " " + without_note(actual) +
+           ": convert the file's numbers or fix the declaration";
+  } catch (const InputError&) {
+    hint = "; they are not multiples of one unit";
+  }
+  throw InputError(what + " = \"" + declared + "\" but the system's is \"" + actual + "\"" + hint);
+}
+
+}  // namespace
+
+void check_declared_units(const MrioSystem& system, const std::string& monetary_unit,
+                          const std::map<std::string, std::string>& stressor_units, const std::string& where) {
+  const Labels& l = system.labels();
+  if (!monetary_unit.empty()) check_one(monetary_unit, l.monetary_unit, where + ": monetary_unit");
+  for (const auto& [name, unit] : stressor_units) {
+    const auto it = std::find(l.stressors.begin(), l.stressors.end(), name);
+    if (it == l.stressors.end()) {
+      std::string known;
+      for (const auto& s : l.stressors) known += (known.empty() ? "\"" : ", \"") + s + "\"";
+      throw InputError(where + ": stressor_units names \"" + name + "\", which is not a stressor; known: " + known);
+    }
+    const size_t k = static_cast<size_t>(it - l.stressors.begin());
+    check_one(unit, l.stressor_units.empty() ? std::string() : l.stressor_units[k],
+              where + ": stressor_units[\"" + name + "\"]");
+  }
 }
 
 }  // namespace mriotrace

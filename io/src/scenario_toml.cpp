@@ -138,7 +138,17 @@ class Reader {
     only_keys(root, {"base", "targets", "scenario"}, "top level");
     if (const toml::node* b = root.get("base")) {
       const toml::table& base = table(*b, "[base]");
-      only_keys(base, {"system", "industry"}, "[base]");
+      only_keys(base, {"system", "industry", "monetary_unit", "stressor_units"}, "[base]");
+      set.monetary_unit = text(base, "monetary_unit", "[base]", false);
+      if (const toml::node* su = base.get("stressor_units")) {
+        const toml::table* t = su->as_table();
+        if (!t) fail(su, "[base]: \"stressor_units\" must be a table {stressor = \"unit\"}");
+        for (const auto& [k, v] : *t) {
+          const auto* u = v.as_string();
+          if (!u) fail(&v, "[base]: stressor_units." + std::string(k.str()) + " must be a unit (a string)");
+          set.stressor_units[std::string(k.str())] = u->get();
+        }
+      }
       set.base_system = text(base, "system", "[base]", false);
       if (!set.base_system.empty() && set.base_system != "demo" && !base_dir.empty() &&
           std::filesystem::path(set.base_system).is_relative())

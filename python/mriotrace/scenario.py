@@ -142,6 +142,8 @@ class ScenarioFile:
     industry: list = field(default_factory=list)
     targets: list = field(default_factory=list)
     scenarios: list = field(default_factory=list)
+    monetary_unit: str = ""      # declared in [base]: the unit of the file's prices
+    stressor_units: dict = field(default_factory=dict)  # declared in [base]: the emission factors' units
 
     def load_base(self) -> MRIOSystem:
         """The base system the file names: "demo" (China default) or an .h5 file."""
@@ -153,12 +155,14 @@ class ScenarioFile:
     def run(self, system: MRIOSystem | None = None, **options) -> list["ScenarioResult"]:
         """Run every scenario against `system` (default: the file's base)."""
         options.setdefault("industry", self.industry or None)
-        return run_scenarios(system if system is not None else self.load_base(), self.scenarios, **options)
+        system = system if system is not None else self.load_base()
+        _core.check_declared_units(system.core, self.monetary_unit, self.stressor_units, "[base]")
+        return run_scenarios(system, self.scenarios, **options)
 
 
 def _file(d: dict) -> ScenarioFile:
     return ScenarioFile(d["base_system"], list(d["industry"]), list(d["targets"]),
-                        [Scenario.from_dict(s) for s in d["scenarios"]])
+                        [Scenario.from_dict(s) for s in d["scenarios"]], d["monetary_unit"], dict(d["stressor_units"]))
 
 
 def read_scenarios(path: str | os.PathLike) -> ScenarioFile:

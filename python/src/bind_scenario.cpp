@@ -160,6 +160,8 @@ nb::dict scenario_to_python(const Scenario& sc) {
 nb::dict set_to_python(const ScenarioSet& set) {
   nb::dict d;
   d["base_system"] = set.base_system;
+  d["monetary_unit"] = set.monetary_unit;
+  d["stressor_units"] = nb::cast(set.stressor_units);
   d["industry"] = nb::cast(set.industry);
   nb::list targets, scenarios;
   for (const auto& t : set.targets) targets.append(target_to_python(t));
@@ -301,6 +303,8 @@ void bind_scenario(nb::module_& m) {
   m.def("read_scenarios", [](const std::string& path) { return set_to_python(io::read_scenarios(path)); }, "path"_a,
         "Read a scenario TOML file into dicts.");
   m.def("operation_kinds", &operation_kinds, "The scenario operation kinds.");
+  m.def("check_declared_units", &check_declared_units, "system"_a, "monetary_unit"_a, "stressor_units"_a,
+        "where"_a, "InputError naming both units when a scenario file's declared units differ from the system's.");
   m.def("industry_report", [](const MrioSystem& system, std::vector<std::string> industry) {
     return industry_report(system, make_options("auto", 0, std::move(industry), 0));
   }, "system"_a, "industry"_a = std::vector<std::string>{}, "The CLI's header line on the industrial sectors.");

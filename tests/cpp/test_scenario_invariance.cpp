@@ -619,3 +619,31 @@ factor = 1.0
                                    "[[scenario]]\nname = \"x\"\n"),
                InputError);
 }
+
+TEST(Units, DeclaredScenarioUnitsMustMatchTheSystem) {
+  const MrioSystem sys = labelled_system();  // monetary unit "synthetic M.USD", stressors "Mt CO2", "Mtce"
+  const std::string money = sys.labels().monetary_unit;
+  EXPECT_NO_THROW(check_declared_units(sys, money, {{"CO2", "Mt CO2 (as stated)"}, {"Energy", "Mtce"}}, "f.toml"));
+  EXPECT_NO_THROW(check_declared_units(sys, "", {}, "f.toml"));  // nothing declared
+  try {
+    check_declared_units(sys, money, {{"CO2", "t CO2"}}, "f.toml [base]");
+    ADD_FAILURE() << "expected a unit mismatch";
+  } catch (const InputError& e) {
+    const std::string m = e.what();
+    EXPECT_NE(m.find("f.toml [base]: stressor_units[\"CO2\"] = \"t CO2\" but the system's is \"Mt CO2\""),
+              std::string::npos) << m;
+    EXPECT_NE(m.find("1 t CO2 = 0.000001 Mt CO2"), std::string::npos) << m;
+  }
+  try {
+    check_declared_units(sys, "10^4 CNY", {}, "f.toml");
+    ADD_FAILURE() << "expected a unit mismatch";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("monetary_unit = \"10^4 CNY\" but the system's is \"" + money + "\""),
+              std::string::npos) << e.what();
+  }
+  EXPECT_THROW(check_declared_units(sys, "", {{"SO2", "kt"}}, "f.toml"), InputError);
+  const ScenarioSet set = io::parse_scenarios(
+      "[base]\nmonetary_unit = \"10^4 CNY\"\nstressor_units = {CO2 = \"Mt CO2\"}\n[[scenario]]\nname = \"x\"\n");
+  EXPECT_EQ(set.monetary_unit, "10^4 CNY");
+  EXPECT_EQ(set.stressor_units.at("CO2"), "Mt CO2");
+}

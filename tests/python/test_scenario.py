@@ -632,3 +632,23 @@ def test_unit_registry_converts_and_names_mismatches():
     value, unit = units.readable(1.9e-6, "Mt CO2 (synthetic)")
     assert (value, unit) == (pytest.approx(1.9, rel=1e-12), "t CO2 (synthetic)")
     assert units.convert(1.9e-6, "Mt CO2", unit) == pytest.approx(value, rel=1e-12)
+
+
+def test_declared_units_of_a_scenario_file_are_checked(system):
+    text = """[base]
+monetary_unit = "10^4 CNY"
+stressor_units = {stressor0 = "kt"}
+[[scenario]]
+name = "x"
+[[scenario.operation]]
+kind = "scale"
+matrix = "Y"
+factor = 1.0
+"""
+    f = mriotrace.parse_scenarios(text)
+    assert f.monetary_unit == "10^4 CNY" and f.stressor_units == {"stressor0": "kt"}
+    with pytest.raises(ValueError, match=r"monetary_unit = \"10\^4 CNY\" but the system's is"):
+        f.run(system)
+    f.monetary_unit = system.monetary_unit
+    f.stressor_units = {}
+    assert len(f.run(system)) == 1

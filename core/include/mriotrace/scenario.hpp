@@ -215,6 +215,18 @@ struct ScenarioSet {
   std::vector<std::string> industry;  ///< industrial sectors (empty = default)
   std::vector<Target> targets;        ///< file-wide targets (the parser also puts them first in every scenario's targets)
   std::vector<Scenario> scenarios;
+  /// Units the file's numbers are stated in ([base] monetary_unit, stressor_units):
+  /// prices in monetary_unit per physical unit, emission factors in the
+  /// stressor's unit. "" / absent = not declared (not checked).
+  std::string monetary_unit;
+  std::map<std::string, std::string> stressor_units;
 };
+
+/// Throws InputError naming both units (and the factor between them when
+/// they are multiples of one unit) when a declared unit differs from the
+/// system's; units are equal up to a trailing note such as "(synthetic)".
+/// `where` names the declaration (e.g. the file).
+void check_declared_units(const MrioSystem& system, const std::string& monetary_unit,
+                          const std::map<std::string, std::string>& stressor_units, const std::string& where);
 
 }  // namespace mriotrace
