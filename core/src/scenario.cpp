@@ -684,6 +684,49 @@ MrioSystem apply_scenario(const MrioSystem& base, const Scenario& scenario, int 
   return MrioSystem::from_A_Y(base.labels(), A, Y, S, base.F_Y(), {}, threads);
 }
 
+/// Green-power parks' own footprints (ParkFootprint): multipliers S L of
+/// the base (k transposed solves) and of the edited system (refactorised),
+/// for scenarios with a green_power operation only.
+void park_footprints(const MrioSystem& base, const LeontiefSolver& solver, const std::vector<Scenario>& scenarios,
+                     std::vector<ScenarioResult>& results) {
+  Matrix M0;  // k x n, computed on first use
+  const Labels& l = base.labels();
+  const Index N = base.N();
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    const Scenario& sc = scenarios[i];
+    ScenarioResult& res = results[i];
+    Matrix M1;
+    for (const Operation& op : sc.operations) {
+      if (op.kind != "green_power") continue;
+      if (M0.size() == 0) M0 = solver.solve_transposed(base.S().transpose()).transpose();
+      if (M1.size() == 0) {
+        const MrioSystem edited = apply_scenario(base, sc);
+        const LeontiefSolver s1(edited.A(), solver.options());
+        M1 = s1.solve_transposed(edited.S().transpose()).transpose();
+      }
+      // Parameters were validated when the scenario was prepared.
+      const std::string& region = std::get<std::string>(op.params.at("region"));
+      std::vector<std::string> sectors;
+      if (const auto* one = std::get_if<std::string>(&op.params.at("sectors"))) sectors = {*one};
+      else sectors = std::get<std::vector<std::string>>(op.params.at("sectors"));
+      const Index r = base.region_index(region), N1 = static_cast<Index>(res.sectors.size());
+      ParkFootprint pf;
+      pf.label = region + ":";
+      pf.base = pf.scenario = Vector::Zero(base.k());
+      for (const Index j : scenario_detail::sector_indices(l, sectors, "green_power sectors")) {
+        const Index c0 = r * N + j, c1 = r * N1 + j;
+        pf.label += (pf.cells.empty() ? " " : ", ") + l.sectors[static_cast<size_t>(j)];
+        pf.cells.push_back(c1);
+        pf.base += M0.col(c0) * base.x()[c0];
+        pf.scenario += M1.col(c1) * res.x[c1];
+        pf.base_output += base.x()[c0];
+        pf.scenario_output += res.x[c1];
+      }
+      res.parks.push_back(std::move(pf));
+    }
+  }
+}
+
 ScenarioResult run_scenario(const MrioSystem& base, const LeontiefSolver& solver, const BaseResults& base_results,
                             const Scenario& scenario, const ScenarioOptions& options) {
   return std::move(run_scenarios(base, solver, base_results, {scenario}, options).front());
@@ -749,6 +792,7 @@ std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const Leontief
     }
     start = end;
   }
+  park_footprints(base, solver, scenarios, results);
   // Portfolios: every measure (operation) alone, in one more batch; the
   // interaction is the whole minus the sum of the measures alone.
   std::vector<Scenario> alone;

@@ -156,6 +156,22 @@ std::string scenario_report(const MrioSystem& sys, const BaseResults& base, cons
               signed_percent(t.baseline).c_str(), signed_percent(t.contribution).c_str(),
               signed_percent(t.total).c_str(), share(t.share).c_str(), share(t.total_share).c_str(), verdict.c_str());
   }
+  for (const auto& pf : res.parks) {
+    // What the park's own output embodies (its consumption-based footprint), before and after.
+    os << fmt("  park %s: output %.4g -> %.4g %s\n", pf.label.c_str(), pf.base_output, pf.scenario_output,
+              l.monetary_unit.c_str());
+    for (Index s = 0; s < sys.k(); ++s) {
+      const std::string& unit = unit_of(l, s);
+      const double i0 = pf.base[s] / pf.base_output, i1 = pf.scenario[s] / pf.scenario_output;
+      const ScaledValue r0 = readable(i0, unit);
+      const double to = i0 != 0 ? r0.value / i0 : 1.0;
+      os << fmt("    %s footprint %s -> %s (%s); per unit of output %.4g -> %.4g %s per %s\n",
+                l.stressors[static_cast<size_t>(s)].c_str(), with_unit(pf.base[s], unit).c_str(),
+                with_unit(pf.scenario[s], unit).c_str(),
+                signed_percent(pf.base[s] != 0 ? pf.scenario[s] / pf.base[s] - 1 : 0.0).c_str(), r0.value, i1 * to,
+                r0.unit.c_str(), l.monetary_unit.c_str());
+    }
+  }
   if (!res.measures.empty()) {
     // Each measure run alone; the interaction makes them add up to the whole.
     os << "  portfolio: each measure alone (global dPBA; contribution to each target), interaction = all "

@@ -647,3 +647,31 @@ TEST(Units, DeclaredScenarioUnitsMustMatchTheSystem) {
   EXPECT_EQ(set.monetary_unit, "10^4 CNY");
   EXPECT_EQ(set.stressor_units.at("CO2"), "Mt CO2");
 }
+
+TEST(ScenarioReport, GreenPowerParkFootprintAgainstDenseMultipliers) {
+  const Based b0;
+  const Scenario sc{"park", "", {every_kind()[6].operations}, {}};  // South: chemicals and metals, green at 0
+  const ScenarioResult res = run_scenario(b0.sys, b0.solver, b0.base, sc);
+  ASSERT_EQ(res.parks.size(), 1u);
+  const ParkFootprint& pf = res.parks[0];
+  EXPECT_EQ(pf.label, "South: " + kChem + ", " + kMetal);
+  auto multipliers = [](const MrioSystem& s) {
+    const Index n = s.n();
+    return Matrix(s.S() * (Matrix::Identity(n, n) - Matrix(s.A())).partialPivLu().inverse());
+  };
+  const MrioSystem edited = apply_scenario(b0.sys, sc);
+  const Matrix M0 = multipliers(b0.sys), M1 = multipliers(edited);
+  const Dense d = dense_solve(edited);
+  Vector f0 = Vector::Zero(2), f1 = Vector::Zero(2);
+  for (Index j : {2, 3}) {
+    const Index c = 2 * 5 + j;
+    f0 += M0.col(c) * b0.sys.x()[c];
+    f1 += M1.col(c) * d.x[c];
+  }
+  EXPECT_LE(rel(pf.base, f0), 1e-12);
+  EXPECT_LE(rel(pf.scenario, f1), 1e-12);
+  EXPECT_LT(pf.scenario[0], pf.base[0]);  // half of its electricity green: its footprint falls
+  const std::string text = scenario_report(b0.sys, b0.base, sc, res);
+  EXPECT_NE(text.find("  park South: " + kChem + ", " + kMetal + ": output "), std::string::npos) << text;
+  EXPECT_NE(text.find("    CO2 footprint "), std::string::npos) << text;
+}

@@ -158,6 +158,16 @@ struct MeasureEffect {
   std::vector<double> target_contribution;  ///< per target: contribution to the total change (TargetCheck)
 };
 
+/// A green-power park's own consumption-based footprint: the stressors
+/// embodied in its output, sum_j (S L)_j x_j over the park's cells, before
+/// and after (the scenario's S', L', x'), with its output.
+struct ParkFootprint {
+  std::string label;         ///< "Jilin: 14 ..., 12 ..."
+  std::vector<Index> cells;  ///< positions in the scenario's layout
+  Vector base, scenario;     ///< k: embodied stressor (stressor units)
+  double base_output = 0, scenario_output = 0;  ///< monetary unit
+};
+
 /// Everything reported for one scenario. Deltas are scenario minus base.
 struct ScenarioResult {
   std::string name;
@@ -183,6 +193,7 @@ struct ScenarioResult {
   /// Portfolios only: one entry per operation run alone, then "interaction"
   /// (all together minus the sum of the measures alone); empty otherwise.
   std::vector<MeasureEffect> measures;
+  std::vector<ParkFootprint> parks;  ///< one per green_power operation (a refactorisation of I - A' each scenario)
   std::vector<std::string> notes;  ///< one line per operation with the parameters used (with units), warnings
   double seconds = 0;
 };
