@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "mriotrace/units.hpp"
+#include "mriotrace/scenario.hpp"
 
 namespace mriotrace {
 namespace {
@@ -97,6 +98,28 @@ std::string scenario_report(const MrioSystem& sys, const BaseResults& base, cons
     }
     os << '\n';
   }
+  // Relocations as planners ask: the origins' and destinations' changes, the
+  // rest of the system, the total (China's or the world's: all regions of
+  // the table) and the leakage ratio.
+  std::vector<char> origin(static_cast<size_t>(R), 0), destination(static_cast<size_t>(R), 0);
+  for (const Operation& op : sc.operations)
+    if (op.kind == "relocate") {
+      origin[static_cast<size_t>(sys.region_index(std::get<std::string>(op.params.at("from"))))] = 1;
+      destination[static_cast<size_t>(sys.region_index(std::get<std::string>(op.params.at("to"))))] = 1;
+    }
+  if (std::find(origin.begin(), origin.end(), 1) != origin.end())
+    for (Index s = 0; s < sys.k(); ++s) {
+      double o = 0, d = 0, rest = 0;
+      for (Index r = 0; r < R; ++r)
+        (origin[static_cast<size_t>(r)] ? o : destination[static_cast<size_t>(r)] ? d : rest) += res.dpba(s, r);
+      const std::string& unit = unit_of(l, s);
+      os << fmt("  relocation, %s (production-based): origins %s, destinations %s, elsewhere %s, all regions %s",
+                l.stressors[static_cast<size_t>(s)].c_str(), with_unit(o, unit, true).c_str(),
+                with_unit(d, unit, true).c_str(), with_unit(rest, unit, true).c_str(),
+                with_unit(res.dpba.row(s).sum(), unit, true).c_str());
+      if (!std::isnan(res.leakage[s])) os << fmt("; leakage ratio %.3f", res.leakage[s]);
+      os << '\n';
+    }
   const Index N1 = static_cast<Index>(res.sectors.size());  // N, or more when the scenario splits a sector off
   for (Index i = N; i < N1; ++i)
     for (Index r = 0; r < R; ++r) {

@@ -675,3 +675,23 @@ TEST(ScenarioReport, GreenPowerParkFootprintAgainstDenseMultipliers) {
   EXPECT_NE(text.find("  park South: " + kChem + ", " + kMetal + ": output "), std::string::npos) << text;
   EXPECT_NE(text.find("    CO2 footprint "), std::string::npos) << text;
 }
+
+TEST(ScenarioReport, RelocationLineSplitsOriginDestinationElsewhereAndTotal) {
+  const Based b0;
+  const Scenario sc = every_kind()[0];  // chemicals North -> South, 40 %
+  const ScenarioResult res = run_scenario(b0.sys, b0.solver, b0.base, sc);
+  const std::string text = scenario_report(b0.sys, b0.base, sc, res);
+  auto g = [](double v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%+.4g", v);
+    return std::string(buf);
+  };
+  const double o = res.dpba(0, 0), d = res.dpba(0, 2), rest = res.dpba(0, 1) + res.dpba(0, 3);
+  const ScaledValue so = readable(o, "Mt CO2"), sd = readable(d, "Mt CO2"), sr = readable(rest, "Mt CO2"),
+                    st = readable(res.dpba.row(0).sum(), "Mt CO2");
+  const std::string line = "  relocation, CO2 (production-based): origins " + g(so.value) + " " + so.unit +
+                           ", destinations " + g(sd.value) + " " + sd.unit + ", elsewhere " + g(sr.value) + " " +
+                           sr.unit + ", all regions " + g(st.value) + " " + st.unit + "; leakage ratio ";
+  EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  EXPECT_NEAR(res.leakage[0], (d + rest) / -o, 1e-12);
+}
