@@ -34,7 +34,7 @@ from . import _core
 from .system import MRIOSystem
 
 __all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "read_scenarios", "parse_scenarios", "run_scenarios",
-           "apply_scenario", "operation_parameters", "OPERATION_KINDS"]
+           "apply_scenario", "operation_parameters", "baseline_rates", "OPERATION_KINDS"]
 
 OPERATION_KINDS = tuple(_core.operation_kinds())
 
@@ -47,6 +47,39 @@ def operation_parameters(kind: str) -> pd.DataFrame:
 def _params(params: dict) -> dict:
     # Python keywords cannot be parameter names: from_ -> from.
     return {(k[:-1] if k.endswith("_") else k): v for k, v in params.items() if v is not None}
+
+
+def baseline_rates(table0: MRIOSystem, year0: int, table1: MRIOSystem, year1: int, stressor: str,
+                   region: str) -> dict:
+    """A baseline path from two tables' years: annual rates per sector of `region`,
+    ``va_growth`` = (VA1/VA0)^(1/T) - 1 and ``intensity_trend`` = (e1/e0)^(1/T) - 1 with
+    e = stressor per unit of VA and T = year1 - year0. Returns the keyword arguments of
+    Scenario.target (base_year = year1: the path continues from the later table), to use with
+    table1 as the base; sectors without VA or stressor in either table get no rate (0).
+    Both tables need the same labels."""
+    if year1 <= year0:
+        raise ValueError(f"year1 = {year1} must be after year0 = {year0}")
+    c0, c1 = table0.core, table1.core
+    l0, l1 = c0.labels, c1.labels
+    if list(l0.regions) != list(l1.regions) or list(l0.sectors) != list(l1.sectors):
+        raise ValueError("the two tables have different regions or sectors; expected the same labels")
+    if stressor not in list(l0.stressors):
+        raise ValueError(f"unknown stressor {stressor!r}; known: {list(l0.stressors)}")
+    if region not in list(l0.regions):
+        raise ValueError(f"unknown region {region!r}; known: {list(l0.regions)}")
+    k, r, N = list(l0.stressors).index(stressor), list(l0.regions).index(region), len(l0.sectors)
+    T = year1 - year0
+    cells = slice(r * N, (r + 1) * N)
+    v0, v1 = np.asarray(c0.v)[cells], np.asarray(c1.v)[cells]
+    E0 = (np.asarray(c0.S)[k] * np.asarray(c0.x))[cells]
+    E1 = (np.asarray(c1.S)[k] * np.asarray(c1.x))[cells]
+    growth, trend = {}, {}
+    for i, name in enumerate(l0.sectors):
+        if v0[i] > 0 and v1[i] > 0:
+            growth[name] = (v1[i] / v0[i]) ** (1 / T) - 1
+            if E0[i] > 0 and E1[i] > 0:
+                trend[name] = (E1[i] / v1[i] / (E0[i] / v0[i])) ** (1 / T) - 1
+    return {"va_growth": growth, "intensity_trend": trend, "base_year": year1}
 
 
 class Scenario:

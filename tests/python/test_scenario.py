@@ -652,3 +652,24 @@ factor = 1.0
     f.monetary_unit = system.monetary_unit
     f.stressor_units = {}
     assert len(f.run(system)) == 1
+
+
+def test_baseline_rates_from_two_tables_reproduce_the_later_table(system):
+    regions, sectors = names(system)
+    # "2022": sector 1's intensity 19 % lower (0.9^2), the rest as in "2020".
+    later = mriotrace.apply_scenario(system, mriotrace.Scenario("2022").scale("S", 0.81, col_sectors=[sectors[1]]))
+    rates = mriotrace.scenario.baseline_rates(system, 2020, later, 2022, "stressor0", regions[1])
+    assert rates["intensity_trend"][sectors[1]] == pytest.approx(-0.1, abs=1e-12)
+    assert all(abs(v) < 1e-12 for name, v in rates["intensity_trend"].items() if name != sectors[1])
+    assert all(abs(v) < 1e-12 for v in rates["va_growth"].values())
+    # Continued from 2020 over the same two years, the path reproduces the 2022 intensity.
+    rates["base_year"] = 2020
+    sc = mriotrace.Scenario("none").scale("Y", 1.0).target("stressor0/VA", -0.1, region=regions[1],
+                                                            target_year=2022, **rates)
+    res = mriotrace.run_scenarios(system, [sc])[0]
+    i0 = res.intensity.loc[("stressor0/VA", regions[1]), "base"]
+    i1 = mriotrace.run_scenarios(later, [mriotrace.Scenario("z").scale("Y", 1.0)])[0] \
+        .intensity.loc[("stressor0/VA", regions[1]), "base"]
+    assert res.targets["baseline"][0] == pytest.approx(i1 / i0 - 1, abs=1e-12)
+    with pytest.raises(ValueError, match="must be after"):
+        mriotrace.scenario.baseline_rates(system, 2022, later, 2020, "stressor0", regions[1])
