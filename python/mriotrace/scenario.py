@@ -516,22 +516,37 @@ class ScenarioResult:
         base_total = float(np.asarray(self._base.pba)[i].sum())
         total = base_total + float(np.asarray(self._raw["dpba"])[i].sum())
         if ax is None:
-            _, ax = plt.subplots(figsize=(max(6, 0.6 * (len(shown) + 2)), 4))
-        labels = ["base"] + [str(s) if len(str(s)) <= 32 else str(s)[:29] + "..." for s in shown.index] + ["scenario"]
+            _, ax = plt.subplots(figsize=(max(7, 1.3 * (len(shown) + 2)), 5.5))
+        import textwrap
+        # Full labels, wrapped (never cut): every bar says what it is.
+        labels = (["base"] + [textwrap.fill(str(s), 16, break_on_hyphens=False, break_long_words=False)
+                              for s in shown.index] + ["scenario"])
         # Bars float from the running total; base and scenario bars are drawn from a common floor
         # close to the totals so the small changes stay visible.
         steps = np.concatenate([[0.0], np.cumsum(shown.values)])
-        span = max(abs(steps).max(), 1e-300)
+        span = max(abs(steps).max(), abs(shown.values).max() if len(shown) else 0.0, 1e-300)
         floor = min(base_total, total) - 2 * span
         ax.bar(0, base_total - floor, bottom=floor, color="0.6")
         for j, d in enumerate(shown.values, start=1):
-            ax.bar(j, d, bottom=base_total + steps[j - 1], color="tab:red" if d > 0 else "tab:green")
+            # An edge keeps a bar too small for the axis visible as a line.
+            ax.bar(j, d, bottom=base_total + steps[j - 1], color="tab:red" if d > 0 else "tab:green",
+                   edgecolor="tab:red" if d > 0 else "tab:green", linewidth=1.2)
+            top = base_total + steps[j - 1] + max(d, 0.0)
+            ax.annotate(f"{d:+.3g}", (j, top), xytext=(0, 3), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=8)
         ax.bar(len(labels) - 1, total - floor, bottom=floor, color="0.3")
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
-        ax.set_ylim(floor, max(base_total, total) + span)
+        for j, v in ((0, base_total), (len(labels) - 1, total)):
+            ax.annotate(f"{v:.6g}", (j, v), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                        fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_ylim(floor, max(base_total, total) + 1.5 * span)
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        ax.grid(axis="y", color="0.9")
+        ax.set_axisbelow(True)
         unit = self._units[i]
         ax.set_ylabel(f"{name} [{unit}]" if unit else name)
-        ax.set_title(f"{self.name}: change of {name} (production-based)")
+        ax.set_title(f"{self.name}\nchange of {name} (production-based): "
+                     f"{total - base_total:+.4g}{' ' + unit if unit else ''}", fontsize=10)
         with warnings.catch_warnings():  # long labels may not fit; the figure is still usable
             warnings.simplefilter("ignore", UserWarning)
             ax.figure.tight_layout()
