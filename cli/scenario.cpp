@@ -21,6 +21,7 @@
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/scenario_toml.hpp"
 #include "mriotrace/scenario.hpp"
+#include "mriotrace/scenario_report.hpp"
 #include "util.hpp"
 
 namespace mriotrace::cli {
@@ -117,6 +118,10 @@ void write_report_csv(const std::string& path, const MrioSystem& sys, const Base
       const std::string region = t.target.region.empty() ? "all" : t.target.region;
       row(res.name, "target_required", t.stressor, "relative change", region, t.target.indicator, t.target.change);
       row(res.name, "target_change", t.stressor, "relative change", region, t.target.indicator, t.change);
+      row(res.name, "target_baseline", t.stressor, "relative change", region, t.target.indicator, t.baseline);
+      row(res.name, "target_contribution", t.stressor, "relative change", region, t.target.indicator, t.contribution);
+      row(res.name, "target_total", t.stressor, "relative change", region, t.target.indicator, t.total);
+      row(res.name, "target_share", t.stressor, "fraction of the target", region, t.target.indicator, t.share);
       row(res.name, "target_met", t.stressor, "1 = met", region, t.target.indicator, t.met ? 1.0 : 0.0);
       const std::string& unit = l.stressor_units.empty() ? std::string() : l.stressor_units[static_cast<size_t>(t.stressor)];
       row(res.name, "target_gap", t.stressor, unit, region, t.target.indicator, t.gap);
@@ -130,87 +135,14 @@ void write_report_csv(const std::string& path, const MrioSystem& sys, const Base
 
 void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario& sc, const ScenarioResult& res,
                   const std::string& extra) {
-  // Built whole, then every line wrapped at 100 columns (long names, lists and targets).
-  std::ostringstream out;
-  const Labels& l = sys.labels();
-  const Index R = sys.R(), N = sys.N();
-  out << "Scenario \"" << res.name << "\"";
-  if (!sc.description.empty()) out << ": " << sc.description;
-  out << '\n';
-  // "kind: a = 1 [unit]; b = 2; ..." (wrapped between parameters below); extra lines start with two spaces.
-  for (const auto& note : res.notes) out << (note.rfind("  ", 0) == 0 ? "    " + note.substr(2) : "  " + note) << '\n';
-  out << format("  solved: %s (rank %lld, %lld coefficients changed) in %.3f s\n",
-                      res.path == "lowrank" ? "low-rank update of the base solve" : "full refactorisation",
-                      static_cast<long long>(res.rank), static_cast<long long>(res.changed_coefficients),
-                      res.seconds);
-  for (Index s = 0; s < sys.k(); ++s) {
-    const std::string unit = l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(s)];
-    const double p0 = base.pba.row(s).sum(), dp = res.dpba.row(s).sum(), dc = res.dcba.row(s).sum();
-    out << format("  %s [%s]: global dPBA %+.4g (%+.3f %%), dCBA %+.4g", l.stressors[static_cast<size_t>(s)].c_str(),
-                        unit.c_str(), dp, p0 != 0 ? 100 * dp / p0 : 0.0, dc);
-    if (!std::isnan(res.leakage[s])) out << format(", leakage ratio %.3f", res.leakage[s]);
-    out << '\n';
-    std::vector<Index> order(static_cast<size_t>(R));
-    std::iota(order.begin(), order.end(), Index{0});
-    std::sort(order.begin(), order.end(),
-              [&](Index a, Index b) { return std::abs(res.dpba(s, a)) > std::abs(res.dpba(s, b)); });
-    out << "    largest dPBA:";
-    for (size_t i = 0; i < std::min<size_t>(4, order.size()); ++i) {
-      const Index r = order[i];
-      if (res.dpba(s, r) == 0) break;
-      out << format(" %s %+.4g;", l.regions[static_cast<size_t>(r)].c_str(), res.dpba(s, r));
-    }
-    out << '\n';
+  // The one formatter (core/src/scenario_report.cpp, also ScenarioResult.report()
+  // in Python), the caller's lines after it, every line wrapped at 100 columns.
+  std::string text = scenario_report(sys, base, sc, res);
+  if (!extra.empty()) {
+    while (!text.empty() && text.back() == '\n') text.pop_back();
+    text += "\n" + extra + "\n\n";
   }
-  const Index N1 = static_cast<Index>(res.sectors.size());  // N, or more when the scenario splits a sector off
-  for (Index i = N; i < N1; ++i)
-    for (Index r = 0; r < R; ++r) {
-      const Index c = r * N1 + i;
-      if (res.x[c] == 0) continue;
-      out << format("  new sector (%s, %s): output %.4g %s", l.regions[static_cast<size_t>(r)].c_str(),
-                          res.sectors[static_cast<size_t>(i)].c_str(), res.x[c], l.monetary_unit.c_str());
-      if (res.va.size() > 0) out << format(", value added %.4g %s", res.va[c], l.monetary_unit.c_str());
-      for (Index s = 0; s < sys.k(); ++s)
-        out << format(", %s %.4g %s", l.stressors[static_cast<size_t>(s)].c_str(), res.dF(s, c),
-                      l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(s)].c_str());
-      out << '\n';
-    }
-  if (res.va.size() > 0) {
-    // Total value added equals total final demand, so it moves only with Y; show where it moves.
-    std::vector<double> dva(static_cast<size_t>(R));
-    for (Index r = 0; r < R; ++r)
-      dva[static_cast<size_t>(r)] = res.va.segment(r * N1, N1).sum() - base.va.segment(r * N, N).sum();
-    std::vector<Index> order(static_cast<size_t>(R));
-    std::iota(order.begin(), order.end(), Index{0});
-    std::sort(order.begin(), order.end(), [&](Index a, Index b) {
-      return std::abs(dva[static_cast<size_t>(a)]) > std::abs(dva[static_cast<size_t>(b)]);
-    });
-    double total = res.va.sum() - base.va.sum();
-    if (std::abs(total) < 1e-12 * base.va.sum()) total = 0;  // round-off: total VA = total final demand
-    out << format("  value added [%s]: total %+.4g (%+.4f %%); largest changes:", l.monetary_unit.c_str(),
-                        total, 100 * total / base.va.sum());
-    for (size_t i = 0; i < std::min<size_t>(3, order.size()); ++i) {
-      const double d = dva[static_cast<size_t>(order[i])];
-      if (std::abs(d) < 1e-12 * base.va.sum()) break;
-      out << format(" %s %+.4g;", l.regions[static_cast<size_t>(order[i])].c_str(), d);
-    }
-    out << '\n';
-  }
-  for (const auto& t : res.targets) {
-    const Index r = t.target.region.empty() || t.target.region == "all"
-                        ? R
-                        : sys.region_index(t.target.region);
-    const std::string where = r == R ? "all regions" : t.target.region;
-    out << format("  target %s in %s: required %+.1f %%, scenario %+.2f %% (LMDI: structure %+.2f %%, "
-                        "intensity %+.2f %%) -> %s, gap %+.4g %s\n",
-                        t.target.indicator.c_str(), where.c_str(), 100 * t.target.change, 100 * t.change,
-                        100 * res.lmdi_structure(t.stressor, r) / t.base, 100 * res.lmdi_intensity(t.stressor, r) / t.base,
-                        t.met ? "MET" : "NOT MET", t.gap,
-                        l.stressor_units.empty() ? "" : l.stressor_units[static_cast<size_t>(t.stressor)].c_str());
-  }
-  if (!extra.empty()) out << extra << '\n';
-  out << '\n';
-  std::cout << wrap_lines(out.str());
+  std::cout << wrap_lines(text);
 }
 
 const char* const kDemoBaseDescription =
@@ -287,6 +219,7 @@ void run_scenario_command(const ScenarioRunOptions& o) {
   std::string base_what;
   const MrioSystem sys = load_base(base_name, &base_what);
   progress("base: " + base_what);
+  check_declared_units(sys, set.monetary_unit, set.stressor_units, o.file + " [base]");
   // Every report on the synthetic system says so, on stdout beside the numbers.
   if (base_name == "synthetic")
     std::cout << "*** SYNTHETIC DATA: 31 provinces x 42 sectors, real names, generated numbers; do not cite ***\n\n";
@@ -299,12 +232,8 @@ void run_scenario_command(const ScenarioRunOptions& o) {
   const BaseResults base = compute_base(sys, solver, so);
   progress(format("running %zu scenario%s", set.scenarios.size(), set.scenarios.size() == 1 ? "" : "s"));
   const std::vector<ScenarioResult> results = run_scenarios(sys, solver, base, set.scenarios, so);
-  if (sys.has_value_added()) {
-    std::string industry;
-    const auto names = so.industry.empty() ? default_industry_sectors(sys.labels()) : so.industry;
-    std::cout << format("Industrial sectors for intensities: %zu (%s .. %s)\n\n", names.size(), names.front().c_str(),
-                        names.back().c_str());
-  }
+  // One formatter for the CLI and Python's ScenarioResult.report() (core/src/scenario_report.cpp).
+  std::cout << industry_report(sys, so);
   for (size_t i = 0; i < results.size(); ++i) print_report(sys, base, set.scenarios[i], results[i]);
   if (!o.output.empty()) {
     std::string csv = o.output;

@@ -21,6 +21,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
 #include "mriotrace/scenario.hpp"
+#include "lmdi.hpp"
 #include "scenario_edit.hpp"
 
 namespace mriotrace {
@@ -153,60 +154,136 @@ Matrix intensities(const Matrix& S, const Vector& x, const Vector& va, const std
   return I;
 }
 
-/// Logarithmic mean: L(a, b) = (a - b) / (ln a - ln b), L(a, a) = a.
-double logmean(double a, double b) {
-  return std::abs(a - b) <= 1e-15 * std::max(a, b) ? a : (a - b) / (std::log(a) - std::log(b));
-}
-
 /// LMDI-I (additive) split of dI, I = sum_i E_i / V = sum_i s_i e_i with s_i = V_i / V
-/// (structure) and e_i = E_i / V_i (intensity):
-///   structure = sum_i L(I_i1, I_i0) ln(s_i1 / s_i0),  intensity = sum_i L(I_i1, I_i0) ln(e_i1 / e_i0).
-/// Zeros are replaced by a tiny value (Ang & Liu 2007), so the two sum to dI.
-/// A sector absent on one side (output exactly 0 there: a sector split off in
-/// the scenario, padded with 0 in the base; the chemical sector a split with
-/// split_share = 1 empties; a base sector without output that gains some) adds
-/// its whole I_i change to the structure effect: the limit of the two terms as
-/// its output goes to 0 (the intensity term vanishes like 1 / ln(output)).
+/// (structure) and e_i = E_i / V_i (intensity), by the one LMDI implementation
+/// (lmdi.hpp, shared with sda::lmdi; its zero / equal-value policy applies):
+///   structure = sum_i Λ(I_i1, I_i0) ln(s_i1 / s_i0),  intensity = sum_i Λ(I_i1, I_i0) ln(e_i1 / e_i0).
+/// A sector absent on one side (output <= 1e-9 of the other side's: a sector
+/// split off in the scenario, padded with 0 in the base; the chemical sector a
+/// split with split_share = 1 empties; a relocation with share 1) has s_i = 0
+/// there, so its whole I_i change goes to the structure effect; a sector whose
+/// stressor becomes 0 gives its whole change to the intensity effect. The two
+/// effects sum to dI. NaN where undefined: no industrial value added, a
+/// negative stressor or value added.
 void lmdi(const Matrix& S0, const Vector& x0, const Vector& va0, const Matrix& S1, const Vector& x1,
           const Vector& va1, const std::vector<Index>& industry, Index R, Matrix& str, Matrix& inten) {
   const Index k = S0.rows(), N = x0.size() / R;
   str.resize(k, R + 1);
   inten.resize(k, R + 1);
-  constexpr double tiny = 1e-100;
   for (Index r = 0; r <= R; ++r) {
     const auto pos = industrial_positions(industry, r, R, N);
+    const Index m = static_cast<Index>(pos.size());
     double V0 = 0, V1 = 0;
     for (Index c : pos) {
       V0 += va0[c];
       V1 += va1[c];
     }
+    Matrix F[2] = {Matrix(2, m), Matrix(2, m)};  // rows: s_i, e_i
     for (Index s = 0; s < k; ++s) {
-      double st = 0, in = 0;
       bool ok = V0 > 0 && V1 > 0;
-      for (Index c : pos) {
-        if (!ok) break;
-        const double E0 = S0(s, c) * x0[c], E1 = S1(s, c) * x1[c];
-        if (E0 == 0 && E1 == 0) continue;
-        // "Absent" within rounding: an output that a relocation with share = 1
-        // empties comes out as ~1e-16 of the base, not as an exact 0.
-        const bool absent0 = x0[c] <= 1e-9 * std::abs(x1[c]), absent1 = x1[c] <= 1e-9 * std::abs(x0[c]);
-        if ((absent0 && E1 >= 0 && va1[c] > 0) || (absent1 && E0 >= 0 && va0[c] > 0)) {
-          st += E1 / V1 - E0 / V0;  // entering or leaving the mix
+      for (Index q = 0; q < m && ok; ++q) {
+        const Index c = pos[static_cast<size_t>(q)];
+        const double E[2] = {S0(s, c) * x0[c], S1(s, c) * x1[c]}, va[2] = {va0[c], va1[c]}, V[2] = {V0, V1};
+        if (E[0] == 0 && E[1] == 0) {  // nothing to attribute (also where v is not positive)
+          F[0].col(q).setZero();
+          F[1].col(q).setZero();
           continue;
         }
-        if (E0 < 0 || E1 < 0 || !(va0[c] > 0) || !(va1[c] > 0)) {
-          ok = false;  // negative stressors or no value added: LMDI-I is undefined
-          break;
+        const bool absent[2] = {x0[c] <= lmdi_detail::kAbsent * std::abs(x1[c]),
+                                x1[c] <= lmdi_detail::kAbsent * std::abs(x0[c])};
+        for (int t = 0; t < 2; ++t) {
+          if (absent[t]) continue;
+          if (E[t] < 0 || !(va[t] > 0)) ok = false;  // LMDI-I is undefined
+          F[t](0, q) = va[t] / V[t];
+          F[t](1, q) = E[t] / va[t];
         }
-        const double e0 = std::max(E0, tiny), e1 = std::max(E1, tiny);
-        const double w = logmean(e1 / V1, e0 / V0);
-        st += w * std::log((va1[c] / V1) / (va0[c] / V0));
-        in += w * std::log((e1 / va1[c]) / (e0 / va0[c]));
+        for (int t = 0; t < 2 && ok; ++t)
+          if (absent[t]) {
+            // Entering or leaving the mix: s_i = 0 and the intensity of the
+            // other side (its own would be 0 / 0), so only structure moves.
+            F[t](0, q) = 0;
+            F[t](1, q) = absent[1 - t] ? 0.0 : F[1 - t](1, q);
+          }
       }
-      str(s, r) = ok ? st : NAN;
-      inten(s, r) = ok ? in : NAN;
+      Vector e;
+      if (ok && lmdi_detail::effects(2, m, [&](int t, Index f, Index q) { return F[t](f, q); }, e).kind !=
+                    lmdi_detail::Problem::Ok)
+        ok = false;
+      str(s, r) = ok ? e[0] : NAN;
+      inten(s, r) = ok ? e[1] : NAN;
     }
   }
+}
+
+/// One target on its basis, with the baseline path (scenario.hpp, Target):
+/// base and scenario sums of E and VA over the basis' cells, and the same
+/// grown along the baseline to the target year.
+TargetCheck check_target(const Target& tg, Index s, Index r, const MrioSystem& base, const Edits& edits,
+                         const Matrix& S0, const Vector& x0, const Vector& va0, const Matrix& S1,
+                         const ScenarioResult& res, const std::vector<Index>& industry) {
+  const Labels& l = base.labels();
+  const Index R = base.R(), N = base.N(), N1 = static_cast<Index>(res.sectors.size());
+  TargetCheck tc;
+  tc.target = tg;
+  tc.stressor = s;
+  std::vector<Index> set;
+  if (tg.basis.empty() || tg.basis == "industrial value added") {
+    set = industry;
+    tc.basis = "industrial value added";
+  } else if (tg.basis == "GDP") {
+    for (Index i = 0; i < N1; ++i) set.push_back(i);
+    tc.basis = "GDP";
+  } else {
+    set = scenario_detail::sector_indices(l, {tg.basis}, "basis");
+    tc.basis = tg.basis;
+  }
+  // Annual rate of cell c: its sector's, else its region's, else "*", else 0.
+  // A sector split off grows like the sector it comes from.
+  auto rate = [&](const std::map<std::string, double>& rates, Index c) {
+    if (rates.empty()) return 0.0;
+    Index i = c % N1;
+    if (i >= N) i = edits.split[static_cast<size_t>(i - N)].chemical;
+    for (const std::string* key : {&l.sectors[static_cast<size_t>(i)], &l.regions[static_cast<size_t>(c / N1)]})
+      if (auto it = rates.find(*key); it != rates.end()) return it->second;
+    auto it = rates.find("*");
+    return it == rates.end() ? 0.0 : it->second;
+  };
+  const double T = tg.target_year - tg.base_year;
+  double E0 = 0, V0 = 0, E1 = 0, V1 = 0, E0T = 0, V0T = 0, E1T = 0, V1T = 0;
+  for (Index c : industrial_positions(set, r, R, N1)) {
+    const double g = std::pow(1 + rate(tg.va_growth, c), T), h = std::pow(1 + rate(tg.intensity_trend, c), T);
+    const double e0 = S0(s, c) * x0[c], e1 = S1(s, c) * res.x[c];
+    E0 += e0, V0 += va0[c], E1 += e1, V1 += res.va[c];
+    E0T += e0 * h * g, V0T += va0[c] * g, E1T += e1 * h * g, V1T += res.va[c] * g;
+  }
+  tc.base = V0 > 0 ? E0 / V0 : NAN;
+  tc.scenario = V1 > 0 ? E1 / V1 : NAN;
+  tc.change = tc.scenario / tc.base - 1;
+  if (tc.basis == "industrial value added") {
+    tc.lmdi_structure = res.lmdi_structure(s, r);
+    tc.lmdi_intensity = res.lmdi_intensity(s, r);
+  } else {
+    Matrix st, in;
+    lmdi(S0, x0, va0, S1, res.x, res.va, set, R, st, in);
+    tc.lmdi_structure = st(s, r);
+    tc.lmdi_intensity = in(s, r);
+  }
+  if (!std::isnan(tg.baseline_change)) {
+    // Given directly: the scenario's relative change acts on the baseline's
+    // intensity; the target year's VA is not known, so the gap is per base-year VA.
+    tc.baseline = tg.baseline_change;
+    tc.total = (1 + tc.baseline) * (1 + tc.change) - 1;
+    tc.gap = (tc.total - tg.change) * tc.base * V1;
+  } else {
+    tc.baseline = (E0T / V0T) / tc.base - 1;
+    tc.total = (E1T / V1T) / tc.base - 1;
+    tc.gap = E1T - (1 + tg.change) * tc.base * V1T;  // emissions above what the target allows
+  }
+  tc.contribution = tc.total - tc.baseline;
+  tc.share = tg.change != 0 ? tc.contribution / tg.change : NAN;
+  tc.total_share = tg.change != 0 ? tc.total / tg.change : NAN;
+  tc.met = tc.total <= tg.change;
+  return tc;
 }
 
 /// Value-added coefficients v / x (0 where x = 0); empty without value added.
@@ -463,24 +540,9 @@ ScenarioResult report(const MrioSystem& base, const BaseResults& br, const Prepa
         industry.push_back(N + static_cast<Index>(q));
     res.intensity = intensities(S1, res.x, res.va, industry, R);
     lmdi(S0, x0, va0, S1, res.x, res.va, industry, R, res.lmdi_structure, res.lmdi_intensity);
-    for (size_t t = 0; t < p.targets.size(); ++t) {
-      TargetCheck tc;
-      tc.target = sc.targets[t];
-      const auto [s, r] = p.targets[t];
-      tc.stressor = s;
-      tc.base = br.intensity(s, r);
-      tc.scenario = res.intensity(s, r);
-      tc.change = tc.scenario / tc.base - 1;
-      tc.met = tc.change <= tc.target.change;
-      double E = 0, V = 0;
-      for (Index c : industrial_positions(industry, r, R, N1)) {
-        E += S1(s, c) * res.x[c];
-        V += res.va[c];
-      }
-      // E_gap = E_scen - (1 + target) I_base VA_scen: emissions above what the target allows.
-      tc.gap = E - (1 + tc.target.change) * tc.base * V;
-      res.targets.push_back(tc);
-    }
+    for (size_t t = 0; t < p.targets.size(); ++t)
+      res.targets.push_back(check_target(sc.targets[t], p.targets[t].first, p.targets[t].second, base, p.edits, S0,
+                                         x0, va0, S1, res, industry));
   }
   return res;
 }
@@ -622,6 +684,49 @@ MrioSystem apply_scenario(const MrioSystem& base, const Scenario& scenario, int 
   return MrioSystem::from_A_Y(base.labels(), A, Y, S, base.F_Y(), {}, threads);
 }
 
+/// Green-power parks' own footprints (ParkFootprint): multipliers S L of
+/// the base (k transposed solves) and of the edited system (refactorised),
+/// for scenarios with a green_power operation only.
+void park_footprints(const MrioSystem& base, const LeontiefSolver& solver, const std::vector<Scenario>& scenarios,
+                     std::vector<ScenarioResult>& results) {
+  Matrix M0;  // k x n, computed on first use
+  const Labels& l = base.labels();
+  const Index N = base.N();
+  for (size_t i = 0; i < scenarios.size(); ++i) {
+    const Scenario& sc = scenarios[i];
+    ScenarioResult& res = results[i];
+    Matrix M1;
+    for (const Operation& op : sc.operations) {
+      if (op.kind != "green_power") continue;
+      if (M0.size() == 0) M0 = solver.solve_transposed(base.S().transpose()).transpose();
+      if (M1.size() == 0) {
+        const MrioSystem edited = apply_scenario(base, sc);
+        const LeontiefSolver s1(edited.A(), solver.options());
+        M1 = s1.solve_transposed(edited.S().transpose()).transpose();
+      }
+      // Parameters were validated when the scenario was prepared.
+      const std::string& region = std::get<std::string>(op.params.at("region"));
+      std::vector<std::string> sectors;
+      if (const auto* one = std::get_if<std::string>(&op.params.at("sectors"))) sectors = {*one};
+      else sectors = std::get<std::vector<std::string>>(op.params.at("sectors"));
+      const Index r = base.region_index(region), N1 = static_cast<Index>(res.sectors.size());
+      ParkFootprint pf;
+      pf.label = region + ":";
+      pf.base = pf.scenario = Vector::Zero(base.k());
+      for (const Index j : scenario_detail::sector_indices(l, sectors, "green_power sectors")) {
+        const Index c0 = r * N + j, c1 = r * N1 + j;
+        pf.label += (pf.cells.empty() ? " " : ", ") + l.sectors[static_cast<size_t>(j)];
+        pf.cells.push_back(c1);
+        pf.base += M0.col(c0) * base.x()[c0];
+        pf.scenario += M1.col(c1) * res.x[c1];
+        pf.base_output += base.x()[c0];
+        pf.scenario_output += res.x[c1];
+      }
+      res.parks.push_back(std::move(pf));
+    }
+  }
+}
+
 ScenarioResult run_scenario(const MrioSystem& base, const LeontiefSolver& solver, const BaseResults& base_results,
                             const Scenario& scenario, const ScenarioOptions& options) {
   return std::move(run_scenarios(base, solver, base_results, {scenario}, options).front());
@@ -686,6 +791,44 @@ std::vector<ScenarioResult> run_scenarios(const MrioSystem& base, const Leontief
       });
     }
     start = end;
+  }
+  park_footprints(base, solver, scenarios, results);
+  // Portfolios: every measure (operation) alone, in one more batch; the
+  // interaction is the whole minus the sum of the measures alone.
+  std::vector<Scenario> alone;
+  std::vector<std::pair<size_t, size_t>> owner;  // (scenario, operation)
+  for (size_t i = 0; i < m; ++i)
+    if (scenarios[i].portfolio && scenarios[i].operations.size() > 1)
+      for (size_t j = 0; j < scenarios[i].operations.size(); ++j) {
+        Scenario one{detail::concat(scenarios[i].name, ", measure ", j + 1), "", {scenarios[i].operations[j]},
+                     scenarios[i].targets, false};
+        alone.push_back(std::move(one));
+        owner.emplace_back(i, j);
+      }
+  if (!alone.empty()) {
+    const std::vector<ScenarioResult> parts = run_scenarios(base, solver, base_results, alone, options);
+    for (size_t q = 0; q < parts.size(); ++q) {
+      auto& res = results[owner[q].first];
+      MeasureEffect me;
+      me.label = detail::concat(owner[q].second + 1, " ", scenarios[owner[q].first].operations[owner[q].second].kind);
+      me.dpba = parts[q].dpba.rowwise().sum();
+      for (const auto& t : parts[q].targets) me.target_contribution.push_back(t.contribution);
+      res.measures.push_back(std::move(me));
+    }
+    for (size_t i = 0; i < m; ++i) {
+      auto& res = results[i];
+      if (res.measures.empty()) continue;
+      MeasureEffect inter;
+      inter.label = "interaction";
+      inter.dpba = res.dpba.rowwise().sum();
+      for (const auto& t : res.targets) inter.target_contribution.push_back(t.contribution);
+      for (const auto& me : res.measures) {
+        inter.dpba -= me.dpba;
+        for (size_t t = 0; t < inter.target_contribution.size(); ++t)
+          inter.target_contribution[t] -= me.target_contribution[t];
+      }
+      res.measures.push_back(std::move(inter));
+    }
   }
   return results;
 }

@@ -55,7 +55,7 @@ const std::map<std::string, std::vector<ParamSpec>>& specs() {
         {"supplier", "label", "", true, "sector delivering the off-gas (steel or coking)"},
         {"receiver", "label", "", true, "sector using it as feedstock (chemicals)"},
         {"displaced_fuel", "label", "", true, "sector whose coal / gas the receiver no longer buys"},
-        {"gas_quantity", "positive", "energy unit (user's, e.g. PJ)", true, "off-gas delivered, q_g"},
+        {"gas_quantity", "positive", "energy unit (user's, e.g. tce)", true, "off-gas delivered, q_g"},
         {"gas_price", "number", "monetary unit per energy unit", true, "value of the off-gas (>= 0)"},
         {"displaced_quantity", "positive", "energy unit", false, "feedstock displaced (default gas_quantity)"},
         {"displaced_price", "number", "monetary unit per energy unit", true, "price of the displaced fuel"},
@@ -689,19 +689,34 @@ void green_power(const Op& op, Editor& ed, const MrioSystem& b, Edits& e) {
   }
   if (phi == 0) return;
   const Index supplier = ed.pos(sr, el);
-  double park_el = 0, shifted = 0;  // monetary electricity of the park now green; part moved from other regions
+  // Park column c buys a_tc of electricity from each region t. With the
+  // values before this operation (and base outputs x):
+  //   green   = phi sum_t a_tc x_c          electricity of the park now green (monetary)
+  //   shifted = phi sum_{t != sr} a_tc x_c  the part moved to the supplier from other regions
+  //   a'_tc = (1 - phi) a_tc (t != sr),   a'_(sr)c = a_(sr)c + shifted / x_c
+  // Every a_tc is read before the column is written: reading the supplier's
+  // cell after other regions' shares were moved into it counted those moves
+  // twice, so the result depended on the order of the regions.
+  double park_el = 0, shifted = 0;
   for (Index j : park) {
     const Index c = ed.pos(r, j);
+    double green = 0, moved = 0;
     for (Index t = 0; t < b.R(); ++t) {
       const Index row = ed.pos(t, el);
       const double v = ed.a(row, c);
-      if (v == 0) continue;
-      park_el += phi * v * b.x()[c];
-      if (row == supplier) continue;
-      shifted += phi * v * b.x()[c];
-      ed.set_a(row, c, (1 - phi) * v);
-      ed.set_a(supplier, c, ed.a(supplier, c) + phi * v);
+      green += phi * v;
+      if (row != supplier) moved += phi * v;
     }
+    park_el += green * b.x()[c];
+    shifted += moved * b.x()[c];
+    if (moved == 0) continue;
+    for (Index t = 0; t < b.R(); ++t) {
+      const Index row = ed.pos(t, el);
+      if (row == supplier) continue;
+      const double v = ed.a(row, c);
+      if (v != 0) ed.set_a(row, c, (1 - phi) * v);
+    }
+    ed.set_a(supplier, c, ed.a(supplier, c) + moved);
   }
   if (!new_capacity) return;
   if (!(b.x()[supplier] + shifted > 0)) op.fail("region", "has no electricity output to blend new capacity into");
@@ -858,6 +873,35 @@ std::vector<std::pair<Index, Index>> resolve_targets(const MrioSystem& base, con
                                       "; expected a relative change > -1 (e.g. -0.20 for 20 % lower)"));
     if (!base.has_value_added())
       throw InputError(detail::concat(where, ": the system has no value added; intensity targets need v"));
+    if (!target.basis.empty() && target.basis != "industrial value added" && target.basis != "GDP" &&
+        std::find(l.sectors.begin(), l.sectors.end(), target.basis) == l.sectors.end())
+      throw InputError(detail::concat(where, ": basis = \"", target.basis,
+                                      "\"; expected \"industrial value added\", \"GDP\" or a sector; known sectors: ",
+                                      quoted_list(l.sectors)));
+    if ((target.base_year == 0) != (target.target_year == 0) ||
+        (target.target_year != 0 && target.target_year <= target.base_year))
+      throw InputError(detail::concat(where, ": base_year = ", target.base_year, ", target_year = ",
+                                      target.target_year, "; expected both (base_year < target_year) or neither"));
+    if (!std::isnan(target.baseline_change) && (!target.va_growth.empty() || !target.intensity_trend.empty()))
+      throw InputError(detail::concat(where, ": baseline_change is given with va_growth / intensity_trend; "
+                                             "give the baseline change or the rates, not both"));
+    if (!std::isnan(target.baseline_change) && !(target.baseline_change > -1))
+      throw InputError(detail::concat(where, ": baseline_change = ", target.baseline_change,
+                                      "; expected a relative change > -1"));
+    if ((!target.va_growth.empty() || !target.intensity_trend.empty()) && target.target_year == 0)
+      throw InputError(detail::concat(where, ": va_growth / intensity_trend are annual rates; "
+                                             "give base_year and target_year"));
+    for (const auto* rates : {&target.va_growth, &target.intensity_trend})
+      for (const auto& [key, rate] : *rates) {
+        const char* name = rates == &target.va_growth ? "va_growth" : "intensity_trend";
+        if (key != "*" && std::find(l.sectors.begin(), l.sectors.end(), key) == l.sectors.end() &&
+            std::find(l.regions.begin(), l.regions.end(), key) == l.regions.end())
+          throw InputError(detail::concat(where, ": ", name, "[\"", key,
+                                          "\"] is neither a sector nor a region (nor \"*\" for every other)"));
+        if (!std::isfinite(rate) || !(rate > -1))
+          throw InputError(detail::concat(where, ": ", name, "[\"", key, "\"] = ", rate,
+                                          "; expected an annual rate > -1 (0.05 = 5 % a year)"));
+      }
     out.emplace_back(static_cast<Index>(it - l.stressors.begin()), region);
   }
   return out;

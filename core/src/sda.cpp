@@ -10,6 +10,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
 #include "mriotrace/solver.hpp"
+#include "lmdi.hpp"
 #include "stressor_rows.hpp"
 
 namespace mriotrace {
@@ -145,9 +146,9 @@ Decomposition structural_decomposition(const MrioSystem& s0, const MrioSystem& s
 }
 
 double log_mean(double a, double b) {
-  MRIOTRACE_CHECK(a > 0 && b > 0, "log_mean(", a, ", ", b, "): expected positive arguments");
-  if (a == b) return a;
-  return (a - b) / (std::log(a) - std::log(b));
+  MRIOTRACE_CHECK(a >= 0 && b >= 0 && std::isfinite(a) && std::isfinite(b), "log_mean(", a, ", ", b,
+                  "): expected finite arguments >= 0");
+  return lmdi_detail::log_mean(a, b);
 }
 
 Vector lmdi(const Eigen::Ref<const Matrix>& X0, const Eigen::Ref<const Matrix>& X1) {
@@ -157,19 +158,12 @@ Vector lmdi(const Eigen::Ref<const Matrix>& X0, const Eigen::Ref<const Matrix>& 
   MRIOTRACE_CHECK(X0.rows() >= 1, "LMDI: no factors; expected K >= 1 rows");
   check_finite(X0, "LMDI period-0 factors");
   check_finite(X1, "LMDI period-1 factors");
-  const Index K = X0.rows(), I = X0.cols();
-  Vector effects = Vector::Zero(K);
-  for (Index i = 0; i < I; ++i) {
-    const double v0 = X0.col(i).prod(), v1 = X1.col(i).prod();
-    if (v0 == 0 && v1 == 0) continue;  // absent in both periods: no change to attribute
-    for (Index kk = 0; kk < K; ++kk)
-      MRIOTRACE_CHECK(X0(kk, i) > 0 && X1(kk, i) > 0, "LMDI: factor ", kk, " of component ", i, " is ",
-                      X0(kk, i), " (period 0) and ", X1(kk, i),
-                      " (period 1); expected both > 0 (LMDI-I needs logarithms)");
-    // ΔV_k += Λ(V_i^1, V_i^0) ln(x_{k,i}^1 / x_{k,i}^0)
-    const double w = log_mean(v1, v0);
-    for (Index kk = 0; kk < K; ++kk) effects[kk] += w * std::log(X1(kk, i) / X0(kk, i));
-  }
+  Vector effects;
+  const auto p = lmdi_detail::effects(
+      X0.rows(), X0.cols(), [&](int t, Index k, Index i) { return t ? X1(k, i) : X0(k, i); }, effects);
+  MRIOTRACE_CHECK(p.kind == lmdi_detail::Problem::Ok, "LMDI: factor ", p.factor, " of component ", p.component,
+                  " is ", p.period ? X1(p.factor, p.component) : X0(p.factor, p.component), " in period ", p.period,
+                  "; expected >= 0 (LMDI-I needs logarithms)");
   return effects;
 }
 

@@ -101,6 +101,26 @@ ExtractionMethod extraction_method_from_string(const std::string& name) {
 
 namespace {
 
+/// Validated sets (sorted, unique, in range): one result each with its
+/// sectors, and their masks over the n positions.
+void checked_sets(const std::vector<std::vector<Index>>& sets, Index n, std::vector<ExtractionResult>& out,
+                  std::vector<std::vector<char>>& masks) {
+  MRIOTRACE_CHECK(!sets.empty(), "no sector sets to extract; expected at least one");
+  out.assign(sets.size(), {});
+  masks.assign(sets.size(), {});
+  for (size_t i = 0; i < sets.size(); ++i) {
+    std::vector<Index> E = sets[i];
+    MRIOTRACE_CHECK(!E.empty(), "sector set ", i, " is empty; expected at least one sector index");
+    for (Index j : E)
+      MRIOTRACE_CHECK(j >= 0 && j < n, "sector set ", i, " has index ", j, "; expected 0 <= index < n = ", n);
+    std::sort(E.begin(), E.end());
+    E.erase(std::unique(E.begin(), E.end()), E.end());
+    masks[i].assign(static_cast<size_t>(n), 0);
+    for (Index j : E) masks[i][static_cast<size_t>(j)] = 1;
+    out[i].sectors = std::move(E);
+  }
+}
+
 /// A* for a set E (refactor path and the tests' reference).
 SparseMatrix extracted_A(const SparseMatrix& A, const std::vector<char>& in_E, ExtractionMode mode) {
   SparseMatrix B = A;
@@ -150,19 +170,9 @@ std::vector<ExtractionResult> hypothetical_extraction(const SparseMatrix& A, con
   check_vector(y, n, "demand vector y");
   MRIOTRACE_CHECK(!sets.empty(), "no sector sets to extract; expected at least one");
 
-  std::vector<ExtractionResult> out(sets.size());
-  std::vector<std::vector<char>> masks(sets.size());
-  for (size_t i = 0; i < sets.size(); ++i) {
-    std::vector<Index> E = sets[i];
-    MRIOTRACE_CHECK(!E.empty(), "sector set ", i, " is empty; expected at least one sector index");
-    for (Index j : E)
-      MRIOTRACE_CHECK(j >= 0 && j < n, "sector set ", i, " has index ", j, "; expected 0 <= index < n = ", n);
-    std::sort(E.begin(), E.end());
-    E.erase(std::unique(E.begin(), E.end()), E.end());
-    masks[i].assign(static_cast<size_t>(n), 0);
-    for (Index j : E) masks[i][static_cast<size_t>(j)] = 1;
-    out[i].sectors = std::move(E);
-  }
+  std::vector<ExtractionResult> out;
+  std::vector<std::vector<char>> masks;
+  checked_sets(sets, n, out, masks);
 
   const Vector x = solve1(solver, Vector(y));
   const Index rank_limit = std::max<Index>(64, n / 20);
@@ -222,6 +232,34 @@ std::vector<ExtractionResult> hypothetical_extraction(const SparseMatrix& A, con
   }
   for (ExtractionResult& res : out) {
     res.x = x;
+    const Vector dx = x - res.x_star;
+    res.delta_D = S * dx.asDiagonal();
+    res.delta_total = S * dx;
+  }
+  return out;
+}
+
+std::vector<ExtractionResult> ghosh_forward_extraction(const SparseMatrix& A, const Eigen::Ref<const Vector>& x,
+                                                       const Eigen::Ref<const Matrix>& S,
+                                                       const std::vector<std::vector<Index>>& sets,
+                                                       const SolverOptions& options) {
+  const Index n = A.rows();
+  MRIOTRACE_CHECK(A.cols() == n, "A is ", A.rows(), " x ", A.cols(), "; expected square");
+  check_S(S, n);
+  check_vector(x, n, "gross output x");
+  std::vector<ExtractionResult> out;
+  std::vector<std::vector<char>> masks;
+  checked_sets(sets, n, out, masks);
+  // Primary-input coefficients of the table: 1 - column sums of A.
+  Vector vc = Vector::Ones(n);
+  for (Index j = 0; j < A.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(A, j); it; ++it) vc[it.col()] -= it.value();
+  for (size_t i = 0; i < sets.size(); ++i) {
+    // x*^T (I - B*) = v^T  <=>  (I - A*)^T (x^-1 x*) = v / x,  A* = x B* x^-1 = A without E's rows.
+    const LeontiefSolver extracted(extracted_A(A, masks[i], ExtractionMode::Forward), options);
+    ExtractionResult& res = out[i];
+    res.x = x;
+    res.x_star = x.cwiseProduct(solve1(extracted, vc, true));
     const Vector dx = x - res.x_star;
     res.delta_D = S * dx.asDiagonal();
     res.delta_total = S * dx;

@@ -91,13 +91,35 @@ class Reader {
 
   Target target(const toml::node& node, const std::string& where) const {
     const toml::table& t = table(node, where);
-    only_keys(t, {"indicator", "region", "change"}, where);
+    only_keys(t, {"indicator", "region", "change", "basis", "base_year", "target_year", "baseline_change",
+                  "va_growth", "intensity_trend"},
+              where);
     Target out;
     out.indicator = text(t, "indicator", where, true);
     out.region = text(t, "region", where, false);
+    out.basis = text(t, "basis", where, false);
     const toml::node* change = t.get("change");
     if (!change) fail(&t, where + ": \"change\" is required (e.g. change = -0.20 for 20 % lower)");
     out.change = number(*change, where + ": \"change\"");
+    for (const char* key : {"base_year", "target_year"})
+      if (const toml::node* y = t.get(key)) {
+        const auto* i = y->as_integer();
+        if (!i) fail(y, where + ": \"" + key + "\" must be a year (an integer, e.g. 2020)");
+        (std::string(key) == "base_year" ? out.base_year : out.target_year) = static_cast<int>(i->get());
+      }
+    if (const toml::node* b = t.get("baseline_change")) out.baseline_change = number(*b, where + ": \"baseline_change\"");
+    // A rate for every sector (a number), or a table {sector or region or "*" = rate}.
+    for (const char* key : {"va_growth", "intensity_trend"})
+      if (const toml::node* g = t.get(key)) {
+        auto& rates = std::string(key) == "va_growth" ? out.va_growth : out.intensity_trend;
+        if (g->is_number()) {
+          rates["*"] = number(*g, where + ": \"" + key + "\"");
+        } else if (const auto* tab = g->as_table()) {
+          for (const auto& [k, v] : *tab) rates[std::string(k.str())] = number(v, where + ": " + key + "." + std::string(k.str()));
+        } else {
+          fail(g, where + ": \"" + key + "\" must be an annual rate (a number) or a table {sector or region = rate}");
+        }
+      }
     return out;
   }
 
@@ -116,7 +138,17 @@ class Reader {
     only_keys(root, {"base", "targets", "scenario"}, "top level");
     if (const toml::node* b = root.get("base")) {
       const toml::table& base = table(*b, "[base]");
-      only_keys(base, {"system", "industry"}, "[base]");
+      only_keys(base, {"system", "industry", "monetary_unit", "stressor_units"}, "[base]");
+      set.monetary_unit = text(base, "monetary_unit", "[base]", false);
+      if (const toml::node* su = base.get("stressor_units")) {
+        const toml::table* t = su->as_table();
+        if (!t) fail(su, "[base]: \"stressor_units\" must be a table {stressor = \"unit\"}");
+        for (const auto& [k, v] : *t) {
+          const auto* u = v.as_string();
+          if (!u) fail(&v, "[base]: stressor_units." + std::string(k.str()) + " must be a unit (a string)");
+          set.stressor_units[std::string(k.str())] = u->get();
+        }
+      }
       set.base_system = text(base, "system", "[base]", false);
       if (!set.base_system.empty() && set.base_system != "demo" &&
           set.base_system != "synthetic" && !base_dir.empty() &&
@@ -133,9 +165,14 @@ class Reader {
     for (size_t i = 0; i < scenarios.size(); ++i) {
       const std::string where0 = "[[scenario]] " + std::to_string(i + 1);
       const toml::table& st = table(*scenarios[i], where0);
-      only_keys(st, {"name", "description", "operation", "target"}, where0);
+      only_keys(st, {"name", "description", "operation", "target", "portfolio"}, where0);
       Scenario sc;
       sc.name = text(st, "name", where0, true);
+      if (const toml::node* pf = st.get("portfolio")) {
+        const auto* b = pf->as_boolean();
+        if (!b) fail(pf, where0 + ": \"portfolio\" must be true or false");
+        sc.portfolio = b->get();
+      }
       if (sc.name.empty()) fail(st.get("name"), where0 + ": \"name\" is empty");
       if (!names.insert(sc.name).second) fail(st.get("name"), where0 + ": duplicate scenario name \"" + sc.name + "\"");
       const std::string where = "scenario \"" + sc.name + "\"";

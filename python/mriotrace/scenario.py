@@ -34,7 +34,7 @@ from . import _core
 from .system import MRIOSystem
 
 __all__ = ["Scenario", "ScenarioFile", "ScenarioResult", "read_scenarios", "parse_scenarios", "run_scenarios",
-           "apply_scenario", "operation_parameters", "OPERATION_KINDS"]
+           "apply_scenario", "operation_parameters", "baseline_rates", "OPERATION_KINDS"]
 
 OPERATION_KINDS = tuple(_core.operation_kinds())
 
@@ -49,6 +49,39 @@ def _params(params: dict) -> dict:
     return {(k[:-1] if k.endswith("_") else k): v for k, v in params.items() if v is not None}
 
 
+def baseline_rates(table0: MRIOSystem, year0: int, table1: MRIOSystem, year1: int, stressor: str,
+                   region: str) -> dict:
+    """A baseline path from two tables' years: annual rates per sector of `region`,
+    ``va_growth`` = (VA1/VA0)^(1/T) - 1 and ``intensity_trend`` = (e1/e0)^(1/T) - 1 with
+    e = stressor per unit of VA and T = year1 - year0. Returns the keyword arguments of
+    Scenario.target (base_year = year1: the path continues from the later table), to use with
+    table1 as the base; sectors without VA or stressor in either table get no rate (0).
+    Both tables need the same labels."""
+    if year1 <= year0:
+        raise ValueError(f"year1 = {year1} must be after year0 = {year0}")
+    c0, c1 = table0.core, table1.core
+    l0, l1 = c0.labels, c1.labels
+    if list(l0.regions) != list(l1.regions) or list(l0.sectors) != list(l1.sectors):
+        raise ValueError("the two tables have different regions or sectors; expected the same labels")
+    if stressor not in list(l0.stressors):
+        raise ValueError(f"unknown stressor {stressor!r}; known: {list(l0.stressors)}")
+    if region not in list(l0.regions):
+        raise ValueError(f"unknown region {region!r}; known: {list(l0.regions)}")
+    k, r, N = list(l0.stressors).index(stressor), list(l0.regions).index(region), len(l0.sectors)
+    T = year1 - year0
+    cells = slice(r * N, (r + 1) * N)
+    v0, v1 = np.asarray(c0.v)[cells], np.asarray(c1.v)[cells]
+    E0 = (np.asarray(c0.S)[k] * np.asarray(c0.x))[cells]
+    E1 = (np.asarray(c1.S)[k] * np.asarray(c1.x))[cells]
+    growth, trend = {}, {}
+    for i, name in enumerate(l0.sectors):
+        if v0[i] > 0 and v1[i] > 0:
+            growth[name] = (v1[i] / v0[i]) ** (1 / T) - 1
+            if E0[i] > 0 and E1[i] > 0:
+                trend[name] = (E1[i] / v1[i] / (E0[i] / v0[i])) ** (1 / T) - 1
+    return {"va_growth": growth, "intensity_trend": trend, "base_year": year1}
+
+
 class Scenario:
     """A named list of operations (applied in order) and intensity targets.
 
@@ -56,9 +89,11 @@ class Scenario:
     units and checks are those of the TOML files (``operation_parameters(kind)``).
     """
 
-    def __init__(self, name: str, description: str = "", *, operations=None, targets=None):
+    def __init__(self, name: str, description: str = "", *, operations=None, targets=None, portfolio: bool = False):
         self.name = name
         self.description = description
+        # A portfolio also runs every measure (operation) alone: ScenarioResult.measures.
+        self.portfolio = portfolio
         self.operations: list[dict] = [dict(o) for o in (operations or [])]
         self.targets: list[dict] = [dict(t) for t in (targets or [])]
 
@@ -104,19 +139,30 @@ class Scenario:
         """Set selected cells of "A", "S" or "Y" to `value` (conflicts with any other edit of them)."""
         return self.op("set", matrix=matrix, value=value, **selection)
 
-    def target(self, indicator: str, change: float, region: str | None = None) -> "Scenario":
-        """Intensity target, e.g. ("CO2/VA", -0.20, region="Zhejiang"): met when I'/I - 1 <= change.
-        region None = all regions together."""
-        self.targets.append({"indicator": indicator, "region": region or "", "change": float(change)})
+    def target(self, indicator: str, change: float, region: str | None = None, *, basis: str | None = None,
+               base_year: int | None = None, target_year: int | None = None, baseline_change: float | None = None,
+               va_growth=None, intensity_trend=None) -> "Scenario":
+        """Intensity target, e.g. ("CO2/VA", -0.20, region="Zhejiang"). region None = all regions together.
+
+        basis: "industrial value added" (default), "GDP" (all sectors) or a sector name. Baseline path
+        (optional, docs/scenarios.md): base_year and target_year with baseline_change (the intensity
+        change without the scenario), or annual rates va_growth / intensity_trend (a number for every
+        sector, or {sector or region or "*": rate}). Met when baseline + the scenario's contribution
+        <= change."""
+        t = {"indicator": indicator, "region": region or "", "change": float(change), "basis": basis,
+             "base_year": base_year, "target_year": target_year, "baseline_change": baseline_change,
+             "va_growth": va_growth, "intensity_trend": intensity_trend}
+        self.targets.append({k: v for k, v in t.items() if v is not None})
         return self
 
     def to_dict(self) -> dict:
         return {"name": self.name, "description": self.description, "operations": list(self.operations),
-                "targets": list(self.targets)}
+                "targets": list(self.targets), "portfolio": self.portfolio}
 
     @classmethod
     def from_dict(cls, d: dict) -> "Scenario":
-        return cls(d["name"], d.get("description", ""), operations=d.get("operations"), targets=d.get("targets"))
+        return cls(d["name"], d.get("description", ""), operations=d.get("operations"), targets=d.get("targets"),
+                   portfolio=bool(d.get("portfolio", False)))
 
 
 @dataclass
@@ -129,6 +175,8 @@ class ScenarioFile:
     industry: list = field(default_factory=list)
     targets: list = field(default_factory=list)
     scenarios: list = field(default_factory=list)
+    monetary_unit: str = ""      # declared in [base]: the unit of the file's prices
+    stressor_units: dict = field(default_factory=dict)  # declared in [base]: the emission factors' units
 
     def load_base(self) -> MRIOSystem:
         """The base system the file names: "demo" (:func:`datasets.china_demo`, REAL national data),
@@ -143,12 +191,14 @@ class ScenarioFile:
     def run(self, system: MRIOSystem | None = None, **options) -> list["ScenarioResult"]:
         """Run every scenario against `system` (default: the file's base)."""
         options.setdefault("industry", self.industry or None)
-        return run_scenarios(system if system is not None else self.load_base(), self.scenarios, **options)
+        system = system if system is not None else self.load_base()
+        _core.check_declared_units(system.core, self.monetary_unit, self.stressor_units, "[base]")
+        return run_scenarios(system, self.scenarios, **options)
 
 
 def _file(d: dict) -> ScenarioFile:
     return ScenarioFile(d["base_system"], list(d["industry"]), list(d["targets"]),
-                        [Scenario.from_dict(s) for s in d["scenarios"]])
+                        [Scenario.from_dict(s) for s in d["scenarios"]], d["monetary_unit"], dict(d["stressor_units"]))
 
 
 def read_scenarios(path: str | os.PathLike) -> ScenarioFile:
@@ -222,7 +272,64 @@ class ScenarioResult:
         self._index = pd.MultiIndex.from_product([self._regions, self.sectors], names=["region", "sector"])
 
     def __repr__(self) -> str:
-        return f"ScenarioResult({self.name!r}, path={self.path!r}, rank={self.rank})"
+        return self.report()
+
+    def report(self) -> str:
+        """The readable report: the same text ``mriotrace scenario run`` prints for this scenario
+        (one C++ formatter for both)."""
+        return self._raw["report"]
+
+    def _repr_html_(self) -> str:
+        import html
+        parts = [f"<h4>Scenario {html.escape(self.name)}</h4>",
+                 f"<pre>{html.escape(self.report().rstrip())}</pre>",
+                 "<b>Summary</b>", self.summary.to_html(float_format=lambda v: f"{v:.4g}")]
+        if len(self.targets):
+            parts += ["<b>Targets</b>", self.targets.to_html(index=False, float_format=lambda v: f"{v:.4g}")]
+        return "\n".join(parts)
+
+    def to_frame(self, what: str = "regions") -> pd.DataFrame:
+        """Tidy tables (one value per row, with its unit).
+
+        what: "regions" (scenario, metric, stressor, unit, region, value for pba/cba, their base and
+        changes, region "all" = the sum), "targets" (one row per target and quantity) or "sectors"
+        (x, dx, va and dF per region and sector)."""
+        rows = []
+        if what == "regions":
+            regions = list(self._regions)
+            for metric, data in (("pba_base", self._base.pba), ("pba", self._raw["pba"]), ("dpba", self._raw["dpba"]),
+                                 ("cba_base", self._base.cba), ("cba", self._raw["cba"]), ("dcba", self._raw["dcba"])):
+                a = np.asarray(data)
+                for i, stressor in enumerate(self._stressors):
+                    for r, region in enumerate(regions):
+                        rows.append((self.name, metric, stressor, self._units[i], region, a[i, r]))
+                    rows.append((self.name, metric, stressor, self._units[i], "all", a[i].sum()))
+            return pd.DataFrame(rows, columns=["scenario", "metric", "stressor", "unit", "region", "value"])
+        if what == "targets":
+            units = {"required": "relative change", "base": "indicator", "scenario": "indicator",
+                     "actual_change": "relative change", "baseline": "relative change",
+                     "contribution": "relative change", "total": "relative change",
+                     "share": "fraction of the target", "total_share": "fraction of the target", "gap": None}
+            for _, t in self.targets.iterrows():
+                for q, unit in units.items():
+                    rows.append((self.name, t["indicator"], t["region"], t["basis"], q,
+                                 t["gap_unit"] if unit is None else
+                                 (t["intensity_unit"] if unit == "indicator" else unit), t[q]))
+            return pd.DataFrame(rows, columns=["scenario", "indicator", "region", "basis", "quantity", "unit", "value"])
+        if what == "sectors":
+            money = self._system.monetary_unit
+            frames = [pd.DataFrame({"metric": "x", "unit": money, "value": self.x.values}, index=self._index),
+                      pd.DataFrame({"metric": "dx", "unit": money, "value": self.dx.values}, index=self._index)]
+            if self.va is not None:
+                frames.append(pd.DataFrame({"metric": "va", "unit": money, "value": self.va.values}, index=self._index))
+            dF = self.dF
+            for i, stressor in enumerate(self._stressors):
+                frames.append(pd.DataFrame({"metric": f"dF {stressor}", "unit": self._units[i],
+                                            "value": dF.loc[stressor].values}, index=self._index))
+            out = pd.concat(frames).reset_index()
+            out.insert(0, "scenario", self.name)
+            return out
+        raise ValueError(f'what = {what!r}; expected "regions", "targets" or "sectors"')
 
     def _padded(self, base) -> np.ndarray:
         """A base vector per (region, sector) in the scenario's shape: split-off sectors are 0."""
@@ -344,14 +451,41 @@ class ScenarioResult:
 
     @property
     def targets(self) -> pd.DataFrame:
-        """One row per target: required change, base and scenario intensity, actual change, met, gap
-        (stressor unit: emissions above what the target allows; negative = room to spare)."""
-        rows = [{"indicator": t["indicator"], "region": t["region"] or "all", "required": t["change"],
-                 "base": t["base"], "scenario": t["scenario"], "actual_change": t["actual_change"],
-                 "met": t["met"], "gap": t["gap"], "gap_unit": self._units[t["stressor"]]}
+        """One row per target: basis, years, required change; base and scenario intensity (base year,
+        ``intensity_unit``), the static change and its LMDI-I split (relative to the base intensity,
+        as the report prints it); baseline change, the scenario's contribution, total (= baseline +
+        contribution), share of the target the scenario delivers and all together, met, gap (stressor
+        unit, target year: emissions above what the target allows; negative = room to spare)."""
+        money = self._system.monetary_unit
+        rows = [{"indicator": t["indicator"], "region": t["region"] or "all", "basis": t["basis_used"],
+                 "base_year": t.get("base_year"), "target_year": t.get("target_year"), "required": t["change"],
+                 "base": t["base"], "scenario": t["scenario"],
+                 "intensity_unit": f"{self._units[t['stressor']]} per {money}",
+                 "actual_change": t["actual_change"], "lmdi_structure": t["lmdi_structure"] / t["base"],
+                 "lmdi_intensity": t["lmdi_intensity"] / t["base"], "baseline": t["baseline"],
+                 "contribution": t["contribution"], "total": t["total"], "share": t["share"],
+                 "total_share": t["total_share"], "met": t["met"], "gap": t["gap"],
+                 "gap_unit": self._units[t["stressor"]]}
                 for t in self._raw["targets"]]
-        return pd.DataFrame(rows, columns=["indicator", "region", "required", "base", "scenario", "actual_change",
-                                           "met", "gap", "gap_unit"])
+        return pd.DataFrame(rows, columns=["indicator", "region", "basis", "base_year", "target_year", "required",
+                                           "base", "scenario", "intensity_unit", "actual_change", "lmdi_structure",
+                                           "lmdi_intensity", "baseline", "contribution", "total", "share",
+                                           "total_share", "met", "gap", "gap_unit"])
+
+    @property
+    def measures(self) -> pd.DataFrame | None:
+        """Portfolios (Scenario(..., portfolio=True)): one row per measure run alone, then "interaction"
+        (all together minus their sum); columns: global dPBA per stressor and the contribution to each
+        target (relative change). None for other scenarios."""
+        if not self._raw["measures"]:
+            return None
+        rows = {}
+        for m in self._raw["measures"]:
+            row = {f"dpba {s} [{u}]": v for s, u, v in zip(self._stressors, self._units, np.asarray(m["dpba"]))}
+            for t, c in zip(self._raw["targets"], m["target_contribution"]):
+                row[f"{t['indicator']} {t['region'] or 'all'}"] = c
+            rows[m["label"]] = row
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("measure")
 
     # ----- plot
     def waterfall(self, stressor: str | None = None, by: str = "region", top: int = 10, ax=None):
@@ -385,22 +519,37 @@ class ScenarioResult:
         base_total = float(np.asarray(self._base.pba)[i].sum())
         total = base_total + float(np.asarray(self._raw["dpba"])[i].sum())
         if ax is None:
-            _, ax = plt.subplots(figsize=(max(6, 0.6 * (len(shown) + 2)), 4))
-        labels = ["base"] + [str(s) if len(str(s)) <= 32 else str(s)[:29] + "..." for s in shown.index] + ["scenario"]
+            _, ax = plt.subplots(figsize=(max(7, 1.3 * (len(shown) + 2)), 5.5))
+        import textwrap
+        # Full labels, wrapped (never cut): every bar says what it is.
+        labels = (["base"] + [textwrap.fill(str(s), 16, break_on_hyphens=False, break_long_words=False)
+                              for s in shown.index] + ["scenario"])
         # Bars float from the running total; base and scenario bars are drawn from a common floor
         # close to the totals so the small changes stay visible.
         steps = np.concatenate([[0.0], np.cumsum(shown.values)])
-        span = max(abs(steps).max(), 1e-300)
+        span = max(abs(steps).max(), abs(shown.values).max() if len(shown) else 0.0, 1e-300)
         floor = min(base_total, total) - 2 * span
         ax.bar(0, base_total - floor, bottom=floor, color="0.6")
         for j, d in enumerate(shown.values, start=1):
-            ax.bar(j, d, bottom=base_total + steps[j - 1], color="tab:red" if d > 0 else "tab:green")
+            # An edge keeps a bar too small for the axis visible as a line.
+            ax.bar(j, d, bottom=base_total + steps[j - 1], color="tab:red" if d > 0 else "tab:green",
+                   edgecolor="tab:red" if d > 0 else "tab:green", linewidth=1.2)
+            top = base_total + steps[j - 1] + max(d, 0.0)
+            ax.annotate(f"{d:+.3g}", (j, top), xytext=(0, 3), textcoords="offset points", ha="center",
+                        va="bottom", fontsize=8)
         ax.bar(len(labels) - 1, total - floor, bottom=floor, color="0.3")
-        ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=8)
-        ax.set_ylim(floor, max(base_total, total) + span)
+        for j, v in ((0, base_total), (len(labels) - 1, total)):
+            ax.annotate(f"{v:.6g}", (j, v), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
+                        fontsize=8)
+        ax.set_xticks(range(len(labels)), labels, fontsize=7)
+        ax.set_ylim(floor, max(base_total, total) + 1.5 * span)
+        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+        ax.grid(axis="y", color="0.9")
+        ax.set_axisbelow(True)
         unit = self._units[i]
         ax.set_ylabel(f"{name} [{unit}]" if unit else name)
-        ax.set_title(f"{self.name}: change of {name} (production-based)")
+        ax.set_title(f"{self.name}\nchange of {name} (production-based): "
+                     f"{total - base_total:+.4g}{' ' + unit if unit else ''}", fontsize=10)
         with warnings.catch_warnings():  # long labels may not fit; the figure is still usable
             warnings.simplefilter("ignore", UserWarning)
             ax.figure.tight_layout()

@@ -254,8 +254,12 @@ def hypothetical_extraction(system, sectors, *, mode: str = "full", stressors=No
     ``sectors``: one set (a list of (region, sector) pairs or indices) or a dict
     name -> set for several extractions at once (one block solve for all).
     ``mode``: "full" (rows, columns and final demand of the set removed),
-    "backward" (the set buys no inputs), "forward" (nobody buys the set's output
-    as input). Demand: ``region``'s final demand, all regions (default) or ``y``.
+    "backward" (the set buys no inputs), "forward" (Leontief rows: nobody buys
+    the set's output as input, final demand fixed), "forward_ghosh"
+    (Dietzenbacher's supply-side definition: the set's rows of B = x^-1 Z are
+    zeroed with primary inputs v fixed, x*' = v' (I - B*)^-1; v = x - Z'1, the
+    table's; demand arguments do not apply). Demand: ``region``'s final
+    demand, all regions (default) or ``y``.
     Returns rows (set, stressor), columns base, extracted, delta (base -
     extracted), share (delta / base), woodbury (solved by a low-rank update).
     """
@@ -268,9 +272,14 @@ def hypothetical_extraction(system, sectors, *, mode: str = "full", stressors=No
             members = [members]
         positions.append([_sector_position(system, m) for m in members])
     S, index, units = _S_rows(system, stressors)
-    y_vec, _ = _demand(system, region, None, y)
-    fac = _factor(system, solver, threads)
-    res = _core.hypothetical_extraction(system.core, fac, S, y_vec, positions, mode=mode, method=method)
+    if mode == "forward_ghosh":
+        if region is not None or y is not None:
+            raise ValueError('mode = "forward_ghosh" keeps primary inputs v fixed; region / y do not apply')
+        res = _core.ghosh_forward_extraction(system.core, S, positions, threads=threads)
+    else:
+        y_vec, _ = _demand(system, region, None, y)
+        fac = _factor(system, solver, threads)
+        res = _core.hypothetical_extraction(system.core, fac, S, y_vec, positions, mode=mode, method=method)
     frames = []
     for name, r in zip(sets, res):
         base = S @ np.asarray(r["x"])

@@ -14,6 +14,8 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/scenario_toml.hpp"
 #include "mriotrace/scenario.hpp"
+#include "mriotrace/scenario_report.hpp"
+#include "mriotrace/units.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -64,15 +66,31 @@ Target target_from_python(nb::handle h, const std::string& where) {
   nb::dict d = nb::cast<nb::dict>(h);
   for (auto [key, value] : d) {
     const std::string k = nb::cast<std::string>(nb::str(key));
-    if (k != "indicator" && k != "region" && k != "change")
-      throw InputError(detail::concat(where, ": unknown key \"", k, "\"; expected indicator, region, change"));
+    if (k != "indicator" && k != "region" && k != "change" && k != "basis" && k != "base_year" &&
+        k != "target_year" && k != "baseline_change" && k != "va_growth" && k != "intensity_trend")
+      throw InputError(detail::concat(where, ": unknown key \"", k,
+                                      "\"; expected indicator, region, change, basis, base_year, target_year, "
+                                      "baseline_change, va_growth, intensity_trend"));
   }
   if (!d.contains("indicator") || !d.contains("change"))
     throw InputError(where + ": needs \"indicator\" and \"change\"");
   Target t;
   t.indicator = nb::cast<std::string>(d["indicator"]);
-  if (d.contains("region") && !d["region"].is_none()) t.region = nb::cast<std::string>(d["region"]);
+  auto given = [&](const char* key) { return d.contains(key) && !d[key].is_none(); };
+  if (given("region")) t.region = nb::cast<std::string>(d["region"]);
   t.change = nb::cast<double>(d["change"]);
+  if (given("basis")) t.basis = nb::cast<std::string>(d["basis"]);
+  if (given("base_year")) t.base_year = nb::cast<int>(d["base_year"]);
+  if (given("target_year")) t.target_year = nb::cast<int>(d["target_year"]);
+  if (given("baseline_change")) t.baseline_change = nb::cast<double>(d["baseline_change"]);
+  for (const char* key : {"va_growth", "intensity_trend"})
+    if (given(key)) {
+      auto& rates = std::string(key) == "va_growth" ? t.va_growth : t.intensity_trend;
+      const ParamValue v = param_from_python(d[key], detail::concat(where, ": ", key));
+      if (const double* x = std::get_if<double>(&v)) rates["*"] = *x;
+      else if (const auto* m = std::get_if<std::map<std::string, double>>(&v)) rates = *m;
+      else throw InputError(detail::concat(where, ": ", key, " must be an annual rate or a dict {sector or region: rate}"));
+    }
   return t;
 }
 
@@ -84,6 +102,7 @@ Scenario scenario_from_python(nb::handle h) {
   if (!d.contains("name")) throw InputError("a scenario needs a \"name\"");
   sc.name = nb::cast<std::string>(d["name"]);
   if (d.contains("description") && !d["description"].is_none()) sc.description = nb::cast<std::string>(d["description"]);
+  if (d.contains("portfolio") && !d["portfolio"].is_none()) sc.portfolio = nb::cast<bool>(d["portfolio"]);
   const std::string where = "scenario \"" + sc.name + "\"";
   if (d.contains("operations"))
     for (nb::handle o : d["operations"]) {
@@ -111,6 +130,12 @@ nb::dict target_to_python(const Target& t) {
   d["indicator"] = t.indicator;
   d["region"] = t.region;
   d["change"] = t.change;
+  if (!t.basis.empty()) d["basis"] = t.basis;
+  if (t.base_year) d["base_year"] = t.base_year;
+  if (t.target_year) d["target_year"] = t.target_year;
+  if (!std::isnan(t.baseline_change)) d["baseline_change"] = t.baseline_change;
+  if (!t.va_growth.empty()) d["va_growth"] = nb::cast(t.va_growth);
+  if (!t.intensity_trend.empty()) d["intensity_trend"] = nb::cast(t.intensity_trend);
   return d;
 }
 
@@ -128,12 +153,15 @@ nb::dict scenario_to_python(const Scenario& sc) {
   for (const auto& t : sc.targets) targets.append(target_to_python(t));
   d["operations"] = ops;
   d["targets"] = targets;
+  if (sc.portfolio) d["portfolio"] = true;
   return d;
 }
 
 nb::dict set_to_python(const ScenarioSet& set) {
   nb::dict d;
   d["base_system"] = set.base_system;
+  d["monetary_unit"] = set.monetary_unit;
+  d["stressor_units"] = nb::cast(set.stressor_units);
   d["industry"] = nb::cast(set.industry);
   nb::list targets, scenarios;
   for (const auto& t : set.targets) targets.append(target_to_python(t));
@@ -174,9 +202,26 @@ nb::dict result_to_python(ScenarioResult&& r) {
     td["actual_change"] = t.change;
     td["met"] = t.met;
     td["gap"] = t.gap;
+    td["basis_used"] = t.basis;
+    td["lmdi_structure"] = t.lmdi_structure;
+    td["lmdi_intensity"] = t.lmdi_intensity;
+    td["baseline"] = t.baseline;
+    td["contribution"] = t.contribution;
+    td["total"] = t.total;
+    td["share"] = t.share;
+    td["total_share"] = t.total_share;
     targets.append(td);
   }
   d["targets"] = targets;
+  nb::list measures;
+  for (auto& me : r.measures) {
+    nb::dict md;
+    md["label"] = me.label;
+    md["dpba"] = to_numpy(std::move(me.dpba));
+    md["target_contribution"] = nb::cast(me.target_contribution);
+    measures.append(md);
+  }
+  d["measures"] = measures;
   return d;
 }
 
@@ -230,7 +275,13 @@ void bind_scenario(nb::module_& m) {
           res = run_scenarios(system, solver, base, scs, o);
         }
         nb::list out;
-        for (auto& r : res) out.append(result_to_python(std::move(r)));
+        for (size_t i = 0; i < res.size(); ++i) {
+          // The CLI's report text, from the one formatter (scenario_report.hpp).
+          std::string report = scenario_report(system, base, scs[i], res[i]);
+          nb::dict d = result_to_python(std::move(res[i]));
+          d["report"] = std::move(report);
+          out.append(d);
+        }
         return out;
       },
       "system"_a, "solver"_a, "base"_a, "scenarios"_a, "method"_a = "auto", "max_rank"_a = 0,
@@ -252,6 +303,15 @@ void bind_scenario(nb::module_& m) {
   m.def("read_scenarios", [](const std::string& path) { return set_to_python(io::read_scenarios(path)); }, "path"_a,
         "Read a scenario TOML file into dicts.");
   m.def("operation_kinds", &operation_kinds, "The scenario operation kinds.");
+  m.def("check_declared_units", &check_declared_units, "system"_a, "monetary_unit"_a, "stressor_units"_a,
+        "where"_a, "InputError naming both units when a scenario file's declared units differ from the system's.");
+  m.def("industry_report", [](const MrioSystem& system, std::vector<std::string> industry) {
+    return industry_report(system, make_options("auto", 0, std::move(industry), 0));
+  }, "system"_a, "industry"_a = std::vector<std::string>{}, "The CLI's header line on the industrial sectors.");
+  m.def("readable", [](double value, const std::string& unit) {
+    const ScaledValue s = readable(value, unit);
+    return nb::make_tuple(s.value, s.unit);
+  }, "value"_a, "unit"_a, "(value, unit) rescaled within the unit's family to a readable magnitude.");
   m.def(
       "operation_parameters",
       [](const std::string& kind) {

@@ -67,6 +67,22 @@ nb::dict spa_to_dict(const SparseMatrix& A, const Vector& s, SpaResult&& r) {
   return out;
 }
 
+/// Extraction results as dicts: sectors, x, x_star, delta_D, delta_total, woodbury.
+nb::list extraction_to_python(std::vector<ExtractionResult>& res) {
+  nb::list out;
+  for (auto& r : res) {
+    nb::dict d;
+    d["sectors"] = nb::cast(r.sectors);
+    d["x"] = to_numpy(std::move(r.x));
+    d["x_star"] = to_numpy(std::move(r.x_star));
+    d["delta_D"] = to_numpy(std::move(r.delta_D));
+    d["delta_total"] = to_numpy(std::move(r.delta_total));
+    d["woodbury"] = r.woodbury;
+    out.append(d);
+  }
+  return out;
+}
+
 }  // namespace
 
 void bind_tracing(nb::module_& m) {
@@ -156,22 +172,24 @@ void bind_tracing(nb::module_& m) {
           nb::gil_scoped_release release;
           res = hypothetical_extraction(system.A(), solver, S, y, sets, md, mt);
         }
-        nb::list out;
-        for (auto& r : res) {
-          nb::dict d;
-          d["sectors"] = nb::cast(r.sectors);
-          d["x"] = to_numpy(std::move(r.x));
-          d["x_star"] = to_numpy(std::move(r.x_star));
-          d["delta_D"] = to_numpy(std::move(r.delta_D));
-          d["delta_total"] = to_numpy(std::move(r.delta_total));
-          d["woodbury"] = r.woodbury;
-          out.append(d);
-        }
-        return out;
+        return extraction_to_python(res);
       },
       "system"_a, "solver"_a, "S"_a, "y"_a, "sets"_a, "mode"_a = "full", "method"_a = "auto",
       "Extract each set of sector indices (mode 'full', 'backward', 'forward'; method 'auto', 'woodbury', "
       "'refactor'). Returns a list of dicts: sectors, x, x_star, delta_D (k, n), delta_total (k,), woodbury.");
+
+  m.def(
+      "ghosh_forward_extraction",
+      [](const MrioSystem& system, ConstRef S, std::vector<std::vector<Index>> sets, int threads) {
+        std::vector<ExtractionResult> res;
+        {
+          nb::gil_scoped_release release;
+          res = ghosh_forward_extraction(system.A(), system.x(), S, sets, SolverOptions{SolverKind::Auto, threads});
+        }
+        return extraction_to_python(res);
+      },
+      "system"_a, "S"_a, "sets"_a, "threads"_a = 0,
+      "Ghosh-based forward extraction (rows of B zeroed, v fixed) of each set; dicts as hypothetical_extraction.");
 
   m.def(
       "linkages",

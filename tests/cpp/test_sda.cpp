@@ -145,11 +145,20 @@ TEST(Sda, LmdiSumsExactlyAndMatchesAHandComputation) {
   const double V0 = Y0.colwise().prod().sum(), V1 = Y1.colwise().prod().sum();
   EXPECT_NEAR(e3.sum(), V1 - V0, 1e-12 * V1);
   EXPECT_NEAR(log_mean(3.0, 3.0), 3.0, 0);
-  // A component absent in both periods is skipped; a sign problem is an error.
+  // A component absent in both periods is skipped; one entering (a factor 0
+  // in period 0) gives its whole value to that factor (core/src/lmdi.hpp);
+  // a negative factor is an error.
   Matrix Z0 = Y0, Z1 = Y1;
   Z0(0, 3) = Z1(0, 3) = 0;
-  EXPECT_NO_THROW(lmdi(Z0, Z1));
+  Matrix W0 = Z0.leftCols(3), W1 = Z1.leftCols(3);
+  const Vector skipped = lmdi(Z0, Z1), without = lmdi(W0, W1);
+  EXPECT_LE((skipped - without).cwiseAbs().maxCoeff(), 1e-15 * without.cwiseAbs().maxCoeff());
   Z1(0, 3) = 0.1;
+  const Vector entering = lmdi(Z0, Z1);
+  EXPECT_NEAR(entering[0] - without[0], 0.1 * 0.2 * 120, 1e-12);
+  EXPECT_NEAR(entering[1], without[1], 1e-15 * std::abs(without[1]));
+  EXPECT_NEAR(entering[2], without[2], 1e-15 * std::abs(without[2]));
+  Z1(1, 3) = -0.2;
   EXPECT_THROW(lmdi(Z0, Z1), InputError);
   EXPECT_THROW(lmdi(Y0, Matrix::Ones(2, 4)), InputError);
   EXPECT_THROW(log_mean(-1, 2), InputError);

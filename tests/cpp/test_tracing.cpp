@@ -506,3 +506,40 @@ TEST(PathWriterTest, CsvStreamsEveryPathAndIsAtomic) {
   EXPECT_EQ(io::csv_quote("plain"), "plain");
   std::filesystem::remove_all(dir);
 }
+
+TEST(ExtractionTest, GhoshForwardExtractionMillerBlairByHand) {
+  // Miller & Blair 2.3: Z = [[150, 500], [200, 100]], x = (1000, 2000), so
+  // v = x - Z'1 = (650, 1400) and B = x^-1 Z = [[0.15, 0.5], [0.1, 0.05]].
+  // Extracting sector 1 forward (Dietzenbacher): B* = [[0, 0], [0.1, 0.05]],
+  // x*' (I - B*) = v':  0.95 x2* = 1400,  x1* - 0.1 x2* = 650.
+  MRIOTRACE_REQUIRE_DATA("textbook/miller_blair_2_3.json");
+  std::ifstream in(mriotrace::testdata::data_dir() / "textbook/miller_blair_2_3.json");
+  const auto j = nlohmann::json::parse(in);
+  Matrix Z(2, 2);
+  Vector x(2);
+  for (Index r = 0; r < 2; ++r) {
+    x[r] = j["x"][static_cast<size_t>(r)].get<double>();
+    for (Index c = 0; c < 2; ++c) Z(r, c) = j["Z"][static_cast<size_t>(r)][static_cast<size_t>(c)].get<double>();
+  }
+  const Matrix A = Z * x.cwiseInverse().asDiagonal();
+  Matrix S(1, 2);
+  S << 0.3, 0.1;
+  const auto res = ghosh_forward_extraction(A.sparseView(), x, S, {{0}, {1}, {0, 1}});
+  const double x2 = 1400 / 0.95, x1 = 650 + 0.1 * x2;
+  EXPECT_NEAR(res[0].x_star[0], x1, 1e-10);
+  EXPECT_NEAR(res[0].x_star[1], x2, 1e-10);
+  EXPECT_NEAR(res[0].delta_total[0], 0.3 * (1000 - x1) + 0.1 * (2000 - x2), 1e-10);
+  // Sector 2 extracted: B* = [[0.15, 0.5], [0, 0]]: 0.85 x1* = 650, x2* = 0.5 x1* + 1400.
+  EXPECT_NEAR(res[1].x_star[0], 650 / 0.85, 1e-10);
+  EXPECT_NEAR(res[1].x_star[1], 0.5 * 650 / 0.85 + 1400, 1e-10);
+  // Both: only primary inputs remain, x* = v.
+  EXPECT_NEAR(res[2].x_star[0], 650, 1e-10);
+  EXPECT_NEAR(res[2].x_star[1], 1400, 1e-10);
+  // It differs from the Leontief-row definition (demand fixed).
+  const LeontiefSolver solver(A.sparseView(), {SolverKind::DenseLU, 1});
+  const Vector f = (Vector(2) << 350, 1700).finished();
+  const auto leontief = hypothetical_extraction(A.sparseView(), solver, S, f, {{0}}, ExtractionMode::Forward);
+  EXPECT_GT(std::abs(leontief[0].x_star[0] - res[0].x_star[0]), 1.0);
+  EXPECT_THROW(ghosh_forward_extraction(A.sparseView(), x, S, {{2}}), InputError);
+  EXPECT_THROW(ghosh_forward_extraction(A.sparseView(), x, S, {}), InputError);
+}

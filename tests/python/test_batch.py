@@ -262,8 +262,11 @@ def test_sda_and_lmdi_from_python(small_system):
     e = mriotrace.sda.lmdi(X0, X1)
     assert list(e.index) == ["intensity", "level"]
     assert e.sum() == pytest.approx((4 * 2 + 1.5 * 5) - (2 * 3 + 1 * 5), rel=1e-14)
-    with pytest.raises(ValueError, match="expected both > 0"):
-        mriotrace.sda.lmdi(np.array([[1.0], [0.0]]), np.array([[1.0], [2.0]]))
+    # A factor 0 in period 0 (the component enters): its whole change goes to that factor.
+    e = mriotrace.sda.lmdi(np.array([[1.0], [0.0]]), np.array([[1.0], [2.0]]))
+    assert list(e) == [0.0, 2.0]
+    with pytest.raises(ValueError, match="expected >= 0"):
+        mriotrace.sda.lmdi(np.array([[1.0], [-1.0]]), np.array([[1.0], [2.0]]))
 
 
 def test_scenario_job_reports_deltas_on_shared_draws(workdir):

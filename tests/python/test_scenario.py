@@ -393,10 +393,10 @@ def test_split_waterfall_shows_the_new_sector(system):
     regions, _ = names(system)
     res = mriotrace.run_scenarios(system, split_scenario(system, 1, 3, 2, 0.5, 0.1, 1.0))[0]
     ax = res.waterfall("stressor0", by="region_sector", top=40)
-    labels = [t.get_text() for t in ax.get_xticklabels()]
-    assert f"{regions[1]} | {COMPLEX}"[:29] in " ".join(labels)
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]  # labels are wrapped, not cut
+    assert f"{regions[1]} | {COMPLEX}" in labels
     ax = res.waterfall("stressor0", by="sector", top=40)
-    assert any(t.get_text().startswith(COMPLEX[:29]) for t in ax.get_xticklabels())
+    assert COMPLEX in [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
 
 
 # ---------------------------------------------------------------- CLI
@@ -526,3 +526,166 @@ def test_cli_split_example_reports_the_new_sector(tmp_path):
 
     assert_one_line_error(run("scenario", "run", path, "--scenario", name, "--method", "lowrank"), 1,
                           f'scenario "{name}" splits a sector off', '"lowrank"')
+
+
+# ---------------------------------------------------------------- reports, targets, portfolios
+
+def _without_timing(text):
+    # The solve time differs between runs; everything else must be identical.
+    import re
+    return re.sub(r" in [0-9.]+ s\n", " in ... s\n", text)
+
+
+@cli
+def test_report_is_the_text_the_cli_prints_for_every_seed_file():
+    china = mriotrace.datasets.china_default()
+    for path in sorted(EXAMPLES.glob("*.toml")):
+        out = _without_timing(ok("scenario", "run", path, "--threads", "1").stdout)
+        f = mriotrace.read_scenarios(path)
+        results = f.run(china)
+        header = mriotrace._core.industry_report(china.core, [])
+        assert out == _without_timing(header + "".join(r.report() for r in results)), path.name
+        for res in results:
+            assert repr(res) == res.report()
+            lines = res.report().splitlines()
+            targets = [i for i, line in enumerate(lines) if line.startswith("  target ")]
+            assert len(targets) == len(res.targets) >= 1
+            for i, (_, t) in zip(targets, res.targets.iterrows()):
+                assert "2020->2025, per unit of industrial value added" in lines[i]
+                unit = t["gap_unit"].split()[0]  # e.g. "Mt", readable: "t", "kt", "Mt"
+                assert "per 10^4 CNY" in lines[i + 1]
+                verdict = lines[i + 2]
+                assert verdict.startswith("    baseline ") and "the scenario delivers" in verdict
+                assert ("gap " in verdict) or ("room to spare" in verdict)
+                assert verdict.rstrip().endswith("(synthetic)") and unit[-1] in ("t", "e")
+                assert t["total"] == pytest.approx(t["baseline"] + t["contribution"], abs=1e-15)
+
+
+def test_targets_with_a_baseline_path_from_python(system):
+    regions, sectors = names(system)
+    sc = (mriotrace.Scenario("clean", "cleaner sector 0")
+          .scale("S", 0.7, col_sectors=[sectors[0]])
+          .target("stressor0/VA", -0.2, region=regions[1], base_year=2020, target_year=2025,
+                  va_growth={sectors[1]: 0.08, "*": 0.03}, intensity_trend=-0.02)
+          .target("stressor0/VA", -0.2, region=regions[1], baseline_change=-0.1)
+          .target("stressor0/VA", -0.2, region=regions[1], basis=sectors[0]))
+    res = mriotrace.run_scenarios(system, [sc])[0]
+    t = res.targets
+    assert list(t["basis"]) == ["industrial value added"] * 2 + [sectors[0]]
+    assert t["total"].to_numpy() == pytest.approx((t["baseline"] + t["contribution"]).to_numpy(), abs=1e-15)
+    assert t["baseline"][1] == -0.1
+    assert t["total"][1] == pytest.approx(0.9 * (1 + t["actual_change"][1]) - 1, abs=1e-14)
+    # one sector as the basis: its intensity is scaled by 0.7 exactly, without a baseline
+    assert t["actual_change"][2] == pytest.approx(-0.3, abs=1e-12)
+    assert t["baseline"][0] < -0.09
+    assert (t["share"] == t["contribution"] / -0.2).all()
+    frame = res.to_frame("targets")
+    assert set(frame["quantity"]) >= {"baseline", "contribution", "total", "share", "gap"}
+    gap = frame[(frame["quantity"] == "gap")]["value"].to_numpy()
+    assert gap == pytest.approx(t["gap"].to_numpy(), rel=1e-15)
+    with pytest.raises(ValueError, match="neither a sector nor a region"):
+        mriotrace.run_scenarios(system, [mriotrace.Scenario("x").scale("Y", 1.0).target(
+            "stressor0/VA", -0.1, base_year=2020, target_year=2025, va_growth={"Atlantis": 0.1})])
+
+
+def test_portfolio_measures_and_tidy_frames(system):
+    regions, sectors = names(system)
+    sc = (mriotrace.Scenario("both", portfolio=True)
+          .scale("S", 0.5, col_sectors=[sectors[0]])
+          .relocate(sectors[2], regions[0], regions[1], share=0.5)
+          .target("stressor0/VA", -0.1))
+    res = mriotrace.run_scenarios(system, [sc])[0]
+    m = res.measures
+    assert list(m.index) == ["1 scale", "2 relocate", "interaction"]
+    col = [c for c in m.columns if c.startswith("dpba stressor0")][0]
+    assert m[col].sum() == pytest.approx(res.summary.loc["stressor0", "dpba"], rel=1e-12)
+    alone = mriotrace.run_scenarios(system, [mriotrace.Scenario("a").scale("S", 0.5, col_sectors=[sectors[0]])])[0]
+    assert m[col]["1 scale"] == pytest.approx(alone.summary.loc["stressor0", "dpba"], rel=1e-12)
+    assert "portfolio: each measure alone" in res.report()
+    assert mriotrace.run_scenarios(system, [sc.to_dict() | {"portfolio": False}])[0].measures is None
+    regions_frame = res.to_frame()
+    assert list(regions_frame.columns) == ["scenario", "metric", "stressor", "unit", "region", "value"]
+    d = regions_frame[(regions_frame.metric == "dpba") & (regions_frame.stressor == "stressor0")]
+    assert d.set_index("region")["value"]["all"] == pytest.approx(res.dpba.loc["stressor0"].sum(), rel=1e-14)
+    assert d.set_index("region")["value"][regions[0]] == res.dpba.loc["stressor0", regions[0]]
+    sectors_frame = res.to_frame("sectors")
+    assert len(sectors_frame[sectors_frame.metric == "x"]) == len(regions) * len(sectors)
+    html = res._repr_html_()
+    assert "<pre>" in html and "<table" in html and "both" in html
+    with pytest.raises(ValueError, match="expected"):
+        res.to_frame("nope")
+
+
+def test_unit_registry_converts_and_names_mismatches():
+    pytest.importorskip("pint")
+    from mriotrace import units
+    assert units.convert(1.9e-6, "Mt CO2 (synthetic)", "t CO2") == pytest.approx(1.9, rel=1e-15)
+    assert units.convert(1.0, "Mtce", "PJ") == pytest.approx(29.3076, rel=1e-15)  # 1 kgce = 29.3076 MJ
+    assert units.convert(3.0, "10^4 CNY", "CNY") == pytest.approx(3e4, rel=1e-15)
+    assert units.convert(2.0, "kg CO2e", "t CO2e") == pytest.approx(2e-3, rel=1e-15)
+    for a, b in (("Mt CO2", "PJ"), ("Mt CO2", "Mt CH4"), ("CNY", "USD")):
+        with pytest.raises(ValueError, match=f"units '{a}' and '{b}' do not match"):
+            units.convert(1.0, a, b)
+    with pytest.raises(ValueError, match="'widgets' is not a known unit"):
+        units.parse("widgets")
+    # the reports' readable magnitudes (the C++ formatter's), consistent with the registry
+    value, unit = units.readable(1.9e-6, "Mt CO2 (synthetic)")
+    assert (value, unit) == (pytest.approx(1.9, rel=1e-12), "t CO2 (synthetic)")
+    assert units.convert(1.9e-6, "Mt CO2", unit) == pytest.approx(value, rel=1e-12)
+
+
+def test_declared_units_of_a_scenario_file_are_checked(system):
+    text = """[base]
+monetary_unit = "10^4 CNY"
+stressor_units = {stressor0 = "kt"}
+[[scenario]]
+name = "x"
+[[scenario.operation]]
+kind = "scale"
+matrix = "Y"
+factor = 1.0
+"""
+    f = mriotrace.parse_scenarios(text)
+    assert f.monetary_unit == "10^4 CNY" and f.stressor_units == {"stressor0": "kt"}
+    with pytest.raises(ValueError, match=r"monetary_unit = \"10\^4 CNY\" but the system's is"):
+        f.run(system)
+    f.monetary_unit = system.monetary_unit
+    f.stressor_units = {}
+    assert len(f.run(system)) == 1
+
+
+def test_baseline_rates_from_two_tables_reproduce_the_later_table(system):
+    regions, sectors = names(system)
+    # "2022": sector 1's intensity 19 % lower (0.9^2), the rest as in "2020".
+    later = mriotrace.apply_scenario(system, mriotrace.Scenario("2022").scale("S", 0.81, col_sectors=[sectors[1]]))
+    rates = mriotrace.scenario.baseline_rates(system, 2020, later, 2022, "stressor0", regions[1])
+    assert rates["intensity_trend"][sectors[1]] == pytest.approx(-0.1, abs=1e-12)
+    assert all(abs(v) < 1e-12 for name, v in rates["intensity_trend"].items() if name != sectors[1])
+    assert all(abs(v) < 1e-12 for v in rates["va_growth"].values())
+    # Continued from 2020 over the same two years, the path reproduces the 2022 intensity.
+    rates["base_year"] = 2020
+    sc = mriotrace.Scenario("none").scale("Y", 1.0).target("stressor0/VA", -0.1, region=regions[1],
+                                                            target_year=2022, **rates)
+    res = mriotrace.run_scenarios(system, [sc])[0]
+    i0 = res.intensity.loc[("stressor0/VA", regions[1]), "base"]
+    i1 = mriotrace.run_scenarios(later, [mriotrace.Scenario("z").scale("Y", 1.0)])[0] \
+        .intensity.loc[("stressor0/VA", regions[1]), "base"]
+    assert res.targets["baseline"][0] == pytest.approx(i1 / i0 - 1, abs=1e-12)
+    with pytest.raises(ValueError, match="must be after"):
+        mriotrace.scenario.baseline_rates(system, 2022, later, 2020, "stressor0", regions[1])
+
+
+def test_waterfall_has_full_labels_and_values(system):
+    import matplotlib
+    matplotlib.use("Agg")
+    res = mriotrace.run_scenarios(system, [split_scenario(system, 1, 2, 3, 0.5, 0.1, 0.5)])[0]
+    ax = res.waterfall("stressor0", by="region_sector", top=5)
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+    assert not any(label.endswith("...") for label in labels)
+    assert any(f"{system.regions[1]} | {COMPLEX}" in label for label in labels)  # the whole label
+    values = [t.get_text() for t in ax.texts]
+    shown = res.dF.loc["stressor0"]
+    top = shown[shown != 0].abs().sort_values(ascending=False).index[:5]
+    for key in top:
+        assert f"{shown[key]:+.3g}" in values  # every bar carries its value
+    assert len(values) == len(labels)

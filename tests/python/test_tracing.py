@@ -377,3 +377,25 @@ def test_spa_of_an_indicator_on_useeio_matches_epa_total(tmp_path):
     by_flow = layers["total"].groupby(level="stressor").sum()
     assert float(C @ by_flow.reindex(model.system.core.labels.stressors).to_numpy()) == \
         pytest.approx(epa_total, rel=1e-9)
+
+
+def test_forward_ghosh_extraction_miller_blair():
+    # Miller & Blair 2.3 by hand: v = x - Z'1 = (650, 1400); extracting sector 1's
+    # rows of B (Dietzenbacher) leaves 0.95 x2* = 1400, x1* = 650 + 0.1 x2*.
+    import json
+    from conftest import require_data
+    mb = json.loads(require_data("textbook/miller_blair_2_3.json").read_text())
+    Z, x, f = np.array(mb["Z"], float), np.array(mb["x"], float), np.array(mb["f"], float)
+    system = mriotrace.MRIOSystem.from_arrays(
+        ["r"], mb["sectors"], ["f"], Z=Z, Y=f[:, None],
+        extensions={"air": {"S": np.array([[0.3, 0.1]]), "stressors": ["CO2"], "unit": "t"}})
+    np.testing.assert_allclose(np.asarray(system.core.x), x, rtol=1e-15)
+    df = tracing.hypothetical_extraction(system, [("r", "1")], mode="forward_ghosh")
+    x2 = 1400 / 0.95
+    x1 = 650 + 0.1 * x2
+    row = df.loc[("extracted", "air::CO2")]
+    assert row["delta"] == pytest.approx(0.3 * (1000 - x1) + 0.1 * (2000 - x2), rel=1e-12)
+    leontief = tracing.hypothetical_extraction(system, [("r", "1")], mode="forward")
+    assert abs(leontief.loc[("extracted", "air::CO2"), "delta"] - row["delta"]) > 1.0
+    with pytest.raises(ValueError, match="do not apply"):
+        tracing.hypothetical_extraction(system, [("r", "1")], mode="forward_ghosh", region="r")

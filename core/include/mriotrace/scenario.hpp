@@ -21,6 +21,7 @@
 // and the parameter.
 #pragma once
 
+#include <cmath>
 #include <map>
 #include <string>
 #include <variant>
@@ -45,14 +46,31 @@ struct Operation {
   std::map<std::string, ParamValue> params;
 };
 
-/// An intensity target: indicator "<stressor>/VA" (stressor per unit of
-/// industrial value added), region name or "" for all regions together,
-/// change = allowed relative change (e.g. -0.20: at least 20 % lower).
-/// Met when I_scen / I_base - 1 <= change.
+/// An intensity target as planners state it: indicator "<stressor>/VA"
+/// (stressor per unit of value added on `basis`), region name or "" for all
+/// regions together, change = required relative change of the intensity from
+/// base_year to target_year (e.g. -0.20: at least 20 % lower).
+///
+/// Baseline path (optional): what happens to the intensity by target_year
+/// without the scenario. Either `baseline_change` (given directly), or annual
+/// rates: `va_growth` (value-added growth) and `intensity_trend` (change of
+/// each sector's stressor per VA), keyed by sector name, region name or "*"
+/// (every other; absent = 0), compounded over target_year - base_year years:
+///   I_T = sum_c E_c h_c g_c / sum_c VA_c g_c,  g_c = (1 + growth_c)^T, h_c = (1 + trend_c)^T.
+/// No baseline: the static comparison (baseline change 0, T = 0).
+/// Met when baseline + scenario contribution <= change (docs/scenarios.md).
 struct Target {
   std::string indicator;
   std::string region;
   double change = 0;
+  /// "industrial value added" (or ""; the industrial sectors), "GDP" (all
+  /// sectors) or a sector name (that sector alone).
+  std::string basis;
+  int base_year = 0, target_year = 0;             ///< both 0 (not given) or base_year < target_year
+  double baseline_change = NAN;                   ///< the baseline's relative intensity change, when given directly
+  std::map<std::string, double> va_growth;        ///< annual VA growth (0.05 = 5 %/yr) by sector / region / "*"
+  std::map<std::string, double> intensity_trend;  ///< annual change of stressor per VA (-0.02 = -2 %/yr), same keys
+  bool has_baseline() const { return !std::isnan(baseline_change) || !va_growth.empty() || !intensity_trend.empty(); }
 };
 
 struct Scenario {
@@ -60,6 +78,9 @@ struct Scenario {
   std::string description;
   std::vector<Operation> operations;  ///< applied in order
   std::vector<Target> targets;        ///< checked on the result
+  /// A portfolio of measures: also run every operation alone and report each
+  /// one's contribution and the interaction (ScenarioResult::measures).
+  bool portfolio = false;
 };
 
 /// Description of one parameter of an operation kind (for validation,
@@ -107,15 +128,44 @@ struct BaseResults {
 /// Base results of a system with its factorisation (R solves).
 BaseResults compute_base(const MrioSystem& base, const LeontiefSolver& solver, const ScenarioOptions& options = {});
 
-/// Outcome of one target check.
+/// Outcome of one target check. Changes are relative to I_base, so
+/// baseline + contribution = total.
 struct TargetCheck {
   Target target;
   Index stressor = -1;       ///< row of the indicator's stressor
-  double base = 0;           ///< I_base (stressor unit per monetary unit of industrial VA)
-  double scenario = 0;       ///< I_scen
-  double change = 0;         ///< I_scen / I_base - 1
-  bool met = false;          ///< change <= target.change
-  double gap = 0;            ///< E_scen - (1 + target.change) I_base VA_scen (stressor unit; > 0: short of target)
+  std::string basis;         ///< "industrial value added", "GDP" or the sector's name
+  double base = 0;           ///< I_base (stressor unit per monetary unit of VA on the basis), base year
+  double scenario = 0;       ///< I_scen, the scenario on the base-year economy
+  double change = 0;         ///< I_scen / I_base - 1 (static)
+  double lmdi_structure = 0; ///< LMDI-I split of I_scen - I_base (indicator units): VA mix
+  double lmdi_intensity = 0; ///< sector intensities; structure + intensity = I_scen - I_base
+  double baseline = 0;       ///< baseline change by the target year (0 without a baseline path)
+  double contribution = 0;   ///< the scenario's contribution by the target year
+  double total = 0;          ///< baseline + contribution
+  double share = NAN;        ///< contribution / target.change: share of the required change the scenario delivers
+  double total_share = NAN;  ///< total / target.change (NaN when target.change = 0)
+  bool met = false;          ///< total <= target.change
+  /// Stressor above what the target allows in the target year (stressor unit;
+  /// > 0: short of target): E_T - (1 + change) I_base VA_T, E_T and VA_T the
+  /// scenario's along the baseline path (without one: E_scen, VA_scen).
+  double gap = 0;
+};
+
+/// One measure of a portfolio (an operation run alone), or the interaction.
+struct MeasureEffect {
+  std::string label;                        ///< "2 relocate" (position and kind) or "interaction"
+  Vector dpba;                              ///< k, global dPBA
+  std::vector<double> target_contribution;  ///< per target: contribution to the total change (TargetCheck)
+};
+
+/// A green-power park's own consumption-based footprint: the stressors
+/// embodied in its output, sum_j (S L)_j x_j over the park's cells, before
+/// and after (the scenario's S', L', x'), with its output.
+struct ParkFootprint {
+  std::string label;         ///< "Jilin: 14 ..., 12 ..."
+  std::vector<Index> cells;  ///< positions in the scenario's layout
+  Vector base, scenario;     ///< k: embodied stressor (stressor units)
+  double base_output = 0, scenario_output = 0;  ///< monetary unit
 };
 
 /// Everything reported for one scenario. Deltas are scenario minus base.
@@ -140,6 +190,10 @@ struct ScenarioResult {
   Matrix lmdi_structure;     ///< k x (R+1) LMDI-I structure effect (industrial VA mix) on the intensity change
   Matrix lmdi_intensity;     ///< k x (R+1) LMDI-I sector-intensity effect; structure + intensity = change
   std::vector<TargetCheck> targets;
+  /// Portfolios only: one entry per operation run alone, then "interaction"
+  /// (all together minus the sum of the measures alone); empty otherwise.
+  std::vector<MeasureEffect> measures;
+  std::vector<ParkFootprint> parks;  ///< one per green_power operation (a refactorisation of I - A' each scenario)
   std::vector<std::string> notes;  ///< one line per operation with the parameters used (with units), warnings
   double seconds = 0;
 };
@@ -173,6 +227,18 @@ struct ScenarioSet {
   std::vector<std::string> industry;  ///< industrial sectors (empty = default)
   std::vector<Target> targets;        ///< file-wide targets (the parser also puts them first in every scenario's targets)
   std::vector<Scenario> scenarios;
+  /// Units the file's numbers are stated in ([base] monetary_unit, stressor_units):
+  /// prices in monetary_unit per physical unit, emission factors in the
+  /// stressor's unit. "" / absent = not declared (not checked).
+  std::string monetary_unit;
+  std::map<std::string, std::string> stressor_units;
 };
+
+/// Throws InputError naming both units (and the factor between them when
+/// they are multiples of one unit) when a declared unit differs from the
+/// system's; units are equal up to a trailing note such as "(synthetic)".
+/// `where` names the declaration (e.g. the file).
+void check_declared_units(const MrioSystem& system, const std::string& monetary_unit,
+                          const std::map<std::string, std::string>& stressor_units, const std::string& where);
 
 }  // namespace mriotrace

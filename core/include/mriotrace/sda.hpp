@@ -16,7 +16,8 @@
 //
 // LMDI-I (Ang 2005) for an indicator V = sum_i prod_k x_{k,i}:
 //   ΔV_k = sum_i Λ(V_i^1, V_i^0) ln(x_{k,i}^1 / x_{k,i}^0),  Λ(a, b) = (a - b)/(ln a - ln b), Λ(a, a) = a
-// which sums exactly to V^1 - V^0.
+// which sums exactly to V^1 - V^0 (zero / equal-value policy: core/src/lmdi.hpp,
+// shared with the scenario engine's intensity split).
 #pragma once
 
 #include <cstdint>
@@ -70,12 +71,16 @@ Decomposition structural_decomposition(const MrioSystem& period0, const MrioSyst
                                        const SdaOptions& options = {});
 
 /// LMDI-I effects of V = sum_i prod_k X[k, i] between X0 and X1 (K x I,
-/// finite, entries > 0; a component i whose product V_i is 0 in both periods
-/// contributes nothing and may hold zeros). Returns K effects summing to
-/// V1 - V0. Throws InputError naming the first non-positive entry elsewhere.
+/// finite, entries >= 0). Returns K effects summing to V1 - V0. Zero and
+/// equal values follow the one policy of core/src/lmdi.hpp: a component with
+/// V_i = 0 in both periods contributes nothing; a factor absent in one period
+/// (<= 1e-9 times its other-period value, 0 included) takes the component's
+/// whole change (the LMDI-I limit); values equal to rounding give finite,
+/// continuous effects. Throws InputError naming the first negative entry.
 Vector lmdi(const Eigen::Ref<const Matrix>& X0, const Eigen::Ref<const Matrix>& X1);
 
-/// Logarithmic mean Λ(a, b) = (a - b)/(ln a - ln b), Λ(a, a) = a; a, b > 0.
+/// Logarithmic mean Λ(a, b) = (a - b)/(ln a - ln b), Λ(a, a) = a, Λ(a, 0) = 0;
+/// a, b >= 0 (accurate when a and b differ only by rounding).
 double log_mean(double a, double b);
 
 }  // namespace mriotrace

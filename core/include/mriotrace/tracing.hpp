@@ -168,6 +168,21 @@ std::vector<ExtractionResult> hypothetical_extraction(const SparseMatrix& A, con
                                                       ExtractionMode mode,
                                                       ExtractionMethod method = ExtractionMethod::Auto);
 
+/// Ghosh-based forward extraction (Dietzenbacher, van der Linden & Steenge
+/// 1993), beside the Leontief-row definition (ExtractionMode::Forward, demand
+/// fixed): the rows of B = x^-1 A x of each set E are zeroed (E supplies no
+/// intermediate inputs) with primary inputs v fixed, x*^T = v^T (I - B*)^-1.
+/// Solved as x* = x o q with (I - A*)^T q = v / x, A* = A with E's rows
+/// zeroed (one factorisation of I - A* per set, a transposed solve), where
+/// v / x = 1 - column sums of A: the table's primary-input coefficients, so
+/// that q = 1 without extraction. Returns, per set, x (base), x_star, and the
+/// stressor losses S o (x - x_star) (delta_D) and S (x - x_star) (delta_total).
+/// Throws InputError on bad sets or shapes.
+std::vector<ExtractionResult> ghosh_forward_extraction(const SparseMatrix& A, const Eigen::Ref<const Vector>& x,
+                                                       const Eigen::Ref<const Matrix>& S,
+                                                       const std::vector<std::vector<Index>>& sets,
+                                                       const SolverOptions& options = {});
+
 // ---------------------------------------------------------------------------
 // Linkages and the Ghosh model
 // ---------------------------------------------------------------------------

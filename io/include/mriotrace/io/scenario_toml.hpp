@@ -4,11 +4,14 @@
 //   system = "demo"             # "demo" (real national China 2018), "synthetic" (31 provinces,
 //                               # SYNTHETIC numbers) or an .h5 system, relative to the file
 //   industry = ["02 ...", ...]  # industrial sectors for the intensity indicators (default: NBS 02-26)
+//   monetary_unit = "10^4 CNY"  # units the file's numbers are in (checked against the system's:
+//   stressor_units = {CO2 = "Mt CO2"}  #  check_declared_units)
 //
 //   [[targets]]                 # checked in every scenario
 //   indicator = "CO2/VA"        # <stressor>/VA: stressor per unit of industrial value added
 //   region = "Zhejiang"         # omit for all regions together
-//   change = -0.20              # met when I_scen / I_base - 1 <= change
+//   change = -0.20              # required change; met when baseline + scenario <= change
+//   basis, base_year, target_year, baseline_change, va_growth, intensity_trend  # see Target
 //
 //   [[scenario]]
 //   name = "..."                # unique
