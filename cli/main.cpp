@@ -15,6 +15,7 @@
 
 #include "batch_commands.hpp"
 #include "commands.hpp"
+#include "import_db.hpp"
 #include "scenario.hpp"
 #include "spa.hpp"
 #include "util.hpp"
@@ -167,6 +168,8 @@ int main(int argc, char** argv) {
 
   const BatchCommands batch = add_batch_commands(app);  // batch run, batch merge, sda
 
+  const ImportDbCommand import_db = add_import_db_command(app);  // import-db exiobase3
+
   ScenarioRunOptions scen;
   CLI::App* cmd_scen_run = nullptr;
   add_scenario_command(app, scen, &cmd_scen_run, whole_at_least(0, "0 (all cores) or a thread count"));
@@ -214,6 +217,7 @@ int main(int argc, char** argv) {
     tracing.run();
     if (cmd_scen_run->parsed()) run_scenario_command(scen);
     batch.run();
+    import_db.run();
   } catch (const UsageError& e) {
     return fail(e.what(), 2);
   } catch (const std::exception& e) {

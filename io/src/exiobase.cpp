@@ -1,0 +1,689 @@
+// EXIOBASE 3 reader (layout in exiobase.hpp and docs/global-databases.md).
+//
+// Every table is streamed: the file (or zip member, decompressed by libzip)
+// is read in 1 MiB chunks and split into lines, one line is held at a time,
+// and each cell goes through std::from_chars into the matrix being built.
+// Z and A go row by row into compressed sparse rows (exact zeros dropped),
+// then once into the engine's column-major sparse matrix, so a dense n x n
+// copy never exists (EXIOBASE's 9,800 x 9,800 Z would be 770 MB).
+#include "mriotrace/io/exiobase.hpp"
+
+#include <zip.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <regex>
+#include <string_view>
+#include <unordered_map>
+
+#include "mriotrace/error.hpp"
+
+namespace mriotrace::io {
+namespace {
+
+using ::mriotrace::detail::concat;
+namespace fs = std::filesystem;
+
+// ---------------------------------------------------------------- sources
+
+/// A sequential byte stream (a file on disk or a zip member).
+class ByteSource {
+ public:
+  virtual ~ByteSource() = default;
+  /// Up to n bytes into buf; 0 at the end. Throws FileError on a read error.
+  virtual size_t read(char* buf, size_t n) = 0;
+};
+
+class DiskSource final : public ByteSource {
+ public:
+  DiskSource(const std::string& path, std::string name) : name_(std::move(name)) {
+    f_ = std::fopen(path.c_str(), "rb");
+    if (f_ == nullptr) throw FileError(concat("cannot open \"", name_, "\""));
+  }
+  ~DiskSource() override { std::fclose(f_); }
+  size_t read(char* buf, size_t n) override {
+    const size_t got = std::fread(buf, 1, n, f_);
+    if (got == 0 && std::ferror(f_)) throw FileError(concat("cannot read \"", name_, "\" (I/O error)"));
+    return got;
+  }
+
+ private:
+  std::FILE* f_ = nullptr;
+  std::string name_;
+};
+
+class ZipSource final : public ByteSource {
+ public:
+  ZipSource(zip_t* archive, zip_uint64_t index, std::string name) : name_(std::move(name)) {
+    f_ = zip_fopen_index(archive, index, 0);
+    if (f_ == nullptr)
+      throw FileError(concat("cannot open \"", name_, "\" in the zip: ", zip_strerror(archive)));
+  }
+  ~ZipSource() override { zip_fclose(f_); }
+  size_t read(char* buf, size_t n) override {
+    const zip_int64_t got = zip_fread(f_, buf, n);
+    // libzip reports a damaged or cut member here (inflate error, CRC mismatch).
+    if (got < 0)
+      throw FileError(concat("cannot read \"", name_, "\": ", zip_file_strerror(f_),
+                             " (truncated or damaged zip?)"));
+    return static_cast<size_t>(got);
+  }
+
+ private:
+  zip_file_t* f_ = nullptr;
+  std::string name_;
+};
+
+/// The EXIOBASE release: a folder or a zip, with the folder holding Y.txt.
+class Release {
+ public:
+  explicit Release(const std::string& path) : path_(path) {
+    std::error_code ec;
+    if (fs::is_directory(path, ec)) {
+      is_zip_ = false;
+    } else if (fs::is_regular_file(path, ec)) {
+      int err = 0;
+      zip_ = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
+      if (zip_ == nullptr) {
+        zip_error_t ze;
+        zip_error_init_with_code(&ze, err);
+        const std::string why = zip_error_strerror(&ze);
+        zip_error_fini(&ze);
+        throw FileError(concat("cannot read EXIOBASE zip \"", path, "\": ", why,
+                               " (expected the published IOT_<year>_<ixi|pxp>.zip, complete)"));
+      }
+      const zip_int64_t count = zip_get_num_entries(zip_, 0);
+      for (zip_int64_t i = 0; i < count; ++i)
+        if (const char* name = zip_get_name(zip_, static_cast<zip_uint64_t>(i), 0))
+          entries_.emplace(name, static_cast<zip_uint64_t>(i));
+    } else {
+      throw FileError(concat("cannot read EXIOBASE \"", path, "\": no such file or folder"));
+    }
+    root_ = find_root();
+  }
+  ~Release() {
+    if (zip_ != nullptr) zip_discard(zip_);  // read-only: nothing to write back
+  }
+  Release(const Release&) = delete;
+  Release& operator=(const Release&) = delete;
+
+  const std::string& root() const { return root_; }
+  bool has(const std::string& rel) const {
+    if (is_zip_) return entries_.count(root_ + rel) > 0;
+    std::error_code ec;
+    return fs::is_regular_file(fs::path(path_) / root_ / rel, ec);
+  }
+  bool has_folder(const std::string& rel) const {
+    if (is_zip_) {
+      const std::string prefix = root_ + rel + "/";
+      const auto it = entries_.lower_bound(prefix);
+      return it != entries_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+    }
+    std::error_code ec;
+    return fs::is_directory(fs::path(path_) / root_ / rel, ec);
+  }
+  /// "IOT_2011_ixi.zip:IOT_2011_ixi/Z.txt" or "folder/Z.txt": for messages.
+  std::string name(const std::string& rel) const {
+    return is_zip_ ? concat(path_, ":", root_, rel) : (fs::path(path_) / root_ / rel).string();
+  }
+  std::unique_ptr<ByteSource> open(const std::string& rel) const {
+    if (!has(rel))
+      throw FileError(concat("EXIOBASE \"", path_, "\" has no ", root_ + rel, is_zip_ ? " in the zip" : "",
+                             "; expected the published layout (see docs/global-databases.md)"));
+    if (is_zip_) return std::make_unique<ZipSource>(zip_, entries_.at(root_ + rel), name(rel));
+    return std::make_unique<DiskSource>((fs::path(path_) / root_ / rel).string(), name(rel));
+  }
+
+ private:
+  /// "" when Y.txt is at the top, else "<dir>/" of the single shallowest Y.txt.
+  std::string find_root() const {
+    std::vector<std::string> found;
+    if (is_zip_) {
+      size_t best = std::string::npos;
+      for (const auto& [name, index] : entries_) {
+        if (name != "Y.txt" && !(name.size() > 6 && name.compare(name.size() - 6, 6, "/Y.txt") == 0)) continue;
+        const size_t depth = static_cast<size_t>(std::count(name.begin(), name.end(), '/'));
+        if (depth < best) found.clear(), best = depth;
+        if (depth == best) found.push_back(name.substr(0, name.size() - 5));
+      }
+    } else {
+      std::error_code ec;
+      if (fs::is_regular_file(fs::path(path_) / "Y.txt", ec)) return "";
+      for (const auto& entry : fs::directory_iterator(path_, ec))
+        if (entry.is_directory() && fs::is_regular_file(entry.path() / "Y.txt", ec))
+          found.push_back(entry.path().filename().string() + "/");
+    }
+    if (found.size() == 1) return found[0];
+    if (found.empty())
+      throw FileError(concat("EXIOBASE \"", path_, "\" holds no Y.txt (at the top or in one folder); expected ",
+                             "the published layout IOT_<year>_<ixi|pxp>/{Z or A,Y,x}.txt"));
+    throw InputError(concat("EXIOBASE \"", path_, "\" holds ", found.size(), " tables (", found[0], ", ", found[1],
+                            ", ...); expected one: pass the folder of one of them"));
+  }
+
+  std::string path_, root_;
+  bool is_zip_ = true;
+  zip_t* zip_ = nullptr;
+  std::map<std::string, zip_uint64_t> entries_;
+};
+
+// ---------------------------------------------------------------- lines and cells
+
+/// Splits a byte stream into lines; holds one chunk and one line.
+class LineReader {
+ public:
+  explicit LineReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)), buf_(1 << 20) {}
+  /// The next line without its "\n" / "\r\n"; false at the end.
+  bool next(std::string& line) {
+    line.clear();
+    for (;;) {
+      if (pos_ == end_) {
+        end_ = src_->read(buf_.data(), buf_.size());
+        pos_ = 0;
+        if (end_ == 0) {
+          if (line.empty()) return false;
+          break;  // last line without a newline
+        }
+      }
+      const char* start = buf_.data() + pos_;
+      const void* nl = std::memchr(start, '\n', end_ - pos_);
+      if (nl == nullptr) {
+        line.append(start, end_ - pos_);
+        pos_ = end_;
+        continue;
+      }
+      const size_t len = static_cast<const char*>(nl) - start;
+      line.append(start, len);
+      pos_ += len + 1;
+      break;
+    }
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    ++number_;
+    return true;
+  }
+  Index line_number() const { return number_; }
+
+ private:
+  std::unique_ptr<ByteSource> src_;
+  std::vector<char> buf_;
+  size_t pos_ = 0, end_ = 0;
+  Index number_ = 0;
+};
+
+void split_tabs(std::string_view line, std::vector<std::string_view>& cells) {
+  cells.clear();
+  size_t start = 0;
+  for (;;) {
+    const size_t tab = line.find('\t', start);
+    cells.push_back(line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start));
+    if (tab == std::string_view::npos) return;
+    start = tab + 1;
+  }
+}
+
+/// Layout of one file: index columns and header rows.
+struct Shape {
+  int index_cols;
+  int header_rows;
+};
+
+/// One tab-separated table: its header rows and then its data rows.
+class TsvTable {
+ public:
+  TsvTable(const Release& release, const std::string& rel, Shape shape)
+      : name_(release.name(rel)), shape_(shape), lines_(release.open(rel)) {
+    for (int h = 0; h < shape.header_rows; ++h) {
+      if (!lines_.next(line_))
+        throw FileError(concat("\"", name_, "\" ends after ", h, " lines; expected ", shape.header_rows,
+                               " header rows (truncated?)"));
+      split_tabs(line_, cells_);
+      if (static_cast<int>(cells_.size()) <= shape.index_cols)
+        throw InputError(concat("\"", name_, "\" line ", h + 1, ": header row has ", cells_.size(),
+                                " cells; expected ", shape.index_cols, " index columns and the column labels"));
+      level_names.emplace_back(cells_[0]);
+      header.emplace_back(cells_.begin() + shape.index_cols, cells_.end());
+      if (h > 0 && header[h].size() != header[0].size())
+        throw InputError(concat("\"", name_, "\" line ", h + 1, ": header row has ", header[h].size(),
+                                " column labels; line 1 has ", header[0].size()));
+    }
+    columns_ = static_cast<Index>(header.empty() ? 0 : header[0].size());
+    // pandas writes an "index names" row after a multi-row header: the index
+    // names, every data cell empty. Keep the names, skip the row.
+    have_line_ = lines_.next(line_);
+    if (have_line_ && shape.header_rows > 1) {
+      split_tabs(line_, cells_);
+      const bool names_row = std::all_of(cells_.begin() + std::min<size_t>(cells_.size(), shape.index_cols),
+                                         cells_.end(), [](std::string_view c) { return c.empty(); });
+      if (names_row) {
+        for (int i = 0; i < shape.index_cols && i < static_cast<int>(cells_.size()); ++i)
+          index_names.emplace_back(cells_[static_cast<size_t>(i)]);
+        have_line_ = lines_.next(line_);
+      }
+    }
+  }
+
+  const std::string& name() const { return name_; }
+  Index columns() const { return columns_; }
+
+  /// The next data row: its index cells and (parsed) values; false at the end.
+  bool next(std::vector<std::string_view>& index, std::vector<double>& values) {
+    if (!have_line_) return false;
+    // The index cells returned are views into current_; the read-ahead goes into line_.
+    std::swap(current_, line_);
+    split_tabs(current_, cells_);
+    const Index line_no = lines_.line_number();
+    if (static_cast<Index>(cells_.size()) != shape_.index_cols + columns_)
+      throw InputError(concat("\"", name_, "\" line ", line_no, " has ", cells_.size(), " cells; expected ",
+                              shape_.index_cols + columns_, " (", shape_.index_cols, " index columns and ",
+                              columns_, " values, as the header)", cells_.size() < static_cast<size_t>(
+                                  shape_.index_cols + columns_) ? " (truncated?)" : ""));
+    index.assign(cells_.begin(), cells_.begin() + shape_.index_cols);
+    values.resize(static_cast<size_t>(columns_));
+    for (Index j = 0; j < columns_; ++j) {
+      const std::string_view cell = cells_[static_cast<size_t>(shape_.index_cols + j)];
+      double v = 0;
+      const auto [ptr, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
+      if (ec != std::errc() || ptr != cell.data() + cell.size() || cell.empty())
+        throw InputError(concat("\"", name_, "\" line ", line_no, ", column ", shape_.index_cols + j + 1, " (",
+                                column_label(j), "): \"", cell, "\" is not a number"));
+      values[static_cast<size_t>(j)] = v;
+    }
+    have_line_ = lines_.next(line_);
+    return true;
+  }
+
+  /// The next row as text cells (unit files); false at the end.
+  bool next_text(std::vector<std::string>& cells) {
+    if (!have_line_) return false;
+    split_tabs(line_, cells_);
+    cells.assign(cells_.begin(), cells_.end());
+    have_line_ = lines_.next(line_);
+    return true;
+  }
+  Index line_number() const { return lines_.line_number() - (have_line_ ? 1 : 0); }
+
+  std::string column_label(Index j) const {
+    std::string s;
+    for (const auto& level : header) s += (s.empty() ? "" : ", ") + level[static_cast<size_t>(j)];
+    return s;
+  }
+
+  std::vector<std::string> level_names;           ///< first cell of each header row
+  std::vector<std::vector<std::string>> header;   ///< header rows, data columns only
+  std::vector<std::string> index_names;           ///< from the index-names row, if any
+
+ private:
+  std::string name_;
+  Shape shape_;
+  LineReader lines_;
+  std::string line_, current_;
+  std::vector<std::string_view> cells_;
+  bool have_line_ = false;
+  Index columns_ = 0;
+};
+
+// ---------------------------------------------------------------- file parameters
+
+/// nr_index_col / nr_header per file name, from file_parameters.json when present.
+std::unordered_map<std::string, Shape> file_shapes(const Release& release, const std::string& folder) {
+  std::unordered_map<std::string, Shape> out;
+  const std::string rel = folder + "file_parameters.json";
+  if (!release.has(rel)) return out;
+  std::string text, line;
+  LineReader lines(release.open(rel));  // a few hundred bytes
+  while (lines.next(line)) text += line + "\n";
+  try {
+    const auto j = nlohmann::json::parse(text);
+    auto as_int = [](const nlohmann::json& v) { return v.is_string() ? std::stoi(v.get<std::string>()) : v.get<int>(); };
+    for (const auto& [key, f] : j.at("files").items())
+      out[f.at("name").get<std::string>()] = Shape{as_int(f.at("nr_index_col")), as_int(f.at("nr_header"))};
+  } catch (const std::exception& e) {
+    throw InputError(concat("\"", release.name(rel), "\" is not a valid file-parameters file: ", e.what()));
+  }
+  return out;
+}
+
+Shape shape_of(const std::unordered_map<std::string, Shape>& shapes, const std::string& file, Shape fallback) {
+  const auto it = shapes.find(file);
+  return it == shapes.end() ? fallback : it->second;
+}
+
+// ---------------------------------------------------------------- axes
+
+/// Regions and sectors of the n x n tables, from a (region, sector) header.
+struct Axes {
+  std::vector<std::string> regions, sectors;
+  Index n() const { return static_cast<Index>(regions.size() * sectors.size()); }
+};
+
+/// Region-major labels from two header levels: first-appearance order, and
+/// every (region, second) pair in exactly region-major order.
+void region_major(const TsvTable& t, std::vector<std::string>& regions, std::vector<std::string>& second,
+                  const char* second_name) {
+  if (t.header.size() != 2)
+    throw InputError(concat("\"", t.name(), "\" has ", t.header.size(), " header rows; expected 2 (region, ",
+                            second_name, ")"));
+  const auto& reg = t.header[0];
+  const auto& sec = t.header[1];
+  regions.clear();
+  second.clear();
+  for (size_t j = 0; j < reg.size(); ++j) {
+    if (regions.empty() || regions.back() != reg[j]) regions.push_back(reg[j]);
+    if (regions.size() == 1) second.push_back(sec[j]);
+  }
+  const size_t N = second.size();
+  if (reg.size() != regions.size() * N)
+    throw InputError(concat("\"", t.name(), "\" has ", reg.size(), " columns for ", regions.size(),
+                            " regions and ", N, " ", second_name, "s (those of ", regions[0],
+                            "); expected every region with the same ", second_name, "s, region by region"));
+  for (size_t j = 0; j < reg.size(); ++j)
+    if (reg[j] != regions[j / N] || sec[j] != second[j % N])
+      throw InputError(concat("\"", t.name(), "\" column ", j + 1, " is (", reg[j], ", ", sec[j], "); expected (",
+                              regions[j / N], ", ", second[j % N], ") in region-major order"));
+}
+
+/// Row `row` of an n-row table must be (region, sector) of position `row`.
+void check_row_label(const TsvTable& t, const std::vector<std::string_view>& index, Index row, const Axes& axes) {
+  const Index N = static_cast<Index>(axes.sectors.size());
+  if (row >= axes.n())
+    throw InputError(concat("\"", t.name(), "\" line ", t.line_number(), ": more than n = ", axes.n(),
+                            " data rows (", axes.regions.size(), " regions x ", N, " sectors)"));
+  const auto& r = axes.regions[static_cast<size_t>(row / N)];
+  const auto& s = axes.sectors[static_cast<size_t>(row % N)];
+  if (index.size() < 2 || index[0] != r || index[1] != s)
+    throw InputError(concat("\"", t.name(), "\" line ", t.line_number(), " is labelled (",
+                            index.empty() ? "" : std::string(index[0]), index.size() > 1 ? ", " : "",
+                            index.size() > 1 ? std::string(index[1]) : "", "); expected (", r, ", ", s,
+                            "), the rows in the order of the columns"));
+}
+
+void expect_rows(const TsvTable& t, Index got, Index want) {
+  if (got != want)
+    throw FileError(concat("\"", t.name(), "\" ends after ", got, " data rows; expected ", want,
+                           " (truncated?)"));
+}
+
+/// Z or A (n x n) into a sparse matrix; sets the axes from its header.
+SparseMatrix read_square(TsvTable& t, Axes& axes) {
+  region_major(t, axes.regions, axes.sectors, "sector");
+  const Index n = axes.n();
+  // Rows of the file are the columns of the transpose: CSR of the table = CSC of its transpose.
+  std::vector<Index> outer{0};
+  std::vector<Index> inner;
+  std::vector<double> vals;
+  std::vector<std::string_view> index;
+  std::vector<double> row;
+  Index r = 0;
+  while (t.next(index, row)) {
+    check_row_label(t, index, r, axes);
+    for (Index j = 0; j < n; ++j)
+      if (row[static_cast<size_t>(j)] != 0) {
+        inner.push_back(j);
+        vals.push_back(row[static_cast<size_t>(j)]);
+      }
+    outer.push_back(static_cast<Index>(inner.size()));
+    ++r;
+  }
+  expect_rows(t, r, n);
+  const Eigen::Map<const SparseMatrix> transposed(n, n, static_cast<Index>(vals.size()), outer.data(), inner.data(),
+                                                   vals.data());
+  return SparseMatrix(transposed.transpose());
+}
+
+/// A table whose rows are the n (region, sector) pairs and whose columns are
+/// labelled by region and category (Y) or one column (x).
+Matrix read_by_sector_rows(TsvTable& t, const Axes& axes) {
+  const Index n = axes.n();
+  Matrix m(n, t.columns());
+  std::vector<std::string_view> index;
+  std::vector<double> row;
+  Index r = 0;
+  while (t.next(index, row)) {
+    check_row_label(t, index, r, axes);
+    for (Index j = 0; j < t.columns(); ++j) m(r, j) = row[static_cast<size_t>(j)];
+    ++r;
+  }
+  expect_rows(t, r, n);
+  return m;
+}
+
+/// An extension table (k rows, one label each): labels and row-major values.
+struct RowTable {
+  std::vector<std::string> labels;
+  Matrix values;  // k x columns
+};
+
+RowTable read_labelled_rows(TsvTable& t) {
+  RowTable out;
+  std::vector<double> data;
+  std::vector<std::string_view> index;
+  std::vector<double> row;
+  while (t.next(index, row)) {
+    out.labels.emplace_back(index[0]);
+    data.insert(data.end(), row.begin(), row.end());
+  }
+  const Index k = static_cast<Index>(out.labels.size());
+  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  out.values = Eigen::Map<const RowMajor>(data.data(), k, t.columns());
+  return out;
+}
+
+/// Columns of an extension table must be the n sectors (F, S) or the Y columns (F_Y).
+void expect_columns(const TsvTable& t, const std::vector<std::string>& regions, const std::vector<std::string>& second,
+                    const char* second_name) {
+  std::vector<std::string> r, s;
+  region_major(t, r, s, second_name);
+  if (r != regions || s != second)
+    throw InputError(concat("\"", t.name(), "\" has columns for ", r.size(), " regions x ", s.size(), " ",
+                            second_name, "s (first ", t.column_label(0), "); expected those of the core tables (",
+                            regions.size(), " x ", second.size(), ", first ", regions[0], ", ", second[0], ")"));
+}
+
+/// unit.txt: label(s) -> unit (last column).
+std::vector<std::pair<std::string, std::string>> read_units(const Release& release, const std::string& rel,
+                                                            Shape shape) {
+  TsvTable t(release, rel, shape);
+  std::vector<std::pair<std::string, std::string>> out;
+  std::vector<std::string> cells;
+  while (t.next_text(cells)) {
+    if (static_cast<int>(cells.size()) != shape.index_cols + 1)
+      throw InputError(concat("\"", t.name(), "\" line ", t.line_number(), " has ", cells.size(),
+                              " cells; expected ", shape.index_cols, " label columns and the unit"));
+    out.emplace_back(cells[0], cells.back());
+  }
+  return out;
+}
+
+std::string escape_part(const std::string& s) {
+  std::string out;
+  for (char ch : s) {
+    switch (ch) {
+      case '%': out += "%25"; break;
+      case '/': out += "%2F"; break;
+      case ':': out += "%3A"; break;
+      case '[': out += "%5B"; break;
+      case ']': out += "%5D"; break;
+      case ',': out += "%2C"; break;
+      default: out += ch;
+    }
+  }
+  return out;
+}
+
+struct Extension {
+  std::string folder, index_name;
+  std::vector<std::string> labels, units;
+  Matrix F, S, F_Y;  // F or S, k x n; F_Y k x R*c or empty
+};
+
+Extension read_extension(const Release& release, const std::string& folder, const Axes& axes,
+                         const std::vector<std::string>& categories) {
+  Extension ext;
+  ext.folder = folder;
+  const std::string dir = folder + "/";
+  const auto shapes = file_shapes(release, dir);
+  const Shape table_shape{1, 2};
+  auto read = [&](const std::string& file, const std::vector<std::string>& second, const char* second_name,
+                  Matrix& into) {
+    TsvTable t(release, dir + file, shape_of(shapes, file, table_shape));
+    expect_columns(t, axes.regions, second, second_name);
+    RowTable rows = read_labelled_rows(t);
+    if (ext.labels.empty()) {
+      ext.labels = std::move(rows.labels);
+      ext.index_name = t.index_names.empty() ? "" : t.index_names[0];
+    } else if (rows.labels != ext.labels) {
+      throw InputError(concat("\"", t.name(), "\" lists ", rows.labels.size(), " rows; expected the ",
+                              ext.labels.size(), " rows of the extension's first table, in the same order"));
+    }
+    into = std::move(rows.values);
+  };
+  if (release.has(dir + "F.txt"))
+    read("F.txt", axes.sectors, "sector", ext.F);
+  else
+    read("S.txt", axes.sectors, "sector", ext.S);  // throws FileError naming F.txt's absence via S.txt
+  for (const char* file : {"F_Y.txt", "F_hh.txt"})  // F_hh: releases before 3.7
+    if (release.has(dir + file)) {
+      read(file, categories, "category", ext.F_Y);
+      break;
+    }
+  if (release.has(dir + "unit.txt")) {
+    const auto units = read_units(release, dir + "unit.txt", shape_of(shapes, "unit.txt", Shape{1, 1}));
+    std::unordered_map<std::string, std::string> unit_of(units.begin(), units.end());
+    for (const auto& label : ext.labels) {
+      const auto it = unit_of.find(label);
+      if (it == unit_of.end())
+        throw InputError(concat("\"", release.name(dir + "unit.txt"), "\" has no unit for \"", label, "\""));
+      ext.units.push_back(it->second);
+    }
+  } else {
+    ext.units.assign(ext.labels.size(), "");
+  }
+  return ext;
+}
+
+}  // namespace
+
+std::string flat_stressor_name(const std::string& ext, const std::string& index_name, const std::string& label) {
+  std::string head = escape_part(ext);
+  if (!index_name.empty() && index_name != "stressor") head += "[" + escape_part(index_name) + "]";
+  return head + "::" + escape_part(label);
+}
+
+ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& options) {
+  const Release release(path);
+  ExiobaseTable out;
+  out.root = release.root();
+  {
+    // IOT_2011_ixi(.zip), from the root folder name or else the file name.
+    static const std::regex pattern(R"(IOT_(\d{4})_(ixi|pxp))");
+    std::smatch m;
+    const std::string names = release.root() + " " + fs::path(path).filename().string();
+    if (std::regex_search(names, m, pattern)) {
+      out.year = m[1];
+      out.kind = m[2];
+    }
+  }
+  const auto shapes = file_shapes(release, "");
+  const Shape square_shape{2, 2};
+
+  SystemInput in;
+  Axes axes;
+  const bool from_Z = release.has("Z.txt");
+  {
+    const std::string file = from_Z ? "Z.txt" : "A.txt";
+    TsvTable t(release, file, shape_of(shapes, file, square_shape));
+    (from_Z ? in.Z : in.A) = read_square(t, axes);
+  }
+  std::vector<std::string> categories;
+  {
+    TsvTable t(release, "Y.txt", shape_of(shapes, "Y.txt", square_shape));
+    std::vector<std::string> regions;
+    region_major(t, regions, categories, "category");
+    if (regions != axes.regions)
+      throw InputError(concat("\"", t.name(), "\" has final demand of ", regions.size(), " regions (first ",
+                              regions[0], "); expected the ", axes.regions.size(), " regions of the Z/A columns"));
+    in.Y = read_by_sector_rows(t, axes);
+  }
+  if (release.has("x.txt")) {
+    TsvTable t(release, "x.txt", shape_of(shapes, "x.txt", Shape{2, 1}));
+    if (t.columns() != 1)
+      throw InputError(concat("\"", t.name(), "\" has ", t.columns(), " value columns; expected 1 (indout)"));
+    in.x = read_by_sector_rows(t, axes).col(0);
+  }
+
+  Labels& l = in.labels;
+  l.regions = axes.regions;
+  l.sectors = axes.sectors;
+  l.fd_categories = categories;
+  l.monetary_unit = "M.EUR";  // EXIOBASE 3's monetary unit; unit.txt, when present, says so per row
+  if (release.has("unit.txt")) {
+    std::vector<std::string> uniq;
+    for (const auto& [label, unit] : read_units(release, "unit.txt", shape_of(shapes, "unit.txt", Shape{2, 1})))
+      if (std::find(uniq.begin(), uniq.end(), unit) == uniq.end()) uniq.push_back(unit);
+    if (!uniq.empty()) {
+      l.monetary_unit.clear();
+      for (const auto& u : uniq) l.monetary_unit += (l.monetary_unit.empty() ? "" : " / ") + u;
+    }
+  }
+
+  std::vector<Extension> exts;
+  for (const char* folder : {"satellite", "impacts"}) {
+    if ((std::string(folder) == "satellite" && !options.satellite) ||
+        (std::string(folder) == "impacts" && !options.impacts) || !release.has_folder(folder))
+      continue;
+    exts.push_back(read_extension(release, folder, axes, categories));
+  }
+
+  // Stack the extensions: F if every extension has F, else S (F turned into S needs x).
+  const Index n = axes.n(), cols = in.Y.cols();
+  Index k = 0;
+  bool all_F = true, any_F_Y = false;
+  for (const auto& e : exts) {
+    k += static_cast<Index>(e.labels.size());
+    all_F = all_F && e.F.size() > 0;
+    any_F_Y = any_F_Y || e.F_Y.size() > 0;
+  }
+  if (k > 0) {
+    Matrix stacked(k, n);
+    if (any_F_Y) in.F_Y = Matrix::Zero(k, cols);
+    Index at = 0;
+    for (auto& e : exts) {
+      const Index ke = static_cast<Index>(e.labels.size());
+      if (all_F) {
+        stacked.middleRows(at, ke) = e.F;
+      } else if (e.S.size() > 0) {
+        stacked.middleRows(at, ke) = e.S;
+      } else {
+        MRIOTRACE_CHECK(in.x.size() == n, "EXIOBASE \"", path, "\": ", e.folder,
+                        " gives F.txt and another extension only S.txt; turning F into S needs x.txt");
+        const Vector inv = in.x.unaryExpr([](double v) { return v != 0 ? 1.0 / v : 0.0; });
+        stacked.middleRows(at, ke) = e.F * inv.asDiagonal();
+      }
+      if (e.F_Y.size() > 0) in.F_Y.middleRows(at, ke) = e.F_Y;
+      for (Index i = 0; i < ke; ++i) {
+        l.stressors.push_back(flat_stressor_name(e.folder, e.index_name, e.labels[static_cast<size_t>(i)]));
+        l.stressor_units.push_back(e.units[static_cast<size_t>(i)]);
+      }
+      out.extensions.push_back(e.folder);
+      out.extension_rows.push_back(ke);
+      at += ke;
+      e = Extension{};  // free as we go
+    }
+    (all_F ? in.F : in.S) = std::move(stacked);
+  }
+  try {
+    out.system = MrioSystem::build(std::move(in), options.threads);
+  } catch (const InputError& e) {
+    throw InputError(concat("EXIOBASE \"", path, "\" is inconsistent: ", e.what()));
+  }
+  return out;
+}
+
+}  // namespace mriotrace::io
