@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <future>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -132,6 +133,19 @@ class Release {
   /// "IOT_2011_ixi.zip:IOT_2011_ixi/Z.txt" or "folder/Z.txt": for messages.
   std::string name(const std::string& rel) const {
     return is_zip_ ? concat(path_, ":", root_, rel) : (fs::path(path_) / root_ / rel).string();
+  }
+  /// Uncompressed size in bytes (0 if unknown).
+  std::uint64_t size(const std::string& rel) const {
+    if (is_zip_) {
+      zip_stat_t st;
+      zip_stat_init(&st);
+      const auto it = entries_.find(root_ + rel);
+      if (it == entries_.end() || zip_stat_index(zip_, it->second, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) return 0;
+      return st.size;
+    }
+    std::error_code ec;
+    const auto n = fs::file_size(fs::path(path_) / root_ / rel, ec);
+    return ec ? 0 : n;
   }
   std::unique_ptr<ByteSource> open(const std::string& rel) const {
     if (!has(rel))
@@ -273,27 +287,60 @@ class TsvTable {
   Index columns() const { return columns_; }
 
   /// The next data row: its index cells and (parsed) values; false at the end.
+  /// One pass over the line: the cells are not split into a list first, and
+  /// "0.0" / "0" (most cells of Z) skip the number parser.
   bool next(std::vector<std::string_view>& index, std::vector<double>& values) {
     if (!have_line_) return false;
     // The index cells returned are views into current_; the read-ahead goes into line_.
     std::swap(current_, line_);
-    split_tabs(current_, cells_);
     const Index line_no = lines_.line_number();
-    if (static_cast<Index>(cells_.size()) != shape_.index_cols + columns_)
-      throw InputError(concat("\"", name_, "\" line ", line_no, " has ", cells_.size(), " cells; expected ",
-                              shape_.index_cols + columns_, " (", shape_.index_cols, " index columns and ",
-                              columns_, " values, as the header)", cells_.size() < static_cast<size_t>(
-                                  shape_.index_cols + columns_) ? " (truncated?)" : ""));
-    index.assign(cells_.begin(), cells_.begin() + shape_.index_cols);
+    const char* p = current_.data();
+    const char* const end = p + current_.size();
+    auto cell_end = [end](const char* from) {
+      const void* tab = std::memchr(from, '\t', static_cast<size_t>(end - from));
+      return tab == nullptr ? end : static_cast<const char*>(tab);
+    };
+    auto wrong_count = [&](Index got) {
+      return InputError(concat("\"", name_, "\" line ", line_no, " has ", got, " cells; expected ",
+                               shape_.index_cols + columns_, " (", shape_.index_cols, " index columns and ", columns_,
+                               " values, as the header)", got < shape_.index_cols + columns_ ? " (truncated?)" : ""));
+    };
+    index.clear();
+    for (int i = 0; i < shape_.index_cols; ++i) {
+      const char* e = cell_end(p);
+      index.emplace_back(p, static_cast<size_t>(e - p));
+      if (e == end) throw wrong_count(i + 1);
+      p = e + 1;
+    }
     values.resize(static_cast<size_t>(columns_));
+    double* out = values.data();
     for (Index j = 0; j < columns_; ++j) {
-      const std::string_view cell = cells_[static_cast<size_t>(shape_.index_cols + j)];
-      double v = 0;
-      const auto [ptr, ec] = std::from_chars(cell.data(), cell.data() + cell.size(), v);
-      if (ec != std::errc() || ptr != cell.data() + cell.size() || cell.empty())
-        throw InputError(concat("\"", name_, "\" line ", line_no, ", column ", shape_.index_cols + j + 1, " (",
-                                column_label(j), "): \"", cell, "\" is not a number"));
-      values[static_cast<size_t>(j)] = v;
+      if (end - p >= 4 && std::memcmp(p, "0.0\t", 4) == 0) {  // most cells of Z: no search, no parse
+        out[j] = 0.0;
+        p += 4;
+        continue;
+      }
+      const char* e = cell_end(p);
+      const size_t len = static_cast<size_t>(e - p);
+      if ((len == 3 && p[0] == '0' && p[1] == '.' && p[2] == '0') || (len == 1 && p[0] == '0')) {
+        out[j] = 0.0;
+      } else {
+        const auto [ptr, ec] = std::from_chars(p, e, out[j]);
+        if (ec != std::errc() || ptr != e || len == 0)
+          throw InputError(concat("\"", name_, "\" line ", line_no, ", column ", shape_.index_cols + j + 1, " (",
+                                  column_label(j), "): \"", std::string_view(p, len), "\" is not a number"));
+      }
+      if (e == end) {
+        if (j + 1 != columns_) throw wrong_count(shape_.index_cols + j + 1);
+        p = nullptr;  // the line is used up
+      } else {
+        p = e + 1;
+      }
+    }
+    if (p != nullptr) {  // cells left over
+      Index extra = 1;
+      for (const char* q = p; q < end; ++q) extra += *q == '\t';
+      throw wrong_count(shape_.index_cols + columns_ + extra);
     }
     have_line_ = lines_.next(line_);
     return true;
@@ -410,31 +457,66 @@ void expect_rows(const TsvTable& t, Index got, Index want) {
                            " (truncated?)"));
 }
 
-/// Z or A (n x n) into a sparse matrix; sets the axes from its header.
-SparseMatrix read_square(TsvTable& t, Axes& axes) {
-  region_major(t, axes.regions, axes.sectors, "sector");
+/// Capacity for `bound` entries without committing memory: glibc serves an
+/// allocation this large with mmap, and untouched pages of it are never
+/// resident, so a generous upper bound costs address space only, and the
+/// vector never reallocates (a reallocation would copy it and, while it
+/// copies, hold both).
+template <class T>
+void reserve_upper_bound(std::vector<T>& v, std::uint64_t bound) {
+  v.reserve(static_cast<size_t>(std::min<std::uint64_t>(bound, std::uint64_t{1} << 34)));
+}
+
+/// Z (or A) (n x n) into a sparse matrix (axes from its header). With
+/// `column_scale` (1/x, 0 where x = 0) every entry is scaled as it is read, so
+/// Z becomes A = Z diag(x)^-1 (the product MrioSystem::build would form from Z)
+/// without Z and A ever being held together.
+SparseMatrix read_square(TsvTable& t, const Axes& axes, std::uint64_t bytes, const Vector* column_scale) {
   const Index n = axes.n();
-  // Rows of the file are the columns of the transpose: CSR of the table = CSC of its transpose.
-  std::vector<Index> outer{0};
-  std::vector<Index> inner;
+  // Rows stream in as compressed sparse rows (32-bit column indices: n < 2^31),
+  // with the count of each column, then are scattered once into the
+  // column-major matrix: peak 12 + 16 bytes per nonzero.
+  std::vector<std::int32_t> cols;
   std::vector<double> vals;
+  std::vector<Index> row_start{0};
+  // A nonzero takes at least 2 bytes of text ("1\t").
+  const std::uint64_t bound = std::min<std::uint64_t>(bytes == 0 ? 0 : bytes / 2 + 1,
+                                                      static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(n));
+  reserve_upper_bound(cols, bound);
+  reserve_upper_bound(vals, bound);
+  row_start.reserve(static_cast<size_t>(n) + 1);
+  std::vector<Index> col_count(static_cast<size_t>(n), 0);
   std::vector<std::string_view> index;
   std::vector<double> row;
   Index r = 0;
   while (t.next(index, row)) {
     check_row_label(t, index, r, axes);
-    for (Index j = 0; j < n; ++j)
-      if (row[static_cast<size_t>(j)] != 0) {
-        inner.push_back(j);
-        vals.push_back(row[static_cast<size_t>(j)]);
+    for (Index j = 0; j < n; ++j) {
+      const double v = column_scale ? row[static_cast<size_t>(j)] * (*column_scale)[j] : row[static_cast<size_t>(j)];
+      if (v != 0) {
+        cols.push_back(static_cast<std::int32_t>(j));
+        vals.push_back(v);
+        ++col_count[static_cast<size_t>(j)];
       }
-    outer.push_back(static_cast<Index>(inner.size()));
+    }
+    row_start.push_back(static_cast<Index>(cols.size()));
     ++r;
   }
   expect_rows(t, r, n);
-  const Eigen::Map<const SparseMatrix> transposed(n, n, static_cast<Index>(vals.size()), outer.data(), inner.data(),
-                                                   vals.data());
-  return SparseMatrix(transposed.transpose());
+  const Index nnz = static_cast<Index>(vals.size());
+  SparseMatrix m(n, n);
+  m.resizeNonZeros(nnz);
+  Index* outer = m.outerIndexPtr();
+  outer[0] = 0;
+  for (Index j = 0; j < n; ++j) outer[j + 1] = outer[j] + col_count[static_cast<size_t>(j)];
+  std::vector<Index> next(outer, outer + n);
+  for (Index i = 0; i < n; ++i)
+    for (Index e = row_start[static_cast<size_t>(i)]; e < row_start[static_cast<size_t>(i) + 1]; ++e) {
+      const Index at = next[static_cast<size_t>(cols[static_cast<size_t>(e)])]++;
+      m.innerIndexPtr()[at] = i;  // rows ascending within each column
+      m.valuePtr()[at] = vals[static_cast<size_t>(e)];
+    }
+  return m;
 }
 
 /// A table whose rows are the n (region, sector) pairs and whose columns are
@@ -460,18 +542,25 @@ struct RowTable {
   Matrix values;  // k x columns
 };
 
-RowTable read_labelled_rows(TsvTable& t) {
+/// `rows_hint`: the number of rows when known (from unit.txt), to size the
+/// buffer once. With `column_scale` each value is scaled as it is read (F -> S).
+RowTable read_labelled_rows(TsvTable& t, size_t rows_hint, const Vector* column_scale) {
   RowTable out;
-  std::vector<double> data;
+  const Index cols = t.columns();
+  // Rows go straight into the (column-major) matrix, sized from the hint and
+  // grown by half when a file has more rows than its unit.txt lists.
+  out.values.resize(static_cast<Index>(rows_hint), cols);
   std::vector<std::string_view> index;
   std::vector<double> row;
+  Index k = 0;
   while (t.next(index, row)) {
     out.labels.emplace_back(index[0]);
-    data.insert(data.end(), row.begin(), row.end());
+    if (k == out.values.rows()) out.values.conservativeResize(std::max<Index>(8, k + k / 2), cols);
+    for (Index j = 0; j < cols; ++j)
+      out.values(k, j) = column_scale ? row[static_cast<size_t>(j)] * (*column_scale)[j] : row[static_cast<size_t>(j)];
+    ++k;
   }
-  const Index k = static_cast<Index>(out.labels.size());
-  using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  out.values = Eigen::Map<const RowMajor>(data.data(), k, t.columns());
+  if (k != out.values.rows()) out.values.conservativeResize(k, cols);
   return out;
 }
 
@@ -523,18 +612,22 @@ struct Extension {
   Matrix F, S, F_Y;  // F or S, k x n; F_Y k x R*c or empty
 };
 
+/// One extension folder. With `inverse_x` (1/x), F.txt is read straight into
+/// S = F diag(x)^-1 (what MrioSystem::build would compute from F).
 Extension read_extension(const Release& release, const std::string& folder, const Axes& axes,
-                         const std::vector<std::string>& categories) {
+                         const std::vector<std::string>& categories, const Vector* inverse_x) {
   Extension ext;
   ext.folder = folder;
   const std::string dir = folder + "/";
   const auto shapes = file_shapes(release, dir);
+  std::vector<std::pair<std::string, std::string>> units;
+  if (release.has(dir + "unit.txt")) units = read_units(release, dir + "unit.txt", shape_of(shapes, "unit.txt", Shape{1, 1}));
   const Shape table_shape{1, 2};
   auto read = [&](const std::string& file, const std::vector<std::string>& second, const char* second_name,
-                  Matrix& into) {
+                  const Vector* scale, Matrix& into) {
     TsvTable t(release, dir + file, shape_of(shapes, file, table_shape));
     expect_columns(t, axes.regions, second, second_name);
-    RowTable rows = read_labelled_rows(t);
+    RowTable rows = read_labelled_rows(t, units.size(), scale);
     if (ext.labels.empty()) {
       ext.labels = std::move(rows.labels);
       ext.index_name = t.index_names.empty() ? "" : t.index_names[0];
@@ -545,16 +638,15 @@ Extension read_extension(const Release& release, const std::string& folder, cons
     into = std::move(rows.values);
   };
   if (release.has(dir + "F.txt"))
-    read("F.txt", axes.sectors, "sector", ext.F);
+    read("F.txt", axes.sectors, "sector", inverse_x, inverse_x ? ext.S : ext.F);
   else
-    read("S.txt", axes.sectors, "sector", ext.S);  // throws FileError naming F.txt's absence via S.txt
+    read("S.txt", axes.sectors, "sector", nullptr, ext.S);  // throws FileError naming S.txt if absent too
   for (const char* file : {"F_Y.txt", "F_hh.txt"})  // F_hh: releases before 3.7
     if (release.has(dir + file)) {
-      read(file, categories, "category", ext.F_Y);
+      read(file, categories, "category", nullptr, ext.F_Y);
       break;
     }
   if (release.has(dir + "unit.txt")) {
-    const auto units = read_units(release, dir + "unit.txt", shape_of(shapes, "unit.txt", Shape{1, 1}));
     std::unordered_map<std::string, std::string> unit_of(units.begin(), units.end());
     for (const auto& label : ext.labels) {
       const auto it = unit_of.find(label);
@@ -596,27 +688,59 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
   SystemInput in;
   Axes axes;
   const bool from_Z = release.has("Z.txt");
-  {
-    const std::string file = from_Z ? "Z.txt" : "A.txt";
-    TsvTable t(release, file, shape_of(shapes, file, square_shape));
-    (from_Z ? in.Z : in.A) = read_square(t, axes);
-  }
-  std::vector<std::string> categories;
-  {
-    TsvTable t(release, "Y.txt", shape_of(shapes, "Y.txt", square_shape));
-    std::vector<std::string> regions;
-    region_major(t, regions, categories, "category");
-    if (regions != axes.regions)
-      throw InputError(concat("\"", t.name(), "\" has final demand of ", regions.size(), " regions (first ",
-                              regions[0], "); expected the ", axes.regions.size(), " regions of the Z/A columns"));
-    in.Y = read_by_sector_rows(t, axes);
-  }
+  const std::string square = from_Z ? "Z.txt" : "A.txt";
+  TsvTable square_table(release, square, shape_of(shapes, square, square_shape));
+  region_major(square_table, axes.regions, axes.sectors, "sector");
+  // x first (a small file), so that Z and F can be turned into A and S as they are read.
+  Vector inverse_x;
   if (release.has("x.txt")) {
     TsvTable t(release, "x.txt", shape_of(shapes, "x.txt", Shape{2, 1}));
     if (t.columns() != 1)
       throw InputError(concat("\"", t.name(), "\" has ", t.columns(), " value columns; expected 1 (indout)"));
     in.x = read_by_sector_rows(t, axes).col(0);
+    // 1/x, 0 where x = 0: MrioSystem::build's convention (pymrio's too).
+    inverse_x = in.x.unaryExpr([](double v) { return v == 0.0 ? 0.0 : 1.0 / v; });
   }
+  const Vector* scale = inverse_x.size() > 0 ? &inverse_x : nullptr;
+
+  // Y and the extensions are read on a second thread while this one reads Z
+  // (the bulk of the work): its own handle on the zip, as a libzip archive
+  // must not be used from two threads. threads = 1 reads all on this thread.
+  struct Rest {
+    std::vector<std::string> categories;
+    Matrix Y;
+    std::vector<Extension> exts;
+  };
+  auto read_rest = [&](const Release& rel) {
+    Rest rest;
+    TsvTable t(rel, "Y.txt", shape_of(shapes, "Y.txt", square_shape));
+    std::vector<std::string> regions;
+    region_major(t, regions, rest.categories, "category");
+    if (regions != axes.regions)
+      throw InputError(concat("\"", t.name(), "\" has final demand of ", regions.size(), " regions (first ",
+                              regions[0], "); expected the ", axes.regions.size(), " regions of the Z/A columns"));
+    rest.Y = read_by_sector_rows(t, axes);
+    for (const char* folder : {"satellite", "impacts"}) {
+      if ((std::string(folder) == "satellite" && !options.satellite) ||
+          (std::string(folder) == "impacts" && !options.impacts) || !rel.has_folder(folder))
+        continue;
+      rest.exts.push_back(read_extension(rel, folder, axes, rest.categories, scale));
+    }
+    return rest;
+  };
+  const bool parallel = options.threads != 1;
+  std::future<Rest> rest_future;
+  if (parallel) rest_future = std::async(std::launch::async, [&] { return read_rest(Release(path)); });
+  try {
+    SparseMatrix T = read_square(square_table, axes, release.size(square), from_Z ? scale : nullptr);
+    (from_Z && scale == nullptr ? in.Z : in.A) = std::move(T);
+  } catch (...) {
+    if (parallel) rest_future.wait();  // its own error, if any, is dropped: Z's is reported
+    throw;
+  }
+  Rest rest = parallel ? rest_future.get() : read_rest(release);
+  std::vector<std::string>& categories = rest.categories;
+  in.Y = std::move(rest.Y);
 
   Labels& l = in.labels;
   l.regions = axes.regions;
@@ -633,39 +757,37 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
     }
   }
 
-  std::vector<Extension> exts;
-  for (const char* folder : {"satellite", "impacts"}) {
-    if ((std::string(folder) == "satellite" && !options.satellite) ||
-        (std::string(folder) == "impacts" && !options.impacts) || !release.has_folder(folder))
-      continue;
-    exts.push_back(read_extension(release, folder, axes, categories));
-  }
+  std::vector<Extension>& exts = rest.exts;
 
-  // Stack the extensions: F if every extension has F, else S (F turned into S needs x).
+  // Stack the extensions: S if every extension has S (F read with x known is S),
+  // else F if every one has F, else S with F turned into S (needs x).
   const Index n = axes.n(), cols = in.Y.cols();
   Index k = 0;
-  bool all_F = true, any_F_Y = false;
+  bool all_S = true, all_F = true, any_F_Y = false;
   for (const auto& e : exts) {
     k += static_cast<Index>(e.labels.size());
+    all_S = all_S && e.S.size() > 0;
     all_F = all_F && e.F.size() > 0;
     any_F_Y = any_F_Y || e.F_Y.size() > 0;
   }
+  const bool use_F = all_F && !all_S;
   if (k > 0) {
-    Matrix stacked(k, n);
+    Matrix stacked;
+    if (exts.size() > 1) stacked.resize(k, n);
     if (any_F_Y) in.F_Y = Matrix::Zero(k, cols);
     Index at = 0;
     for (auto& e : exts) {
       const Index ke = static_cast<Index>(e.labels.size());
-      if (all_F) {
-        stacked.middleRows(at, ke) = e.F;
-      } else if (e.S.size() > 0) {
-        stacked.middleRows(at, ke) = e.S;
-      } else {
-        MRIOTRACE_CHECK(in.x.size() == n, "EXIOBASE \"", path, "\": ", e.folder,
+      Matrix& rows = use_F ? e.F : e.S;
+      if (!use_F && e.S.size() == 0) {
+        MRIOTRACE_CHECK(scale != nullptr, "EXIOBASE \"", path, "\": ", e.folder,
                         " gives F.txt and another extension only S.txt; turning F into S needs x.txt");
-        const Vector inv = in.x.unaryExpr([](double v) { return v != 0 ? 1.0 / v : 0.0; });
-        stacked.middleRows(at, ke) = e.F * inv.asDiagonal();
+        e.S = e.F * scale->asDiagonal();
       }
+      if (exts.size() == 1)
+        stacked = std::move(rows);  // one extension: no copy
+      else
+        stacked.middleRows(at, ke) = rows;
       if (e.F_Y.size() > 0) in.F_Y.middleRows(at, ke) = e.F_Y;
       for (Index i = 0; i < ke; ++i) {
         l.stressors.push_back(flat_stressor_name(e.folder, e.index_name, e.labels[static_cast<size_t>(i)]));
@@ -676,14 +798,29 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
       at += ke;
       e = Extension{};  // free as we go
     }
-    (all_F ? in.F : in.S) = std::move(stacked);
+    (use_F ? in.F : in.S) = std::move(stacked);
   }
+  // Eigen 3.4's sparse matrices have no move constructor: std::move(in) would
+  // copy A (154 MB for EXIOBASE). The input is swapped into a prvalue that
+  // initialises build's parameter in place, and the system is returned the same way.
+  auto take_input = [&in]() {
+    SystemInput moved;
+    moved.labels = std::move(in.labels);
+    moved.Z.swap(in.Z);
+    moved.A.swap(in.A);
+    moved.x = std::move(in.x);
+    moved.Y = std::move(in.Y);
+    moved.F = std::move(in.F);
+    moved.S = std::move(in.S);
+    moved.F_Y = std::move(in.F_Y);
+    return moved;
+  };
   try {
-    out.system = MrioSystem::build(std::move(in), options.threads);
+    return ExiobaseTable{MrioSystem::build(take_input(), options.threads), out.root, out.kind, out.year,
+                         std::move(out.extensions), std::move(out.extension_rows)};
   } catch (const InputError& e) {
     throw InputError(concat("EXIOBASE \"", path, "\" is inconsistent: ", e.what()));
   }
-  return out;
 }
 
 }  // namespace mriotrace::io

@@ -117,11 +117,10 @@ void bind_io(nb::module_& m) {
   m.def(
       "read_exiobase3",
       [](const std::string& path, bool satellite, bool impacts, int threads) {
-        io::ExiobaseTable table;
-        {
+        io::ExiobaseTable table = [&] {  // constructed in place (no copy of the sparse A)
           nb::gil_scoped_release release;
-          table = io::read_exiobase3(path, io::ExiobaseOptions{satellite, impacts, threads});
-        }
+          return io::read_exiobase3(path, io::ExiobaseOptions{satellite, impacts, threads});
+        }();
         nb::dict d;
         d["system"] = nb::cast(std::move(table.system));
         d["root"] = table.root;

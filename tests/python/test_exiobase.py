@@ -264,3 +264,11 @@ def test_cli_import_then_footprint(fixture_zip, tmp_path):
     res = subprocess.run([CLI, "import-db", "exiobase3", str(tmp_path / "none.zip"), "-o", str(h5)],
                          capture_output=True, text=True, timeout=60)
     assert res.returncode == 1 and res.stderr.count("\n") == 1 and "none.zip" in res.stderr
+
+
+def test_one_thread_reads_the_same(fixture_zip):
+    # Y and the extensions are read on a second thread by default; threads=1 reads all on one.
+    a, b = mriotrace.read_exiobase3(fixture_zip), mriotrace.read_exiobase3(fixture_zip, threads=1)
+    np.testing.assert_array_equal(a.A.to_numpy(), b.A.to_numpy())
+    np.testing.assert_array_equal(a.impacts.S.to_numpy(), b.impacts.S.to_numpy())
+    np.testing.assert_array_equal(a.Y.to_numpy(), b.Y.to_numpy())
