@@ -21,6 +21,7 @@ _blas.configure()  # before _core loads OpenBLAS: see _blas.py
 from . import _core  # noqa: E402
 from ._core import FileError, InputError, NumericError
 from . import batch, datasets, math, sda, tracing
+from .characterization import characterize
 from .global_readers import ExiobaseTable, read_exiobase3, read_exiobase3_table
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
@@ -39,4 +40,5 @@ __all__ = [
     "UseeioModel", "datasets", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
     "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
     "operation_parameters", "read_exiobase3", "read_exiobase3_table", "ExiobaseTable",
+    "characterize",
 ]

@@ -1,6 +1,7 @@
 // EXIOBASE 3 reader on a hand-written folder in the published layout (2 regions
 // x 2 sectors, 1 category, a satellite with 2 stressors). The full comparison
-// with pymrio on generated zips is in tests/python/test_exiobase.py.
+// with pymrio on generated zips is in tests/python/test_exiobase.py; characterize
+// (core) is tested here on the same folder.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -8,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "mriotrace/characterize.hpp"
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/exiobase.hpp"
 
@@ -84,4 +86,23 @@ TEST(Exiobase, FlatNamesEscapeAsThePythonLayer) {
   EXPECT_EQ(io::flat_stressor_name("impacts", "impact", "GWP100, a/b: c"), "impacts[impact]::GWP100%2C a%2Fb%3A c");
   EXPECT_EQ(io::flat_stressor_name("satellite", "stressor", "x"), "satellite::x");
   EXPECT_THROW(io::read_exiobase3("/nonexistent/IOT_2011_ixi.zip"), FileError);
+}
+
+TEST(Characterize, AppendsImpactRowsLinearInTheStressors) {
+  const fs::path dir = make_release();
+  const MrioSystem s = io::read_exiobase3(dir.string()).system;
+  CharacterisationTable t;
+  t.impacts = {"impacts::GWP"};
+  t.impact_units = {"kg CO2 eq."};
+  t.stressors = {"satellite::N2O", "satellite::CO2%2Fair"};
+  t.factors = Matrix{{265.0, 1.0}};
+  const MrioSystem c = characterize(s, t);
+  ASSERT_EQ(c.k(), 3);
+  EXPECT_EQ(c.labels().stressors[2], "impacts::GWP");
+  EXPECT_EQ(c.labels().stressor_units[2], "kg CO2 eq.");
+  EXPECT_NEAR(c.F()(2, 3), 265.0 * 2 + 40.0, 1e-9);  // BE s2: N2O 2, CO2 40
+  EXPECT_DOUBLE_EQ(c.F_Y()(2, 1), 4.0);
+  t.stressors[0] = "satellite::CH4";
+  EXPECT_THROW(characterize(s, t), InputError);  // not a stressor of the system
+  fs::remove_all(dir);
 }

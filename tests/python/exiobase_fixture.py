@@ -106,13 +106,15 @@ def _header(f, col_levels: list[tuple[str, list[str]]], index_names: list[str]):
 
 def write_exiobase3(target, *, regions=("AT", "BE", "CN"), sectors=4, categories=2, stressors=6, impacts=3,
                     kind="ixi", year=2011, as_zip=True, density=0.6, seed=7, with_A=True, with_S=True,
-                    legacy_F_hh=False) -> Path:
+                    legacy_F_hh=False, impacts_from_satellite=False) -> Path:
     """Write an EXIOBASE 3 table; returns the zip file or the folder holding IOT_<year>_<kind>/.
 
     sectors/categories: a count (names generated) or a list of names.
     stressors/impacts: counts of satellite and impact rows (0: no such folder).
     with_A / with_S: also write A.txt and S.txt, S_Y.txt (the release has them; the readers need Z, F, F_Y).
     legacy_F_hh: name the final-demand stressors F_hh.txt (releases before 3.7).
+    impacts_from_satellite: impacts/ = characterisation_factors(...) x satellite (F and F_Y), as
+        EXIOBASE computes them, instead of independent numbers.
     """
     target = Path(target)
     root = f"IOT_{year}_{kind}"
@@ -192,6 +194,11 @@ def write_exiobase3(target, *, regions=("AT", "BE", "CN"), sectors=4, categories
             ge = np.random.default_rng([seed, 2 if folder == "satellite" else 3])
             F = _round8(ge.lognormal(3.0, 2.0, (k, n)) * (ge.random((k, n)) < 0.7))
             F_Y = _round8(ge.lognormal(2.0, 2.0, (k, R * c)) * (ge.random((k, R * c)) < 0.3))
+            if folder == "satellite":
+                sat_labels, sat_F, sat_F_Y = labels, F, F_Y
+            elif impacts_from_satellite:
+                C = characterisation_factors(sat_labels, labels, seed).to_numpy()
+                F, F_Y = _round8(C @ sat_F), _round8(C @ sat_F_Y)
             tables = [("F", F, col_sec, "sector"), ("F_hh" if legacy_F_hh else "F_Y", F_Y, y_cat, "category")]
             if with_S:
                 tables += [("S", _round8(F * inv_x), col_sec, "sector"), ("S_Y", F_Y, y_cat, "category")]
@@ -212,6 +219,15 @@ def write_exiobase3(target, *, regions=("AT", "BE", "CN"), sectors=4, categories
     finally:
         w.close()
     return target / f"{root}.zip" if as_zip else target
+
+
+def characterisation_factors(stressors: list, impacts: list, seed: int = 7):
+    """A characterisation table (impacts x stressors, per stressor unit), about half the factors nonzero."""
+    import pandas as pd
+
+    g = np.random.default_rng([seed, 4])
+    C = _round8(g.random((len(impacts), len(stressors))) * (g.random((len(impacts), len(stressors))) < 0.5))
+    return pd.DataFrame(C, index=pd.Index(impacts, name="impact"), columns=pd.Index(stressors, name="stressor"))
 
 
 def _file_parameters(w: _Writer, folder: str, files: dict, systemtype: str, name: str) -> None:
