@@ -22,6 +22,7 @@ from . import _core  # noqa: E402
 from ._core import FileError, InputError, NumericError
 from . import batch, datasets, math, sda, tracing
 from .characterization import characterize
+from .footprint_split import footprint_by_category, footprint_by_product
 from .global_readers import ExiobaseTable, read_exiobase3, read_exiobase3_table
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
@@ -40,5 +41,5 @@ __all__ = [
     "UseeioModel", "datasets", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
     "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
     "operation_parameters", "read_exiobase3", "read_exiobase3_table", "ExiobaseTable",
-    "characterize",
+    "characterize", "footprint_by_category", "footprint_by_product",
 ]
