@@ -34,8 +34,8 @@ ImportDbCommand add_import_db_command(CLI::App& app) {
     options.impacts = !o->no_impacts;
     options.threads = o->threads;
     const io::ExiobaseTable table = io::read_exiobase3(o->path, options);
-    io::save(o->output, table.system);
-    const MrioSystem& s = table.system;
+    const MrioSystem& s = *table.system;
+    io::save(o->output, s);
     std::cout << "imported EXIOBASE 3" << (table.kind.empty() ? "" : " " + table.kind)
               << (table.year.empty() ? "" : " " + table.year) << ": " << s.R() << " regions x " << s.N()
               << " sectors, " << s.c() << " final-demand categories, " << s.k() << " stressors ("

@@ -8,6 +8,8 @@
 // copy never exists (EXIOBASE's 9,800 x 9,800 Z would be 770 MB).
 #include "mriotrace/io/exiobase.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
 #include <zip.h>
 
 #include <algorithm>
@@ -15,7 +17,11 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <future>
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
@@ -67,7 +73,23 @@ class ZipSource final : public ByteSource {
     if (f_ == nullptr)
       throw FileError(concat("cannot open \"", name_, "\" in the zip: ", zip_strerror(archive)));
   }
-  ~ZipSource() override { zip_fclose(f_); }
+  /// On an archive handle of its own, for reading on another thread (a libzip
+  /// archive must not be used from two threads at once).
+  ZipSource(const std::string& zip_path, zip_uint64_t index, std::string name) : name_(std::move(name)) {
+    int err = 0;
+    own_ = zip_open(zip_path.c_str(), ZIP_RDONLY, &err);
+    if (own_ == nullptr) throw FileError(concat("cannot reopen \"", zip_path, "\" to read \"", name_, "\""));
+    f_ = zip_fopen_index(own_, index, 0);
+    if (f_ == nullptr) {
+      const std::string why = zip_strerror(own_);
+      zip_discard(own_);
+      throw FileError(concat("cannot open \"", name_, "\" in the zip: ", why));
+    }
+  }
+  ~ZipSource() override {
+    zip_fclose(f_);
+    if (own_ != nullptr) zip_discard(own_);
+  }
   size_t read(char* buf, size_t n) override {
     const zip_int64_t got = zip_fread(f_, buf, n);
     // libzip reports a damaged or cut member here (inflate error, CRC mismatch).
@@ -79,13 +101,79 @@ class ZipSource final : public ByteSource {
 
  private:
   zip_file_t* f_ = nullptr;
+  zip_t* own_ = nullptr;
   std::string name_;
+};
+
+/// Decompresses ahead on a second thread (up to 4 MiB), so that inflating a
+/// zip member and parsing its text overlap.
+class PrefetchSource final : public ByteSource {
+ public:
+  explicit PrefetchSource(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)), worker_([this] { run(); }) {}
+  ~PrefetchSource() override {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    worker_.join();
+  }
+  size_t read(char* buf, size_t n) override {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return !queue_.empty() || done_; });
+    if (queue_.empty()) {
+      if (error_) std::rethrow_exception(error_);  // after every byte read before the error
+      return 0;
+    }
+    const std::vector<char>& front = queue_.front();
+    const size_t take = std::min(n, front.size() - front_pos_);
+    std::memcpy(buf, front.data() + front_pos_, take);
+    front_pos_ += take;
+    if (front_pos_ == front.size()) {
+      queue_.pop_front();
+      front_pos_ = 0;
+      cv_.notify_all();
+    }
+    return take;
+  }
+
+ private:
+  void run() {
+    try {
+      for (;;) {
+        std::vector<char> chunk(size_t{1} << 20);
+        chunk.resize(inner_->read(chunk.data(), chunk.size()));
+        std::unique_lock<std::mutex> lock(m_);
+        if (chunk.empty()) break;
+        cv_.wait(lock, [&] { return queue_.size() < 4 || stop_; });
+        if (stop_) return;
+        queue_.push_back(std::move(chunk));
+        cv_.notify_all();
+      }
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(m_);
+      error_ = std::current_exception();
+    }
+    std::lock_guard<std::mutex> lock(m_);
+    done_ = true;
+    cv_.notify_all();
+  }
+
+  std::unique_ptr<ByteSource> inner_;
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<std::vector<char>> queue_;
+  size_t front_pos_ = 0;
+  bool done_ = false, stop_ = false;
+  std::exception_ptr error_;
+  std::thread worker_;  // last: starts once the members above exist
 };
 
 /// The EXIOBASE release: a folder or a zip, with the folder holding Y.txt.
 class Release {
  public:
-  explicit Release(const std::string& path) : path_(path) {
+  /// prefetch: zip members are decompressed ahead on a second thread.
+  explicit Release(const std::string& path, bool prefetch = false) : path_(path), prefetch_(prefetch) {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
       is_zip_ = false;
@@ -151,6 +239,8 @@ class Release {
     if (!has(rel))
       throw FileError(concat("EXIOBASE \"", path_, "\" has no ", root_ + rel, is_zip_ ? " in the zip" : "",
                              "; expected the published layout (see docs/global-databases.md)"));
+    if (is_zip_ && prefetch_)
+      return std::make_unique<PrefetchSource>(std::make_unique<ZipSource>(path_, entries_.at(root_ + rel), name(rel)));
     if (is_zip_) return std::make_unique<ZipSource>(zip_, entries_.at(root_ + rel), name(rel));
     return std::make_unique<DiskSource>((fs::path(path_) / root_ / rel).string(), name(rel));
   }
@@ -183,6 +273,7 @@ class Release {
   }
 
   std::string path_, root_;
+  bool prefetch_ = false;
   bool is_zip_ = true;
   zip_t* zip_ = nullptr;
   std::map<std::string, zip_uint64_t> entries_;
@@ -467,6 +558,20 @@ void reserve_upper_bound(std::vector<T>& v, std::uint64_t bound) {
   v.reserve(static_cast<size_t>(std::min<std::uint64_t>(bound, std::uint64_t{1} << 34)));
 }
 
+/// Hands the whole pages inside [from, to) back to the OS: the caller has read
+/// them for the last time. Only for buffers of 64 MiB or more, which glibc
+/// maps with mmap of their own (freeing them unmaps; no allocator data lives
+/// inside), so that scattering Z's rows into the column-major matrix does not
+/// hold both copies in full.
+void release_consumed(const void* buffer_start, size_t buffer_bytes, const void* from, const void* to) {
+  if (buffer_bytes < (size_t{64} << 20)) return;
+  static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
+  const std::uintptr_t lo = std::max(reinterpret_cast<std::uintptr_t>(from), reinterpret_cast<std::uintptr_t>(buffer_start));
+  const std::uintptr_t a = (lo + page - 1) & ~(page - 1);
+  const std::uintptr_t b = reinterpret_cast<std::uintptr_t>(to) & ~(page - 1);
+  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
+}
+
 /// Z (or A) (n x n) into a sparse matrix (axes from its header). With
 /// `column_scale` (1/x, 0 where x = 0) every entry is scaled as it is read, so
 /// Z becomes A = Z diag(x)^-1 (the product MrioSystem::build would form from Z)
@@ -510,12 +615,20 @@ SparseMatrix read_square(TsvTable& t, const Axes& axes, std::uint64_t bytes, con
   outer[0] = 0;
   for (Index j = 0; j < n; ++j) outer[j + 1] = outer[j] + col_count[static_cast<size_t>(j)];
   std::vector<Index> next(outer, outer + n);
-  for (Index i = 0; i < n; ++i)
+  Index released = 0;  // entries of cols/vals before this one are handed back
+  for (Index i = 0; i < n; ++i) {
     for (Index e = row_start[static_cast<size_t>(i)]; e < row_start[static_cast<size_t>(i) + 1]; ++e) {
       const Index at = next[static_cast<size_t>(cols[static_cast<size_t>(e)])]++;
       m.innerIndexPtr()[at] = i;  // rows ascending within each column
       m.valuePtr()[at] = vals[static_cast<size_t>(e)];
     }
+    const Index done = row_start[static_cast<size_t>(i) + 1];
+    if (done - released >= (Index{1} << 20) || i + 1 == n) {
+      release_consumed(cols.data(), cols.capacity() * sizeof(std::int32_t), cols.data() + released, cols.data() + done);
+      release_consumed(vals.data(), vals.capacity() * sizeof(double), vals.data() + released, vals.data() + done);
+      released = done;
+    }
+  }
   return m;
 }
 
@@ -544,23 +657,34 @@ struct RowTable {
 
 /// `rows_hint`: the number of rows when known (from unit.txt), to size the
 /// buffer once. With `column_scale` each value is scaled as it is read (F -> S).
-RowTable read_labelled_rows(TsvTable& t, size_t rows_hint, const Vector* column_scale) {
+/// With `target`, the rows go into target rows [offset, offset + rows_hint)
+/// instead (the stacked matrix of all extensions), and the file must have
+/// exactly rows_hint rows (those its unit.txt lists).
+RowTable read_labelled_rows(TsvTable& t, size_t rows_hint, const Vector* column_scale, Matrix* target = nullptr,
+                            Index offset = 0) {
   RowTable out;
   const Index cols = t.columns();
   // Rows go straight into the (column-major) matrix, sized from the hint and
   // grown by half when a file has more rows than its unit.txt lists.
-  out.values.resize(static_cast<Index>(rows_hint), cols);
+  if (target == nullptr) out.values.resize(static_cast<Index>(rows_hint), cols);
+  Matrix& into = target ? *target : out.values;
+  const Index base = target ? offset : 0;
   std::vector<std::string_view> index;
   std::vector<double> row;
   Index k = 0;
   while (t.next(index, row)) {
     out.labels.emplace_back(index[0]);
-    if (k == out.values.rows()) out.values.conservativeResize(std::max<Index>(8, k + k / 2), cols);
+    if (target && k == static_cast<Index>(rows_hint))
+      throw InputError(concat("\"", t.name(), "\" line ", t.line_number(), ": more rows than the ", rows_hint,
+                              " its unit.txt lists"));
+    if (!target && k == into.rows()) into.conservativeResize(std::max<Index>(8, k + k / 2), cols);
     for (Index j = 0; j < cols; ++j)
-      out.values(k, j) = column_scale ? row[static_cast<size_t>(j)] * (*column_scale)[j] : row[static_cast<size_t>(j)];
+      into(base + k, j) = column_scale ? row[static_cast<size_t>(j)] * (*column_scale)[j] : row[static_cast<size_t>(j)];
     ++k;
   }
-  if (k != out.values.rows()) out.values.conservativeResize(k, cols);
+  if (target && k != static_cast<Index>(rows_hint))
+    throw InputError(concat("\"", t.name(), "\" has ", k, " rows; its unit.txt lists ", rows_hint));
+  if (!target && k != into.rows()) into.conservativeResize(k, cols);
   return out;
 }
 
@@ -610,12 +734,14 @@ struct Extension {
   std::string folder, index_name;
   std::vector<std::string> labels, units;
   Matrix F, S, F_Y;  // F or S, k x n; F_Y k x R*c or empty
+  bool in_target = false;  // its S rows were written into the stacked matrix instead
 };
 
 /// One extension folder. With `inverse_x` (1/x), F.txt is read straight into
 /// S = F diag(x)^-1 (what MrioSystem::build would compute from F).
 Extension read_extension(const Release& release, const std::string& folder, const Axes& axes,
-                         const std::vector<std::string>& categories, const Vector* inverse_x) {
+                         const std::vector<std::string>& categories, const Vector* inverse_x,
+                         Matrix* target = nullptr, Index offset = 0) {
   Extension ext;
   ext.folder = folder;
   const std::string dir = folder + "/";
@@ -624,10 +750,10 @@ Extension read_extension(const Release& release, const std::string& folder, cons
   if (release.has(dir + "unit.txt")) units = read_units(release, dir + "unit.txt", shape_of(shapes, "unit.txt", Shape{1, 1}));
   const Shape table_shape{1, 2};
   auto read = [&](const std::string& file, const std::vector<std::string>& second, const char* second_name,
-                  const Vector* scale, Matrix& into) {
+                  const Vector* scale, Matrix& into, Matrix* stacked = nullptr) {
     TsvTable t(release, dir + file, shape_of(shapes, file, table_shape));
     expect_columns(t, axes.regions, second, second_name);
-    RowTable rows = read_labelled_rows(t, units.size(), scale);
+    RowTable rows = read_labelled_rows(t, units.size(), scale, stacked, offset);
     if (ext.labels.empty()) {
       ext.labels = std::move(rows.labels);
       ext.index_name = t.index_names.empty() ? "" : t.index_names[0];
@@ -637,10 +763,12 @@ Extension read_extension(const Release& release, const std::string& folder, cons
     }
     into = std::move(rows.values);
   };
+  // `target` (given only with x known, so every extension yields S) takes the S rows.
   if (release.has(dir + "F.txt"))
-    read("F.txt", axes.sectors, "sector", inverse_x, inverse_x ? ext.S : ext.F);
+    read("F.txt", axes.sectors, "sector", inverse_x, inverse_x ? ext.S : ext.F, target);
   else
-    read("S.txt", axes.sectors, "sector", nullptr, ext.S);  // throws FileError naming S.txt if absent too
+    read("S.txt", axes.sectors, "sector", nullptr, ext.S, target);  // throws FileError naming S.txt if absent too
+  ext.in_target = target != nullptr;
   for (const char* file : {"F_Y.txt", "F_hh.txt"})  // F_hh: releases before 3.7
     if (release.has(dir + file)) {
       read(file, categories, "category", nullptr, ext.F_Y);
@@ -669,7 +797,7 @@ std::string flat_stressor_name(const std::string& ext, const std::string& index_
 }
 
 ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& options) {
-  const Release release(path);
+  const Release release(path, options.threads != 1);
   ExiobaseTable out;
   out.root = release.root();
   {
@@ -703,13 +831,14 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
   }
   const Vector* scale = inverse_x.size() > 0 ? &inverse_x : nullptr;
 
-  // Y and the extensions are read on a second thread while this one reads Z
-  // (the bulk of the work): its own handle on the zip, as a libzip archive
-  // must not be used from two threads. threads = 1 reads all on this thread.
+  // Y and the extensions, after Z (so that Z's row buffer is gone before S fills).
+  // In parallel they would overlap in memory: measured 3.8 s / 558 MB against
+  // 4.9 s / 436 MB with only the decompression on a second thread (PrefetchSource).
   struct Rest {
     std::vector<std::string> categories;
     Matrix Y;
     std::vector<Extension> exts;
+    Matrix stacked;  // the extensions' S rows, when read directly into one matrix
   };
   auto read_rest = [&](const Release& rel) {
     Rest rest;
@@ -720,25 +849,38 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
       throw InputError(concat("\"", t.name(), "\" has final demand of ", regions.size(), " regions (first ",
                               regions[0], "); expected the ", axes.regions.size(), " regions of the Z/A columns"));
     rest.Y = read_by_sector_rows(t, axes);
-    for (const char* folder : {"satellite", "impacts"}) {
-      if ((std::string(folder) == "satellite" && !options.satellite) ||
-          (std::string(folder) == "impacts" && !options.impacts) || !rel.has_folder(folder))
-        continue;
-      rest.exts.push_back(read_extension(rel, folder, axes, rest.categories, scale));
+    std::vector<std::string> folders;
+    for (const char* folder : {"satellite", "impacts"})
+      if (!((std::string(folder) == "satellite" && !options.satellite) ||
+            (std::string(folder) == "impacts" && !options.impacts) || !rel.has_folder(folder)))
+        folders.emplace_back(folder);
+    // With x known and every unit.txt present, the row counts are known up
+    // front: the extensions' S rows go straight into one stacked matrix (no
+    // second copy of ~100 MB while stacking).
+    std::vector<Index> counts;
+    for (const auto& f : folders)
+      if (scale != nullptr && rel.has(f + "/unit.txt"))
+        counts.push_back(static_cast<Index>(
+            read_units(rel, f + "/unit.txt", shape_of(file_shapes(rel, f + "/"), "unit.txt", Shape{1, 1})).size()));
+    const bool direct = !folders.empty() && counts.size() == folders.size();
+    if (direct) {
+      Index total = 0;
+      for (Index c : counts) total += c;
+      rest.stacked.resize(total, axes.n());
+    }
+    Index offset = 0;
+    for (size_t i = 0; i < folders.size(); ++i) {
+      rest.exts.push_back(read_extension(rel, folders[i], axes, rest.categories, scale,
+                                         direct ? &rest.stacked : nullptr, offset));
+      if (direct) offset += counts[i];
     }
     return rest;
   };
-  const bool parallel = options.threads != 1;
-  std::future<Rest> rest_future;
-  if (parallel) rest_future = std::async(std::launch::async, [&] { return read_rest(Release(path)); });
-  try {
+  {
     SparseMatrix T = read_square(square_table, axes, release.size(square), from_Z ? scale : nullptr);
     (from_Z && scale == nullptr ? in.Z : in.A) = std::move(T);
-  } catch (...) {
-    if (parallel) rest_future.wait();  // its own error, if any, is dropped: Z's is reported
-    throw;
   }
-  Rest rest = parallel ? rest_future.get() : read_rest(release);
+  Rest rest = read_rest(release);
   std::vector<std::string>& categories = rest.categories;
   in.Y = std::move(rest.Y);
 
@@ -770,24 +912,33 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
     all_F = all_F && e.F.size() > 0;
     any_F_Y = any_F_Y || e.F_Y.size() > 0;
   }
+  bool all_in_target = !exts.empty();
+  for (const auto& e : exts) all_in_target = all_in_target && e.in_target;
+  all_S = all_S || all_in_target;
   const bool use_F = all_F && !all_S;
   if (k > 0) {
     Matrix stacked;
-    if (exts.size() > 1) stacked.resize(k, n);
+    if (all_in_target)
+      stacked = std::move(rest.stacked);
+    else if (exts.size() > 1)
+      stacked.resize(k, n);
     if (any_F_Y) in.F_Y = Matrix::Zero(k, cols);
     Index at = 0;
     for (auto& e : exts) {
       const Index ke = static_cast<Index>(e.labels.size());
       Matrix& rows = use_F ? e.F : e.S;
-      if (!use_F && e.S.size() == 0) {
+      if (!e.in_target && !use_F && e.S.size() == 0) {
         MRIOTRACE_CHECK(scale != nullptr, "EXIOBASE \"", path, "\": ", e.folder,
                         " gives F.txt and another extension only S.txt; turning F into S needs x.txt");
         e.S = e.F * scale->asDiagonal();
       }
-      if (exts.size() == 1)
+      if (e.in_target) {
+        // already in place
+      } else if (exts.size() == 1) {
         stacked = std::move(rows);  // one extension: no copy
-      else
+      } else {
         stacked.middleRows(at, ke) = rows;
+      }
       if (e.F_Y.size() > 0) in.F_Y.middleRows(at, ke) = e.F_Y;
       for (Index i = 0; i < ke; ++i) {
         l.stressors.push_back(flat_stressor_name(e.folder, e.index_name, e.labels[static_cast<size_t>(i)]));
@@ -816,8 +967,9 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
     return moved;
   };
   try {
-    return ExiobaseTable{MrioSystem::build(take_input(), options.threads), out.root, out.kind, out.year,
-                         std::move(out.extensions), std::move(out.extension_rows)};
+    // new T(prvalue) initialises in place: the system is never moved.
+    return ExiobaseTable{std::shared_ptr<MrioSystem>(new MrioSystem(MrioSystem::build(take_input(), options.threads))),
+                         out.root, out.kind, out.year, std::move(out.extensions), std::move(out.extension_rows)};
   } catch (const InputError& e) {
     throw InputError(concat("EXIOBASE \"", path, "\" is inconsistent: ", e.what()));
   }

@@ -1,5 +1,6 @@
 // Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3) and the synthetic datasets.
 // File errors surface as mriotrace.FileError (an OSError).
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -122,7 +123,7 @@ void bind_io(nb::module_& m) {
           return io::read_exiobase3(path, io::ExiobaseOptions{satellite, impacts, threads});
         }();
         nb::dict d;
-        d["system"] = nb::cast(std::move(table.system));
+        d["system"] = nb::cast(table.system);  // shares, no copy
         d["root"] = table.root;
         d["kind"] = table.kind;
         d["year"] = table.year;

@@ -47,7 +47,7 @@ fs::path make_release(const std::string& z_cell = "1.5") {
 TEST(Exiobase, ReadsLabelsUnitsAndValues) {
   const fs::path dir = make_release();
   const io::ExiobaseTable t = io::read_exiobase3(dir.string());
-  const MrioSystem& s = t.system;
+  const MrioSystem& s = *t.system;
   EXPECT_EQ(t.kind, "ixi");
   EXPECT_EQ(t.year, "2011");
   EXPECT_EQ(s.labels().regions, (std::vector<std::string>{"AT", "BE"}));
@@ -90,7 +90,8 @@ TEST(Exiobase, FlatNamesEscapeAsThePythonLayer) {
 
 TEST(Characterize, AppendsImpactRowsLinearInTheStressors) {
   const fs::path dir = make_release();
-  const MrioSystem s = io::read_exiobase3(dir.string()).system;
+  const io::ExiobaseTable table = io::read_exiobase3(dir.string());
+  const MrioSystem& s = *table.system;
   CharacterisationTable t;
   t.impacts = {"impacts::GWP"};
   t.impact_units = {"kg CO2 eq."};

@@ -267,7 +267,7 @@ def test_cli_import_then_footprint(fixture_zip, tmp_path):
 
 
 def test_one_thread_reads_the_same(fixture_zip):
-    # Y and the extensions are read on a second thread by default; threads=1 reads all on one.
+    # Zip members are decompressed on a second thread by default; threads=1 reads all on one.
     a, b = mriotrace.read_exiobase3(fixture_zip), mriotrace.read_exiobase3(fixture_zip, threads=1)
     np.testing.assert_array_equal(a.A.to_numpy(), b.A.to_numpy())
     np.testing.assert_array_equal(a.impacts.S.to_numpy(), b.impacts.S.to_numpy())

@@ -19,6 +19,7 @@
 // over the defaults above.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -29,7 +30,8 @@ namespace mriotrace::io {
 struct ExiobaseOptions {
   bool satellite = true;  ///< read <root>/satellite/ when present
   bool impacts = true;    ///< read <root>/impacts/ when present
-  int threads = 0;        ///< for computing x from A when x.txt is absent
+  int threads = 0;        ///< 1: all on this thread; else zip members are decompressed on a second
+                          ///< thread; also for computing x from A when x.txt is absent
 };
 
 struct ExiobaseTable {
@@ -38,7 +40,9 @@ struct ExiobaseTable {
   /// "<ext>::<label>" (or "<ext>[<index name>]::<label>" when the file's index
   /// name is not "stressor"), as the Python layer's extensions encode them
   /// (python/mriotrace/_names.py). monetary_unit from unit.txt ("M.EUR").
-  MrioSystem system;
+  /// Shared, so that it reaches its owner (e.g. Python) without a copy: Eigen
+  /// 3.4's SparseMatrix has no move constructor, so moving a system copies A.
+  std::shared_ptr<MrioSystem> system;
   std::string root;                     ///< folder (or folder inside the zip) holding Y.txt
   std::string kind;                     ///< "ixi", "pxp" (from the file name), else ""
   std::string year;                     ///< "2011" from IOT_2011_ixi, else ""
