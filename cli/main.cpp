@@ -16,6 +16,8 @@
 #include "batch_commands.hpp"
 #include "commands.hpp"
 #include "import.hpp"
+#include "footprint_split.hpp"
+#include "import_db.hpp"
 #include "scenario.hpp"
 #include "spa.hpp"
 #include "util.hpp"
@@ -171,6 +173,8 @@ int main(int argc, char** argv) {
   const BatchCommands batch = add_batch_commands(app);  // batch run, batch merge, sda
 
   const auto run_import = add_import_command(app);  // import china-national | ceads-mrio (Python readers)
+  const ImportDbCommand import_db = add_import_db_command(app);  // import-db exiobase3
+  const FootprintSplitCommand footprint_split = add_footprint_split_command(app);
 
   ScenarioRunOptions scen;
   CLI::App* cmd_scen_run = nullptr;
@@ -220,6 +224,8 @@ int main(int argc, char** argv) {
     if (cmd_scen_run->parsed()) run_scenario_command(scen);
     batch.run();
     run_import();
+    import_db.run();
+    footprint_split.run();
   } catch (const UsageError& e) {
     return fail(e.what(), 2);
   } catch (const std::exception& e) {

@@ -178,7 +178,7 @@ MrioSystem MrioSystem::build(SystemInput in, int threads) {
     s.A_ = in.Z * recix.asDiagonal();  // A = Z diag(x)^-1, zero column where x = 0
     s.A_.prune(0.0);
   } else {
-    s.A_ = std::move(in.A);
+    s.A_.swap(in.A);  // Eigen 3.4 sparse matrices have no move constructor: std::move would copy
     s.A_.prune(0.0);
   }
   s.A_.makeCompressed();

@@ -94,7 +94,23 @@ std::string region_sector_label(const Labels& l, Index j) {
   return csv_field(l.regions[static_cast<size_t>(j / N)]) + "," + csv_field(l.sectors[static_cast<size_t>(j % N)]);
 }
 
+std::string region_category_label(const Labels& l, Index j) {
+  const Index c = l.c();
+  return csv_field(l.regions[static_cast<size_t>(j / c)]) + "," +
+         csv_field(l.fd_categories[static_cast<size_t>(j % c)]);
+}
+
 }  // namespace
+
+void write_split_csv(const std::string& path, const Labels& labels, const std::vector<Index>& stressors,
+                     const Matrix& D, bool by_category) {
+  const Index cols = by_category ? labels.R() * labels.c() : labels.n();
+  check_columns(D, static_cast<Index>(stressors.size()), cols, "D_cba", path);
+  Accounts rows;
+  rows.stressors = stressors;
+  write_table(path, by_category ? "stressor,unit,region,category,D_cba" : "stressor,unit,region,sector,D_cba", labels,
+              rows, {{"D_cba", &D}}, by_category ? &region_category_label : &region_sector_label);
+}
 
 void write_regional_csv(const std::string& path, const Labels& labels, const Accounts& accounts) {
   MRIOTRACE_CHECK(accounts.regional, "writing \"", path, "\": the accounts have no regional results; compute them "

@@ -11,6 +11,7 @@
 
 #include "common.hpp"
 #include "mriotrace/accounts.hpp"
+#include "mriotrace/characterize.hpp"
 #include "mriotrace/error.hpp"
 #include "mriotrace/solver.hpp"
 #include "mriotrace/system.hpp"
@@ -249,6 +250,17 @@ void bind_core(nb::module_& m) {
   def_solve<&LeontiefSolver::solve, &LeontiefSolver::solve>(solver_cls, "solve", "(I - A)^-1");
   def_solve<&LeontiefSolver::solve_transposed, &LeontiefSolver::solve_transposed>(solver_cls, "solve_transposed",
                                                                                    "(I - A)^-T");
+
+  m.def(
+      "characterize",
+      [](const MrioSystem& system, std::vector<std::string> impacts, std::vector<std::string> impact_units,
+         std::vector<std::string> stressors, const Matrix& factors) {
+        CharacterisationTable table{std::move(impacts), std::move(impact_units), std::move(stressors), factors};
+        nb::gil_scoped_release release;
+        return characterize(system, table);
+      },
+      "system"_a, "impacts"_a, "impact_units"_a, "stressors"_a, "factors"_a,
+      "The system with impact rows appended: S_new = factors S[stressors], F_Y_new = factors F_Y[stressors].");
 
   m.def(
       "check_productive",

@@ -1,5 +1,6 @@
-// Bindings of the file formats (HDF5, USEEIO JSON) and the synthetic datasets.
+// Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3) and the synthetic datasets.
 // File errors surface as mriotrace.FileError (an OSError).
+#include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
@@ -9,6 +10,7 @@
 #include "common.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/exiobase.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/useeio.hpp"
 
@@ -136,6 +138,25 @@ void bind_io(nb::module_& m) {
       },
       "dir"_a, "threads"_a = 0,
       "Read a USEEIO JSON model folder: dict(system, demand_ids, demands (n, d), sector_ids, sector_names).");
+
+  m.def(
+      "read_exiobase3",
+      [](const std::string& path, bool satellite, bool impacts, int threads) {
+        io::ExiobaseTable table = [&] {  // constructed in place (no copy of the sparse A)
+          nb::gil_scoped_release release;
+          return io::read_exiobase3(path, io::ExiobaseOptions{satellite, impacts, threads});
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);  // shares, no copy
+        d["root"] = table.root;
+        d["kind"] = table.kind;
+        d["year"] = table.year;
+        d["extensions"] = nb::cast(table.extensions);
+        d["extension_rows"] = nb::cast(table.extension_rows);
+        return d;
+      },
+      "path"_a, "satellite"_a = true, "impacts"_a = true, "threads"_a = 0,
+      "Read an EXIOBASE 3 zip or folder: dict(system, root, kind, year, extensions, extension_rows).");
 
   const datasets::GeneratorOptions defaults;  // keep the Python defaults in sync with C++
   m.def(

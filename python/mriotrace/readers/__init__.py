@@ -1,4 +1,5 @@
-"""Readers of published Chinese data: NBS input-output tables, CEADs inventories and the CEADs MRIO.
+"""Readers of published data: NBS input-output tables, CEADs inventories and the CEADs MRIO (China),
+and the EXIOBASE 3 database (native C++ reader, :mod:`mriotrace.global_readers`).
 
 Every reader raises :class:`mriotrace.FileError` (missing, truncated or
 unreadable file) or :class:`mriotrace.InputError` (wrong sheet, missing
@@ -8,5 +9,7 @@ columns, text in a numeric cell), naming the file, the sheet and the cell.
 from .ceads import CeadsInventory, read_ceads_inventory
 from .ceads_mrio import CeadsMrio, read_ceads_mrio
 from .nbs import NbsTable, read_nbs
+from ..global_readers import ExiobaseTable, read_exiobase3, read_exiobase3_table
 
-__all__ = ["read_nbs", "NbsTable", "read_ceads_inventory", "CeadsInventory", "read_ceads_mrio", "CeadsMrio"]
+__all__ = ["read_nbs", "NbsTable", "read_ceads_inventory", "CeadsInventory", "read_ceads_mrio", "CeadsMrio",
+           "read_exiobase3", "read_exiobase3_table", "ExiobaseTable"]

@@ -22,4 +22,11 @@ void write_regional_csv(const std::string& path, const Labels& labels, const Acc
 /// atomically. Requires accounts.sector_level.
 void write_sector_csv(const std::string& path, const Labels& labels, const Accounts& accounts);
 
+/// Write a consumption-based account split finer than by region, atomically:
+///   by_category: D is k x R*c, header stressor,unit,region,category,D_cba
+///   else (by product): D is k x R*N, header stressor,unit,region,sector,D_cba
+/// (region = the consuming region). Rows named by `stressors` (indices into labels).
+void write_split_csv(const std::string& path, const Labels& labels, const std::vector<Index>& stressors,
+                     const Matrix& D, bool by_category);
+
 }  // namespace mriotrace::io
