@@ -137,12 +137,12 @@ void print_report(const MrioSystem& sys, const BaseResults& base, const Scenario
                   const std::string& extra) {
   // The one formatter (core/src/scenario_report.cpp, also ScenarioResult.report()
   // in Python), the caller's lines after it, every line wrapped at 100 columns.
-  std::string text = scenario_report(sys, base, sc, res);
+  std::string text = scenario_report(sys, base, sc, res);  // wrapped at 100 columns
   if (!extra.empty()) {
     while (!text.empty() && text.back() == '\n') text.pop_back();
-    text += "\n" + extra + "\n\n";
+    text += "\n" + wrap_lines(extra) + "\n\n";
   }
-  std::cout << wrap_lines(text);
+  std::cout << text;
 }
 
 const char* const kDemoBaseDescription =

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <sstream>
 
+#include "mriotrace/text.hpp"
 #include "mriotrace/units.hpp"
 #include "mriotrace/scenario.hpp"
 
@@ -209,7 +210,7 @@ std::string scenario_report(const MrioSystem& sys, const BaseResults& base, cons
     }
   }
   os << '\n';
-  return os.str();
+  return wrap_lines(os.str());  // 100 columns, for a terminal and for the CLI's and Python's text alike
 }
 
 }  // namespace mriotrace
