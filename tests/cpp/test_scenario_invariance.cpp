@@ -680,7 +680,20 @@ TEST(ScenarioReport, RelocationLineSplitsOriginDestinationElsewhereAndTotal) {
   const Based b0;
   const Scenario sc = every_kind()[0];  // chemicals North -> South, 40 %
   const ScenarioResult res = run_scenario(b0.sys, b0.solver, b0.base, sc);
-  const std::string text = scenario_report(b0.sys, b0.base, sc, res);
+  // The report is wrapped at 100 columns: join continuation lines (newline
+  // and the deeper indent) back into the logical line.
+  std::string text;
+  {
+    const std::string wrapped = scenario_report(b0.sys, b0.base, sc, res);
+    for (size_t i = 0; i < wrapped.size(); ++i) {
+      if (wrapped[i] == '\n' && wrapped.compare(i + 1, 6, "      ") == 0) {
+        text += ' ';
+        while (i + 1 < wrapped.size() && wrapped[i + 1] == ' ') ++i;
+        continue;
+      }
+      text += wrapped[i];
+    }
+  }
   auto g = [](double v) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%+.4g", v);
