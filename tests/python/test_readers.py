@@ -65,6 +65,16 @@ def test_nbs_153_proportional_imports_balance(nbs153):
     assert t.sectors.loc["061", "name"] == "Smelting of steel"
 
 
+def test_nbs_149_table_reads_and_balances():
+    path = require_data("china/nbs/china_2017_149.csv")
+    t = readers.read_nbs(path)
+    assert t.n == 149 and t.Z.shape == (149, 149) and t.imports_treatment == "proportional"
+    raw = pd.read_csv(path, dtype={"Code": str}).set_index("Code")
+    assert_close(t.x, raw.loc[t.x.index, "GO"].astype(float), rtol=1e-15)
+    assert_close(t.Z.sum(axis=1) + t.Y.sum(axis=1), t.x, rtol=1e-9, what="domestic rows")
+    assert 0 <= t.max_imbalance < 1e-6
+
+
 def test_nbs_42_split_table_domestic_technology():
     path = require_data("china/nbs/china_2017_42.csv")
     t = readers.read_nbs(path)
