@@ -55,10 +55,16 @@ def _strings(values) -> np.ndarray:
 
 # --- accounts ---------------------------------------------------------------------------
 
-def accounts_frame(results) -> pd.DataFrame:
+def accounts_frame(results, accounts=None) -> pd.DataFrame:
     """The tidy table of an AccountsResults (columns :data:`ACCOUNT_COLUMNS`), set by set,
-    account by account in the order of :data:`mriotrace.results.ACCOUNTS`, rows in
-    array order (stressor-major, then region, then sector / partner)."""
+    account by account in the order of :data:`mriotrace.results.ACCOUNTS` (only `accounts`
+    when given), rows in array order (stressor-major, then region, then sector / partner)."""
+    from .results import ACCOUNTS
+    if accounts is not None:
+        accounts = [accounts] if isinstance(accounts, str) else list(accounts)
+        unknown = [a for a in accounts if a not in ACCOUNTS]
+        if unknown:
+            raise ValueError(f"unknown account(s) {unknown}; expected some of {list(ACCOUNTS)}")
     regions, sectors = _strings(results.regions), _strings(results.sectors)
     R, N = len(regions), len(sectors)
     cell_region, cell_sector = np.repeat(regions, N), np.tile(sectors, R)
@@ -74,6 +80,8 @@ def accounts_frame(results) -> pd.DataFrame:
     for s in results:
         rows = _strings(s.stressors)
         for account in s.accounts:
+            if accounts is not None and account not in accounts:
+                continue
             a = s.array(account)
             value = a.reshape(-1)  # C index order: matches the repeat / tile below
             units = _strings(s.units_of(account))

@@ -171,12 +171,13 @@ class AccountsResults:
         return "\n".join(lines)
 
     # --- exports (mriotrace.export) ---------------------------------------------------
-    def to_frame(self) -> pd.DataFrame:
+    def to_frame(self, accounts=None) -> pd.DataFrame:
         """Tidy table: one row per value; columns result, account, stressor, unit, region, sector,
         partner, value ("" where a label does not apply; Q: region = emitting region, partner =
-        the region whose final demand caused it)."""
+        the region whose final demand caused it). accounts: only these (e.g. ["D_cba_reg", "Q"]);
+        the sector-level ones have k x n rows each."""
         from . import export
-        return export.accounts_frame(self)
+        return export.accounts_frame(self, accounts)
 
     def to_xarray(self):
         """xarray.Dataset, one variable per account over (result, stressor, region, sector | partner);
@@ -184,15 +185,15 @@ class AccountsResults:
         from . import export
         return export.accounts_xarray(self)
 
-    def to_parquet(self, path) -> None:
+    def to_parquet(self, path, accounts=None) -> None:
         """:meth:`to_frame` as a Parquet file (needs pyarrow: ``pip install "mriotrace[export]"``)."""
         from . import export
-        export.write_parquet(self.to_frame(), path)
+        export.write_parquet(self.to_frame(accounts), path)
 
-    def to_csv(self, path) -> None:
+    def to_csv(self, path, accounts=None) -> None:
         """:meth:`to_frame` as CSV (read back exactly with ``mriotrace.export.read_csv``)."""
         from . import export
-        export.write_csv(self.to_frame(), path)
+        export.write_csv(self.to_frame(accounts), path)
 
 
 class ScenarioResults(AccountsResults):
