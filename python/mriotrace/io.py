@@ -146,9 +146,11 @@ def load_results(path, *, keep: int = 0):
         from . import _spa_file
         return _spa_file.read(path, info, keep=keep)
     named = _core.load_results(path)
-    if not named:
+    if not named and kind == "system":
         raise _core.InputError(f'"{path}" holds a system and no stored results; use mriotrace.load("{path}") '
-                         "(and calc_all) instead")
+                               "(and calc_all) instead")
+    if not named:
+        raise _core.InputError(f'"{path}" holds labels but no result sets (/results is empty or missing)')
     cls = results.ScenarioResults if kind == "scenario" else results.AccountsResults
     return cls(info["labels"], named, kind=kind, source=path)
 

@@ -157,6 +157,9 @@ def test_accounts_can_be_chosen_for_the_tidy_table(system):
 def test_results_of_a_system_without_accounts(system, system_file):
     with pytest.raises(mriotrace.InputError, match=r"holds a system and no stored results; use mriotrace.load"):
         mriotrace.load_results(system_file)
+    mriotrace._core.save_results(str(system_file.with_name("labels.h5")), system.core.labels, [])
+    with pytest.raises(mriotrace.InputError, match="holds labels but no result sets"):
+        mriotrace.load_results(system_file.with_name("labels.h5"))
     with pytest.raises(ValueError, match="call calc_all"):
         system.results()
     with pytest.raises(ValueError, match="calc_all"):
