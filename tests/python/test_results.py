@@ -145,6 +145,32 @@ def test_a_damaged_results_file_is_a_checksum_error_never_a_number(system, tmp_p
     assert mriotrace.inspect(bad)["kind"] == "footprint"  # labels and structure are intact
 
 
+def test_flipped_bytes_in_a_results_file_never_change_the_numbers(system, tmp_path):
+    # A sample of the byte-flip experiment (docs/reliability.md) on a footprint file: every
+    # flipped byte either reads back to identical tables or is refused, never a different number.
+    system.calc_all(sector_level=False)
+    good = tmp_path / "fp.h5"
+    mriotrace.save_results(system, good)
+    want = system.results().to_frame()
+    data = good.read_bytes()
+    identical = refused = 0
+    for pos in np.linspace(0, len(data) - 1, 96).astype(int):
+        bad = bytearray(data)
+        bad[pos] ^= 0xFF
+        path = tmp_path / "flipped.h5"
+        path.write_bytes(bad)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                got = mriotrace.load_results(path).to_frame()
+        except (OSError, ValueError):
+            refused += 1
+            continue
+        pd.testing.assert_frame_equal(got, want, check_exact=True, obj=f"byte {pos} flipped")
+        identical += 1
+    assert identical + refused == 96 and refused > 0
+
+
 def test_accounts_can_be_chosen_for_the_tidy_table(system):
     system.calc_all()
     frame = system.results().to_frame(accounts=["D_cba_reg", "x"])
