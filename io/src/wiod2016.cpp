@@ -375,31 +375,53 @@ double number(const Workbook& wb, const std::string& sheet, int row, const Cell&
 
 // ---------------------------------------------------------------- the WIOT
 
-constexpr int kFirstDataRow = 7;  // rows 1-6 are the header
 constexpr int kFirstValueCol = 4;  // column E; A-D are the row labels
-constexpr int kCodeRow = 3, kNameRow = 4, kCountryRow = 5;
 const std::vector<std::string> kCategories{"CONS_h", "CONS_np", "CONS_g", "GFCF", "INVEN"};
 const std::vector<std::string> kBottomRows{"II_fob", "TXSP", "EXP_adj", "PURR", "PURNR", "VA", "IntTTM", "GO"};
 
 struct Layout {
+  int code_row = 3, name_row = 4, country_row = 5;  // header rows (the published ones by default)
   std::vector<std::string> regions, sectors, sector_names, categories, category_names;
   int n = 0, ncat = 0;  // n sector columns, R*c final-demand columns
   int tot_col = -1;     // TOT column (sheet column index), -1 if absent
   int col(int j) const { return kFirstValueCol + j; }
 };
 
-/// Columns from the header rows: (country, code) pairs, region-major.
-Layout parse_header(const Workbook& wb, const std::string& sheet, const std::map<int, Row>& header) {
-  for (int r : {kCodeRow, kNameRow, kCountryRow})
+/// A data row: most of its cells from column E on are numbers (header rows hold text).
+bool is_data_row(const Row& row) {
+  size_t values = 0, numbers = 0;
+  for (size_t i = 0; i < row.size; ++i)
+    if (row.cells[i].col >= kFirstValueCol) {
+      ++values;
+      numbers += row.cells[i].type == 'n';
+    }
+  return values > 0 && 2 * numbers > values;
+}
+
+/// Columns from the header rows: (country, code) pairs, region-major. The
+/// header rows holding the codes, descriptions and countries are those whose
+/// first value column repeats the first data row's labels (A, B, C), as in
+/// the published file (rows 3, 4, 5, the default).
+Layout parse_header(const Workbook& wb, const std::string& sheet, const std::map<int, Row>& header,
+                    const Row& first) {
+  Layout l;
+  for (const auto& [r, row] : header) {
+    const std::string e = row.text(kFirstValueCol);
+    if (e.empty()) continue;
+    if (e == first.text(0)) l.code_row = r;
+    if (e == first.text(1)) l.name_row = r;
+    if (e == first.text(2)) l.country_row = r;
+  }
+  const int code_row = l.code_row, country_row = l.country_row;
+  for (int r : {l.code_row, l.name_row, l.country_row})
     if (!header.count(r))
       throw InputError(concat(wb.file(), ", sheet \"", sheet, "\": header row ", r, " (",
-                              r == kCodeRow ? "codes" : r == kNameRow ? "descriptions" : "countries",
+                              r == l.code_row ? "codes" : r == l.name_row ? "descriptions" : "countries",
                               ") is empty; expected the WIOD 2016 layout (codes in row 3, descriptions in row 4, "
                               "countries in row 5, data from row 7, values from column E)"));
-  const Row& codes = header.at(kCodeRow);
-  const Row& names = header.at(kNameRow);
-  const Row& countries = header.at(kCountryRow);
-  Layout l;
+  const Row& codes = header.at(l.code_row);
+  const Row& names = header.at(l.name_row);
+  const Row& countries = header.at(l.country_row);
   int last = kFirstValueCol - 1;
   for (size_t i = 0; i < codes.size; ++i) last = std::max(last, codes.cells[i].col);
   // Sector columns until the first final-demand code.
@@ -410,13 +432,13 @@ Layout parse_header(const Workbook& wb, const std::string& sheet, const std::map
     if (std::find(kCategories.begin(), kCategories.end(), code) != kCategories.end() || code == "TOT") break;
     const std::string country = countries.text(col);
     if (code.empty() || country.empty())
-      throw InputError(concat(wb.where(sheet, code.empty() ? kCodeRow : kCountryRow, col), ": empty; expected ",
-                              code.empty() ? "a sector code (A01 ..) in the codes row 3"
-                                           : "a country code (AUS ..) in the countries row 5"));
+      throw InputError(concat(wb.where(sheet, code.empty() ? code_row : country_row, col), ": empty; expected ",
+                              code.empty() ? "a sector code (A01 ..) in the codes row"
+                                           : "a country code (AUS ..) in the countries row"));
     cols.emplace_back(country, code);
   }
   if (cols.empty())
-    throw InputError(concat(wb.where(sheet, kCodeRow, kFirstValueCol), ": '", codes.text(kFirstValueCol),
+    throw InputError(concat(wb.where(sheet, code_row, kFirstValueCol), ": '", codes.text(kFirstValueCol),
                             "'; expected the first sector code (A01) of the WIOD 2016 layout"));
   // Region-major with the same sectors in every region.
   for (const auto& [country, code] : cols) {
@@ -431,7 +453,7 @@ Layout parse_header(const Workbook& wb, const std::string& sheet, const std::map
   for (size_t j = 0; j < cols.size(); ++j) {
     const int c = kFirstValueCol + static_cast<int>(j);
     if (cols[j].first != l.regions[j / N] || cols[j].second != l.sectors[j % N])
-      throw InputError(concat(wb.where(sheet, kCodeRow, c), ": ", cols[j].first, " ", cols[j].second, "; expected ",
+      throw InputError(concat(wb.where(sheet, code_row, c), ": ", cols[j].first, " ", cols[j].second, "; expected ",
                               l.regions[j / N], " ", l.sectors[j % N], " (columns country by country, the sectors "
                               "in the order of the first country)"));
   }
@@ -446,7 +468,7 @@ Layout parse_header(const Workbook& wb, const std::string& sheet, const std::map
       break;
     }
     if (std::find(kCategories.begin(), kCategories.end(), code) == kCategories.end())
-      throw InputError(concat(wb.where(sheet, kCodeRow, col), ": '", code, "'; expected a final-demand code (",
+      throw InputError(concat(wb.where(sheet, code_row, col), ": '", code, "'; expected a final-demand code (",
                               "CONS_h, CONS_np, CONS_g, GFCF, INVEN) or TOT"));
     fd.emplace_back(countries.text(col), code);
   }
@@ -462,18 +484,17 @@ Layout parse_header(const Workbook& wb, const std::string& sheet, const std::map
                             l.regions.size(), " countries x the categories of the first (", c, ")"));
   for (size_t j = 0; j < fd.size(); ++j)
     if (fd[j].first != l.regions[j / c] || fd[j].second != l.categories[j % c])
-      throw InputError(concat(wb.where(sheet, kCodeRow, kFirstValueCol + l.n + static_cast<int>(j)), ": ",
+      throw InputError(concat(wb.where(sheet, code_row, kFirstValueCol + l.n + static_cast<int>(j)), ": ",
                               fd[j].first, " ", fd[j].second, "; expected ", l.regions[j / c], " ",
                               l.categories[j % c], " (final demand country by country, as the sector columns)"));
   l.ncat = static_cast<int>(fd.size());
   return l;
 }
 
-/// The title and unit cells in column A of rows 1-4.
+/// The title and unit cells in column A of the header rows.
 void parse_title(const std::map<int, Row>& header, std::string& year, std::string& unit) {
   static const std::regex trailing_year(R"((\d{4})\s*$)");
   for (const auto& [r, row] : header) {
-    if (r > kNameRow) break;
     const std::string a = row.text(0);
     std::smatch m;
     if (year.empty() && std::regex_search(a, m, trailing_year)) year = m[1];
@@ -583,12 +604,12 @@ WiodTable read_wiod2016(const std::string& path, const WiodOptions& options) {
 
   wb.stream(sheet, [&](const Row& row) {
     last_row = row.number;
-    if (row.number < kFirstDataRow) {
+    if (!have_layout && !is_data_row(row)) {
       header[row.number] = row;
       return;
     }
     if (!have_layout) {
-      l = parse_header(wb, sheet, header);
+      l = parse_header(wb, sheet, header, row);
       parse_title(header, title_year, unit);
       Y = Matrix::Zero(l.n, l.ncat);
       tot = Vector::Zero(l.n);
@@ -637,8 +658,8 @@ WiodTable read_wiod2016(const std::string& path, const WiodOptions& options) {
     }
   });
   if (!have_layout)
-    throw InputError(concat(wb.file(), ", sheet \"", sheet, "\": no data rows (", last_row, " rows); expected the ",
-                            "WIOD 2016 layout with data from row 7"));
+    throw InputError(concat(wb.file(), ", sheet \"", sheet, "\": no data rows (", last_row, " rows, none with numbers ",
+                            "from column E); expected the WIOD 2016 layout with data from row 7"));
   if (next_sector < l.n)
     throw InputError(concat(wb.file(), ", sheet \"", sheet, "\": ", next_sector, " sector rows; expected ", l.n,
                             " (one per column; truncated table?)"));
