@@ -77,6 +77,14 @@ def test_other_sheet_and_year_from_title(tmp_path):
     assert t.year == "2010" and t.sheet == "Data" and t.system.get_regions().tolist() == ["AUS", "ROW"]
 
 
+def test_header_rows_found_by_content(tmp_path, files):
+    p = tmp_path / "WIOT2014_Nov16_ROW.xlsx"
+    wf.write_wiot(p, files["table"], shift=2)  # two more rows on top: header in rows 5-8, data from row 9
+    s = mriotrace.readers.read_wiod2016(p)
+    np.testing.assert_allclose(s.Y.to_numpy(), files["table"]["Y"], rtol=1e-15)
+    assert list(s.get_sectors()) == [c for c, _ in wf.SECTORS]
+
+
 def _small(tmp_path, name="WIOT2014_Nov16_ROW.xlsx", **kw):
     p = tmp_path / name
     wf.write_wiot(p, wf.make_table(regions=["AUS", "ROW"], sectors=wf.SECTORS[:3]), **kw)

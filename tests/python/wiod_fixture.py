@@ -72,11 +72,12 @@ def make_table(regions=REGIONS, sectors=SECTORS, seed: int = 7) -> dict:
 
 
 def write_wiot(path, table: dict | None = None, *, year: int = 2014, sheet: str | None = None,
-               cell_override: dict | None = None) -> dict:
+               cell_override: dict | None = None, shift: int = 0) -> dict:
     """Write `table` (default :func:`make_table`) as a WIOT workbook; returns the table.
 
     cell_override: {(row, col): value} (1-based sheet row, 0-based column)
     written instead of what the layout puts there (for the bad-file tests).
+    shift: write everything that many rows lower (a layout the reader finds by content).
     """
     import xlsxwriter
 
@@ -131,9 +132,9 @@ def write_wiot(path, table: dict | None = None, *, year: int = 2014, sheet: str 
         if v is None:
             continue
         if isinstance(v, str):
-            ws.write_string(r - 1, cc, v)
+            ws.write_string(r - 1 + shift, cc, v)
         else:
-            ws.write_number(r - 1, cc, v)
+            ws.write_number(r - 1 + shift, cc, v)
     wb.close()
     return t
 
