@@ -17,11 +17,11 @@ APT_PACKAGES=(
   build-essential pkg-config
   libeigen3-dev libopenblas-dev libsuitesparse-dev libtbb-dev libhdf5-dev
   libopenmpi-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
-  libtomlplusplus-dev openmpi-bin libzip-dev
+  libtomlplusplus-dev openmpi-bin libzip-dev libexpat1-dev
 )
 PIP_PACKAGES=(
   "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
-  numpy scipy pandas h5py pytest pymrio matplotlib tqdm pint python-calamine xlsxwriter
+  numpy scipy pandas h5py pytest pymrio matplotlib tqdm pint python-calamine xlsxwriter requests platformdirs
   pyarrow xarray  # tidy exports of results (to_parquet, to_xarray); optional at run time
 )
 

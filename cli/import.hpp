@@ -13,4 +13,7 @@ namespace mriotrace::cli {
 /// (replacing this process by the Python importer) and is a no-op otherwise.
 std::function<void()> add_import_command(CLI::App& app);
 
+/// Registers `datasets` (fetch, list: python -m mriotrace.downloads) the same way.
+std::function<void()> add_datasets_command(CLI::App& app);
+
 }  // namespace mriotrace::cli

@@ -2,6 +2,7 @@
 // File errors surface as mriotrace.FileError (an OSError).
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <optional>
@@ -13,6 +14,7 @@
 #include "mriotrace/io/exiobase.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/useeio.hpp"
+#include "mriotrace/io/wiod2016.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -168,6 +170,32 @@ void bind_io(nb::module_& m) {
       },
       "path"_a, "satellite"_a = true, "impacts"_a = true, "threads"_a = 0,
       "Read an EXIOBASE 3 zip or folder: dict(system, root, kind, year, extensions, extension_rows).");
+
+  m.def(
+      "read_wiod2016",
+      [](const std::string& path, const std::string& sheet,
+         const std::vector<std::tuple<std::string, std::string, std::string>>& env) {
+        io::WiodOptions options;
+        options.sheet = sheet;
+        for (const auto& [file, name, unit] : env) options.env.push_back({file, name, unit});
+        io::WiodTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_wiod2016(path, options);
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["year"] = table.year;
+        d["sheet"] = table.sheet;
+        d["sector_names"] = nb::cast(table.sector_names);
+        d["category_names"] = nb::cast(table.category_names);
+        d["factor_rows"] = nb::cast(table.factor_rows);
+        d["max_imbalance"] = table.max_imbalance;
+        d["imbalance"] = table.imbalance;
+        return d;
+      },
+      "path"_a, "sheet"_a = "", "env"_a = std::vector<std::tuple<std::string, std::string, std::string>>{},
+      "Read a WIOD 2016 WIOT .xlsx (env: [(workbook, name, unit)]): dict(system, year, sheet, sector_names, "
+      "category_names, factor_rows, max_imbalance, imbalance).");
 
   const datasets::GeneratorOptions defaults;  // keep the Python defaults in sync with C++
   m.def(
