@@ -413,8 +413,9 @@ class MRIOSystem:
 
     # ------------------------------------------------------------- properties
     def __repr__(self) -> str:
-        return (f"MRIOSystem {self.name!r}: {len(self._regions)} regions x {len(self._sectors)} sectors, "
-                f"{len(self._categories)} final-demand categories, extensions: "
+        R, N, c = len(self._regions), len(self._sectors), len(self._categories)
+        return (f"MRIOSystem {self.name!r}: {R} region{'s' * (R != 1)} x {N} sector{'s' * (N != 1)}, "
+                f"{c} final-demand categor{'ies' if c != 1 else 'y'}, extensions: "
                 f"{', '.join(self._extensions) or 'none'}")
 
     # ---------------------------------------------------------------- reports
@@ -461,13 +462,15 @@ class MRIOSystem:
         from .units import number, scale_for
 
         money = self._monetary_unit or "monetary units"
+
+        def big(v):  # money stays in the table's unit; 4 digits of a large total say enough
+            return f"{v:.4g}" if abs(v) >= 1e6 else number(v)
         R, N = len(self._regions), len(self._sectors)
         x = np.asarray(self._core.x)
-        lines = [f"MRIOSystem {self.name!r}: {R} region{'s' if R != 1 else ''} x {N} sectors, "
-                 f"{len(self._categories)} final-demand categories; money in {money}",
-                 f"  gross output {number(x.sum())} {money}"
-                 + (f"; value added {number(np.asarray(self._core.v).sum())}" if self._core.has_value_added else "")
-                 + (f"; final demand {number(np.asarray(self._core.Y).sum())}" if self._core.Y.shape[1] else "")]
+        lines = [repr(self).split(", extensions:")[0] + f"; money in {money}",
+                 f"  gross output {big(x.sum())} {money}"
+                 + (f"; value added {big(np.asarray(self._core.v).sum())}" if self._core.has_value_added else "")
+                 + (f"; final demand {big(np.asarray(self._core.Y).sum())}" if self._core.Y.shape[1] else "")]
         if calculate and not self._accounts_ready(True) and self._core.k and self._core.Y.shape[1]:
             self.calc_all()
         rows = self._stressor_rows(stressors)
