@@ -60,7 +60,7 @@ def footprint_products_by_category():
 
 def footprint_categories():
     """Consumption-based CO2 of the REAL demo by final-demand category, split by the 6 largest
-    products (households' own fuel use counts in their categories)."""
+    products; households' own fuel use (direct emissions of final demand) is a segment of its own."""
     return plot.footprint(demo(), "CO2", by="category", stack="sector", top_segments=6)
 
 

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from . import _core
+from ._names import row_name
 from .units import number, scale_for
 
 __all__ = ["footprint", "flows", "waterfall", "spa_tree"]
@@ -47,8 +48,8 @@ def wrap(label, width: int = 36) -> str:
     return textwrap.fill(str(label), width, break_on_hyphens=False, break_long_words=False)
 
 
-def _unit_label(name: str, unit: str) -> str:
-    return f"{name} [{unit}]" if unit else name
+def _unit_label(name, unit: str) -> str:
+    return f"{row_name(name)} [{unit}]" if unit else row_name(name)
 
 
 def _top(series: pd.Series, top: int, other: str = "other") -> pd.Series:
@@ -83,6 +84,13 @@ def _title(ax, parts, fontsize, **kw):
 def _extension_of(system, stressor):
     """(extension, row label, unit) of a stressor name (the flat name or the extension's row label)."""
     exts = [e for e in system.get_extensions(data=True) if not e._value_added]
+    if isinstance(stressor, str) and "::" in stressor:  # a flat name: "emissions::CO2/air"
+        from . import _names
+
+        inst, _, row = _names.decode(stressor)
+        ext = system._extensions.get(inst)
+        if ext is not None and (row[0] if len(row) == 1 else row) in ext.get_rows():
+            stressor = row[0] if len(row) == 1 else row
     if stressor is None:
         rows = [(e, r) for e in exts for r in e.get_rows()]
         if len(rows) != 1:
@@ -227,7 +235,7 @@ def footprint(system, stressor: str | None = None, *, by: str = "region", stack:
     else:
         shown = _limit(_footprint_table(system, ext, row, by, stack, account), top, top_segments)
     if shown.empty:
-        raise ValueError(f"{row!r} is zero everywhere: nothing to plot")
+        raise ValueError(f"{row_name(row)!r} is zero everywhere: nothing to plot")
     factor, shown_unit = scale_for(np.ravel(shown.to_numpy()) if account == "both" else shown.sum(axis=1), unit)
     shown = shown * factor
     labels = [wrap(i, 42) for i in shown.index]
@@ -274,7 +282,7 @@ def footprint(system, stressor: str | None = None, *, by: str = "region", stack:
              "category": "final-demand category"}
     ax.set_ylabel(names[by])
     head = title or system.name
-    sub = f"{row}, {what[account]}, by {names[by]}" + (f" and {names[stack]}" if stack else "")
+    sub = f"{row_name(row)}, {what[account]}, by {names[by]}" + (f" and {names[stack]}" if stack else "")
     if account == "both":
         sub += (f": production-based {number(table['production-based'].sum() * factor)}, consumption-based "
                 f"{number(table['consumption-based'].sum() * factor)} {shown_unit}")

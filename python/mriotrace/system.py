@@ -451,7 +451,7 @@ class MRIOSystem:
             acc["net_imports"] = acc["cba"] - acc["pba"]
             for account, series in acc.items():
                 for region, value in series.items():
-                    rows.append((ext.instance_name, str(row), unit, region, account, float(value)))
+                    rows.append((ext.instance_name, _names.row_name(row), unit, region, account, float(value)))
         return pd.DataFrame(rows, columns=["extension", "stressor", "unit", "region", "account", "value"])
 
     def report(self, stressors=None, top: int = 10, calculate: bool = True) -> str:
@@ -482,14 +482,14 @@ class MRIOSystem:
             direct_fd = float(F_Y.sum()) if F_Y is not None else 0.0
             pba_total = float(F.sum()) + direct_fd
             f, u = scale_for([pba_total, float(F.abs().max())], unit)
-            head = f"{row} [{u}]" if u else str(row)
+            head = f"{_names.row_name(row)} [{u}]" if u else _names.row_name(row)
             lines.append("")
             lines.append(f"{head}: {number(pba_total * f)} emitted in total"
                          + (f", of which {number(direct_fd * f)} directly by final demand (F_Y)" if direct_fd else ""))
             if regional:
                 pba, cba = ext.D_pba_reg.loc[row], ext.D_cba_reg.loc[row]
                 order = cba.abs().sort_values(ascending=False, kind="stable").index
-                width = max(len(str(r)) for r in list(order[:top]) + ["region"])
+                width = max(len(str(r)) for r in list(order[:top]) + ["region", f"other ({len(order) - top})"])
                 lines.append(f"  {'region':<{width}} {'production':>12} {'consumption':>12} {'net imports':>12}")
                 for r in order[:top]:
                     lines.append(f"  {str(r):<{width}} {number(pba[r] * f):>12} {number(cba[r] * f):>12} "

@@ -174,6 +174,31 @@ def test_waterfall_full_labels_values_and_net(system):
     assert ax is res.waterfall("CO2", by="region_sector", top=4, ax=ax)  # the thin method draws into ax
 
 
+def test_waterfall_small_steps_stay_visible(system):
+    sc = mriotrace.Scenario("small").relocate(LONG, system.regions[0], system.regions[1], share=0.5)
+    res = mriotrace.run_scenarios(system, [sc])[0]
+    ax = plot.waterfall(res, "CO2", by="region_sector", top=20)
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    span = max(abs(v) for b in bars for v in (b.get_x(), b.get_x() + b.get_width()))
+    tiny = [b for b in bars if abs(b.get_width()) < 0.004 * span]
+    markers = [line for line in ax.lines if line.get_marker() == "|"]
+    assert tiny and len(markers) == len(tiny)  # each one too thin to see gets a marker
+
+
+def test_pymrio_rows_and_flat_names():
+    pymrio = pytest.importorskip("pymrio")
+    s = mriotrace.from_pymrio(pymrio.load_test())
+    ax = plot.footprint(s, "emissions::emission_type1/air", by="region")  # the flat name, decoded
+    cba = s.emissions.D_cba_reg.loc[("emission_type1", "air")]  # in kg: up to 8.2e8 kg, shown in kt
+    assert s.emissions.unit.loc[("emission_type1", "air"), "unit"] == "kg" and 1e8 < cba.max() < 1e9
+    assert ax.get_xlabel().startswith("emission_type1 / air [kt]")
+    same = plot.footprint(s, ("emission_type1", "air"), by="region")
+    assert [b.get_width() for b in bar_patches(ax)] == [b.get_width() for b in bar_patches(same)]
+    np.testing.assert_allclose(sorted(b.get_width() for b in bar_patches(ax)), sorted(cba * 1e-6), rtol=1e-12)
+    total = s.emissions.F.loc[("emission_type1", "air")].sum() + s.emissions.F_Y.loc[("emission_type1", "air")].sum()
+    assert f"emission_type1 / air [Mt]: {number(total * 1e-9)} emitted in total" in s.report(top=3)  # kg -> Mt
+
+
 def test_spa_tree_boxes_and_edges_meet(system):
     res = tracing.spa(system, "CO2", tau=1e-3, max_depth=3)
     ax = plot.spa_tree(res, top=8)
