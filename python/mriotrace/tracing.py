@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from . import _core
 from ._util import as_dense, check_shape
 
-__all__ = ["SPAResult", "spa", "production_layers", "hypothetical_extraction", "linkages", "ghosh",
+__all__ = ["SPAResult", "spa", "load_paths", "production_layers", "hypothetical_extraction", "linkages", "ghosh",
            "plot_paths"]
 
 
@@ -200,6 +200,53 @@ def _spa_result(system, raw: dict, name: str, unit: str, what: str, files: list)
                      paths_found=raw["paths_found"], nodes_expanded=raw["nodes_expanded"],
                      setup_seconds=raw["setup_seconds"], search_seconds=raw["search_seconds"],
                      truncated=raw["truncated"], truncation=raw["truncation"], files=files)
+
+
+def load_paths(path) -> SPAResult:
+    """Read an HDF5 path file (``spa(..., h5=path)``, ``mriotrace spa ... -o paths.h5``).
+
+    Every path the search recorded, in search order, with the search summary.
+    The file is read by the C++ reader in a guarded child process with every
+    checksum verified: a damaged file raises :class:`mriotrace.FileError`
+    naming the file and the dataset. Files written before path files carried
+    checksums open with a ``UserWarning``. The file does not store the per-step
+    intensities and coefficients (they need the system): ``paths`` has the
+    columns value, share, depth, emitter_region, emitter_sector, final_region,
+    final_sector, path and nodes.
+    """
+    import os
+
+    raw = _core.load_spa_paths(os.fspath(path))
+    labels = raw["labels"]
+    regions, sectors = list(labels.regions), list(labels.sectors)
+    N = len(sectors)
+    offsets, nodes, values = np.asarray(raw["offsets"]), np.asarray(raw["nodes"]), np.asarray(raw["values"])
+    P = len(values)
+    path_nodes = [tuple(int(j) for j in nodes[offsets[p]:offsets[p + 1]]) for p in range(P)]
+    label = [(regions[j // N], sectors[j % N]) for j in range(len(regions) * N)]
+    total = raw["total"]
+    df = pd.DataFrame({
+        "value": values,
+        "share": values / total if total != 0 else np.zeros(P),
+        "depth": np.asarray(raw["depths"]).astype(int),
+        "emitter_region": [label[p[0]][0] for p in path_nodes],
+        "emitter_sector": [label[p[0]][1] for p in path_nodes],
+        "final_region": [label[p[-1]][0] for p in path_nodes],
+        "final_sector": [label[p[-1]][1] for p in path_nodes],
+        "path": [tuple(label[j] for j in p) for p in path_nodes],
+        "nodes": path_nodes,
+    })
+    df.index.name = "path"
+    df.attrs["unit"] = raw["unit"]
+    df.attrs["stressor"] = raw["stressor"]
+    cov = pd.Series(np.asarray(raw["coverage_by_depth"]),
+                    index=pd.RangeIndex(len(raw["coverage_by_depth"]), name="depth"), name="coverage")
+    return SPAResult(stressor=raw["stressor"], unit=raw["unit"], demand=raw["demand"], total=total,
+                     threshold=raw["threshold"], max_depth=int(raw["max_depth"]), paths=df,
+                     coverage=raw["coverage"], coverage_by_depth=cov, paths_found=int(raw["paths_found"]),
+                     nodes_expanded=int(raw["nodes_expanded"]), setup_seconds=float("nan"),
+                     search_seconds=raw["search_seconds"], truncated=bool(raw["truncation"]),
+                     truncation=raw["truncation"], files=[str(path)])
 
 
 # --- production layers, extraction, linkages, Ghosh ---------------------------------------

@@ -34,12 +34,20 @@ def _fingerprint(system: mriotrace.MRIOSystem) -> tuple:
             ext.D_pba.to_numpy().tobytes(), system.x.to_numpy().tobytes())
 
 
-def run(path: Path, step: int = 1, workdir: Path | None = None) -> dict:
-    """Flip bytes 0, step, 2*step, ... of `path`; count identical, refused and different loads."""
+def system_fingerprint(path: Path) -> tuple:
+    return _fingerprint(mriotrace.load(path))
+
+
+def run(path: Path, step: int = 1, workdir: Path | None = None, fingerprint=system_fingerprint,
+        suffix: str = ".h5") -> dict:
+    """Flip bytes 0, step, 2*step, ... of `path`; count identical, refused and different reads.
+
+    fingerprint(path) reads a file and returns what must not change (default:
+    load a system and compute its footprints); batch and path files pass their own."""
     data = bytearray(path.read_bytes())
-    reference = _fingerprint(mriotrace.load(path))
+    reference = fingerprint(path)
     workdir = Path(workdir or tempfile.mkdtemp(prefix="mriotrace-flip-"))
-    mutated = workdir / "mutated.h5"
+    mutated = workdir / ("mutated" + suffix)
     counts: Counter = Counter()
     reasons: Counter = Counter()
     different: list[int] = []
@@ -51,7 +59,7 @@ def run(path: Path, step: int = 1, workdir: Path | None = None) -> dict:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                same = _fingerprint(mriotrace.load(mutated)) == reference
+                same = fingerprint(mutated) == reference
         except (OSError, ValueError, RuntimeError) as e:  # FileError, InputError, NumericError
             counts["refused"] += 1
             reasons[str(e).split('": ', 1)[-1][:80]] += 1
