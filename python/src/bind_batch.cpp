@@ -13,8 +13,9 @@
 
 #include "common.hpp"
 #include "mriotrace/error.hpp"
-#include "mriotrace/io/batch.hpp"
-#include "mriotrace/io/batch_store.hpp"
+#include "mriotrace/batch/job.hpp"
+#include "mriotrace/batch/runner.hpp"
+#include "mriotrace/batch/store.hpp"
 #include "mriotrace/io/h5.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/sda.hpp"
@@ -25,7 +26,7 @@ using namespace nb::literals;
 namespace mriotrace::py {
 namespace {
 
-nb::dict summary_dict(const io::BatchRunSummary& s) {
+nb::dict summary_dict(const batch::BatchRunSummary& s) {
   nb::dict d;
   d["output"] = s.output;
   d["total"] = s.total;
@@ -53,9 +54,9 @@ nb::object stored_array(const std::vector<std::uint64_t>& dims, const double* va
 
 /// Everything of a batch results file as plain Python values and NumPy
 /// arrays (mriotrace/batch.py builds the tables).
-nb::dict contents_dict(io::BatchFileContents&& c) {
+nb::dict contents_dict(batch::BatchFileContents&& c) {
   nb::dict attrs;
-  attrs["format"] = io::kBatchFormat;
+  attrs["format"] = batch::kBatchFormat;
   attrs["format_version"] = c.format_version;
   attrs["created_by"] = c.created_by;
   attrs["job"] = c.job_text;
@@ -76,7 +77,7 @@ nb::dict contents_dict(io::BatchFileContents&& c) {
   labels["accounts"] = c.accounts;
 
   // /items columns, and the kept accounts as [items, k, R] (Q: [items, k, R, R]) with NaN where absent.
-  const io::BatchJob job = io::parse_job_text(c.job_text, "<batch file>", "", &c.scenario_text);
+  const batch::BatchJob job = batch::parse_job_text(c.job_text, "<batch file>", "", &c.scenario_text);
   const ItemGrid g = job.grid();
   const size_t M = c.items.size(), k = c.stressors.size(), R = c.regions.size();
   std::vector<Index> id, system, year, scenario, draw, sda, status, iterations, refactored;
@@ -169,12 +170,12 @@ void bind_batch(nb::module_& m) {
   m.def(
       "batch_load",
       [](const std::string& path) {
-        io::BatchFileContents c;
+        batch::BatchFileContents c;
         std::vector<std::string> warnings;
         {
           nb::gil_scoped_release release;
           io::CollectWarnings collect;
-          c = io::read_batch_file(path);
+          c = batch::read_batch_file(path);
           warnings = collect.messages();
         }
         python_warnings(warnings);
@@ -188,7 +189,7 @@ void bind_batch(nb::module_& m) {
   m.def(
       "batch_job_info",
       [](const std::string& text, const std::string& origin, const std::string& base_dir) {
-        const io::BatchJob job = io::parse_job_text(text, origin, base_dir);
+        const batch::BatchJob job = batch::parse_job_text(text, origin, base_dir);
         const ItemGrid g = job.grid();
         nb::dict d;
         d["output"] = job.output;
@@ -208,8 +209,8 @@ void bind_batch(nb::module_& m) {
       [](const std::string& text, const std::string& origin, const std::string& base_dir, int threads,
          int shard_index, int shard_count, const std::string& output, bool restart, bool quiet,
          double snapshot_seconds, std::optional<nb::callable> progress) {
-        const io::BatchJob job = io::parse_job_text(text, origin, base_dir);
-        io::BatchRunOptions o;
+        const batch::BatchJob job = batch::parse_job_text(text, origin, base_dir);
+        batch::BatchRunOptions o;
         o.threads = threads;
         o.shard_index = shard_index;
         o.shard_count = shard_count;
@@ -221,7 +222,7 @@ void bind_batch(nb::module_& m) {
           // Called from worker threads: take the GIL, never let a Python error
           // escape into C++ frames (it becomes a runtime_error that stops the run).
           nb::callable cb = *progress;
-          o.on_progress = [cb](const io::BatchProgress& p) {
+          o.on_progress = [cb](const batch::BatchProgress& p) {
             std::string error;
             {
               nb::gil_scoped_acquire gil;
@@ -235,10 +236,10 @@ void bind_batch(nb::module_& m) {
             if (!error.empty()) throw std::runtime_error("batch run stopped: " + error);
           };
         }
-        io::BatchRunSummary s;
+        batch::BatchRunSummary s;
         {
           nb::gil_scoped_release release;
-          s = io::run_batch(job, o);
+          s = batch::run_batch(job, o);
         }
         return summary_dict(s);
       },
@@ -255,7 +256,7 @@ void bind_batch(nb::module_& m) {
         {
           nb::gil_scoped_release release;
           io::CollectWarnings collect;
-          io::merge_batch(inputs, output, allow_partial);
+          batch::merge_batch(inputs, output, allow_partial);
           warnings = collect.messages();
         }
         python_warnings(warnings);

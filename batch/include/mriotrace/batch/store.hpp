@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "mriotrace/batch.hpp"
-#include "mriotrace/io/batch.hpp"
+#include "mriotrace/batch/job.hpp"
 #include "mriotrace/system.hpp"
 
-namespace mriotrace::io {
+namespace mriotrace::batch {
 
 /// Format name and version of batch results files. 2: every dataset carries
 /// a Fletcher32 checksum, the 1.10 file format (checksummed metadata),
@@ -58,7 +58,7 @@ struct BatchFileContents {
   std::vector<StoredArray> summary;   ///< /summary/*: [S, C, account dims], target [S, C], draws_used [S*C]
 };
 
-/// Read a batch results file, in a guarded child process (h5.hpp: a damaged
+/// Read a batch results file, in a guarded child process (io/h5.hpp: a damaged
 /// or hostile file never takes this process down). Every checksum is
 /// verified and every shape checked against the labels. Throws FileError
 /// naming the file (and the dataset) when it is missing, not a batch file, of
@@ -116,4 +116,4 @@ class BatchStore {
   mutable std::mutex mutex_;
 };
 
-}  // namespace mriotrace::io
+}  // namespace mriotrace::batch

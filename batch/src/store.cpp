@@ -1,6 +1,6 @@
 // Batch results file (HDF5, rewritten atomically) and checkpoint journal
-// (append-only, fsync'd records). Layout: docs/hpc.md; design: batch_store.hpp.
-#include "mriotrace/io/batch_store.hpp"
+// (append-only, fsync'd records). Layout: docs/hpc.md; design: mriotrace/batch/store.hpp.
+#include "mriotrace/batch/store.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -17,15 +17,15 @@
 #include "mriotrace/io/h5.hpp"
 #include "mriotrace/montecarlo.hpp"
 
-namespace mriotrace::io {
+namespace mriotrace::batch {
 namespace {
 
 namespace fs = std::filesystem;
 using ::mriotrace::detail::concat;
-using h5::Dims;
-using h5::RowMajor;
+using io::h5::Dims;
+using io::h5::RowMajor;
 
-constexpr h5::Format kFormat{kBatchFormat, kBatchFormatVersion, "an mriotrace batch results file"};
+constexpr io::h5::Format kFormat{kBatchFormat, kBatchFormatVersion, "an mriotrace batch results file"};
 
 // ---------------------------------------------------------------------------
 // Layout helpers
@@ -51,7 +51,7 @@ Index find_name(const std::vector<std::string>& names, const std::string& name) 
 /// (system, scenario): /summary/<account>/{mean, median, p2_5, p97_5,
 /// deterministic, delta_median, delta_p2_5, delta_p97_5, p_delta_negative}
 /// with shape [S, C, account dims], and /summary/target when configured.
-void write_summary(const h5::Writer& f, const BatchJob& job, const BatchFileContents& h,
+void write_summary(const io::h5::Writer& f, const BatchJob& job, const BatchFileContents& h,
                    const std::map<Index, const ItemResult*>& by_id) {
   const ItemGrid g = job.grid();
   const Index S = g.systems, C = g.scenarios, D = g.draws, R = static_cast<Index>(h.regions.size());
@@ -183,7 +183,7 @@ void write_summary(const h5::Writer& f, const BatchJob& job, const BatchFileCont
 
 void write_batch_file(const std::string& path, const BatchJob& job, const BatchFileContents& h,
                       const std::vector<const ItemResult*>& items) {
-  h5::write_atomically(path, kFormat, [&](const h5::Writer& f) {
+  io::h5::write_atomically(path, kFormat, [&](const io::h5::Writer& f) {
     const ItemGrid g = job.grid();
     const Index R = static_cast<Index>(h.regions.size());
     f.attr_string("/", "job_hash", hex64(h.job_hash));
@@ -297,7 +297,7 @@ namespace {
 
 /// Read everything back, checking every shape against the labels (runs in
 /// the guarded child).
-BatchFileContents read_contents(h5::Reader& r, const std::string& path) {
+BatchFileContents read_contents(io::h5::Reader& r, const std::string& path) {
   const auto& ctx = r.ctx();
   BatchFileContents c;
   c.format_version = r.check_format(kFormat, 2,
@@ -431,7 +431,7 @@ BatchFileContents read_contents(h5::Reader& r, const std::string& path) {
   return c;
 }
 
-void encode_contents(h5::Encoder& e, const BatchFileContents& c) {
+void encode_contents(io::h5::Encoder& e, const BatchFileContents& c) {
   e.str(c.job_text);
   e.str(c.scenario_text);
   e.u64(c.job_hash);
@@ -457,7 +457,7 @@ void encode_contents(h5::Encoder& e, const BatchFileContents& c) {
   }
 }
 
-BatchFileContents decode_contents(h5::Decoder& d) {
+BatchFileContents decode_contents(io::h5::Decoder& d) {
   BatchFileContents c;
   c.job_text = d.str();
   c.scenario_text = d.str();
@@ -495,12 +495,12 @@ BatchFileContents decode_contents(h5::Decoder& d) {
 }  // namespace
 
 BatchFileContents read_batch_file(const std::string& path) {
-  const std::string bytes = h5::guarded(path, [&](h5::Encoder& e) {
-    h5::Session session;
-    h5::Reader r(path);
+  const std::string bytes = io::h5::guarded(path, [&](io::h5::Encoder& e) {
+    io::h5::Session session;
+    io::h5::Reader r(path);
     encode_contents(e, read_contents(r, path));
   });
-  h5::Decoder d(bytes, path);
+  io::h5::Decoder d(bytes, path);
   return decode_contents(d);
 }
 
@@ -690,4 +690,4 @@ bool BatchStore::finish() {
   return header_.complete;
 }
 
-}  // namespace mriotrace::io
+}  // namespace mriotrace::batch
