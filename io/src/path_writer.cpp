@@ -187,15 +187,15 @@ Hdf5PathWriter::Hdf5PathWriter(const std::string& path, const Labels& labels, co
   m.h5file = h5::create_disk_file(m.ctx, m.file.temp_path());
   m.w.emplace(m.h5file, m.ctx);
   m.guard([&] {
-  m.w->root(system_format());
-  write_labels_group(*m.w, labels);
-  m.w->group("/tracing");
-  m.w->group(kGroup);
-  m.w->attr_ints(kGroup, "spa_format_version", {kSpaFormatVersion});
-  m.values.emplace(*m.w, concat(kGroup, "/values"), H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sizeof(double));
-  m.depths.emplace(*m.w, concat(kGroup, "/depths"), H5T_STD_I32LE, H5T_NATIVE_INT32, sizeof(std::int32_t));
-  m.offsets.emplace(*m.w, concat(kGroup, "/offsets"), H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t));
-  m.nodes.emplace(*m.w, concat(kGroup, "/nodes"), H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t));
+    m.w->root(system_format());
+    write_labels_group(*m.w, labels);
+    m.w->group("/tracing");
+    m.w->group(kGroup);
+    m.w->attr_ints(kGroup, "spa_format_version", {kSpaFormatVersion});
+    m.values.emplace(*m.w, concat(kGroup, "/values"), H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sizeof(double));
+    m.depths.emplace(*m.w, concat(kGroup, "/depths"), H5T_STD_I32LE, H5T_NATIVE_INT32, sizeof(std::int32_t));
+    m.offsets.emplace(*m.w, concat(kGroup, "/offsets"), H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t));
+    m.nodes.emplace(*m.w, concat(kGroup, "/nodes"), H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t));
   });
   m.offsets->push<std::int64_t>(0);
 }
@@ -225,26 +225,26 @@ void Hdf5PathWriter::finish(const SpaResult& r) {
   {
     h5::Session session;
     m.guard([&] {
-    m.values->flush();
-    m.depths->flush();
-    m.offsets->flush();
-    m.nodes->flush();
-    const h5::Writer& w = *m.w;
-    w.attr_string(kGroup, "stressor", m.info.stressor);
-    w.attr_string(kGroup, "unit", m.info.unit);
-    w.attr_string(kGroup, "demand", m.info.demand);
-    w.attr_double(kGroup, "tau", m.info.options.tau);
-    w.attr_string(kGroup, "tau_kind", m.info.options.absolute ? "absolute" : "relative");
-    w.attr_double(kGroup, "max_depth", r.max_depth);
-    w.attr_double(kGroup, "total", r.total);
-    w.attr_double(kGroup, "threshold", r.threshold);
-    w.attr_double(kGroup, "coverage", r.coverage);
-    w.attr_double(kGroup, "paths_found", static_cast<double>(r.paths_found));
-    w.attr_double(kGroup, "nodes_expanded", static_cast<double>(r.nodes_expanded));
-    w.attr_double(kGroup, "search_seconds", r.search_seconds);
-    w.attr_string(kGroup, "truncation", r.truncated ? r.truncation : "");
-    w.vector(concat(kGroup, "/coverage_by_depth"), r.coverage_by_depth);
-    m.close_all();
+      m.values->flush();
+      m.depths->flush();
+      m.offsets->flush();
+      m.nodes->flush();
+      const h5::Writer& w = *m.w;
+      w.attr_string(kGroup, "stressor", m.info.stressor);
+      w.attr_string(kGroup, "unit", m.info.unit);
+      w.attr_string(kGroup, "demand", m.info.demand);
+      w.attr_double(kGroup, "tau", m.info.options.tau);
+      w.attr_string(kGroup, "tau_kind", m.info.options.absolute ? "absolute" : "relative");
+      w.attr_double(kGroup, "max_depth", r.max_depth);
+      w.attr_double(kGroup, "total", r.total);
+      w.attr_double(kGroup, "threshold", r.threshold);
+      w.attr_double(kGroup, "coverage", r.coverage);
+      w.attr_double(kGroup, "paths_found", static_cast<double>(r.paths_found));
+      w.attr_double(kGroup, "nodes_expanded", static_cast<double>(r.nodes_expanded));
+      w.attr_double(kGroup, "search_seconds", r.search_seconds);
+      w.attr_string(kGroup, "truncation", r.truncated ? r.truncation : "");
+      w.vector(concat(kGroup, "/coverage_by_depth"), r.coverage_by_depth);
+      m.close_all();
     });
   }
   m.file.commit();
