@@ -156,37 +156,20 @@ def test_old_files_open_with_a_warning(small, tmp_path):
 
 import mriotrace.batch as batch  # noqa: E402
 from mriotrace import tracing  # noqa: E402
-from test_batch import write_job  # noqa: E402
 
 
 @pytest.fixture()
 def batch_file(tmp_path) -> Path:
-    for year, seed in ((2017, 1), (2018, 2)):
-        mriotrace.save(mriotrace.datasets.generate(regions=2, sectors=3, stressors=1, seed=seed),
-                       tmp_path / f"y{year}.h5")
-    return batch.run(write_job(tmp_path, draws=3), progress=False)
-
-
-def batch_fingerprint(path: Path) -> tuple:
-    """Everything BatchResults gives, as exact text (floats round-trip in to_csv)."""
-    r = batch.load(path)
-    return (sorted(r.attrs.items()), r.regions, r.sectors, r.stressors, r.systems, r.years, r.scenarios, r.accounts,
-            r.items.to_csv(), r.draws("D_cba_reg").to_csv(), r.draws("D_pba_reg").to_csv(), r.draws("Q").to_csv(),
-            r.summary("D_cba_reg").to_csv(), r.target().to_csv(), r.sda().to_csv())
+    return byte_flip.sample("batch", tmp_path)
 
 
 @pytest.fixture()
 def path_file(tmp_path) -> Path:
-    system = mriotrace.datasets.generate(regions=2, sectors=3, stressors=1, seed=4)
-    out = tmp_path / "paths.h5"
-    tracing.spa(system, "stressor0", tau=1e-3, max_depth=4, h5=out)
-    return out
+    return byte_flip.sample("paths", tmp_path)
 
 
-def path_fingerprint(path: Path) -> tuple:
-    r = tracing.load_paths(path)
-    return (r.paths.to_csv(), r.coverage_by_depth.to_csv(), r.stressor, r.unit, r.demand, r.total, r.threshold,
-            r.max_depth, r.coverage, r.paths_found, r.nodes_expanded, r.search_seconds, r.truncation)
+batch_fingerprint = byte_flip.batch_fingerprint
+path_fingerprint = byte_flip.path_fingerprint
 
 
 def test_batch_file_is_checksummed_and_read_by_the_cpp_reader(batch_file, tmp_path):
