@@ -7,7 +7,8 @@
 #include "batch_commands.hpp"
 #include "batch_mpi.hpp"
 #include "mriotrace/error.hpp"
-#include "mriotrace/io/batch.hpp"
+#include "mriotrace/batch/job.hpp"
+#include "mriotrace/batch/runner.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/sda.hpp"
 #include "util.hpp"
@@ -64,8 +65,8 @@ void run_batch_command(const BatchCommands::Options& o) {
   Index failed = 0, total = 0;
   std::string output;
   try {
-    const io::BatchJob job = io::parse_job(o.job);
-    io::BatchRunOptions ro;
+    const batch::BatchJob job = batch::parse_job(o.job);
+    batch::BatchRunOptions ro;
     ro.threads = o.threads;
     ro.shard_index = shard_index;
     ro.shard_count = shard_count;
@@ -80,7 +81,7 @@ void run_batch_command(const BatchCommands::Options& o) {
                       static_cast<long long>(g.scenarios), static_cast<long long>(g.slots()),
                       static_cast<long long>(g.sda), mpi.size(), mpi.size() == 1 ? "" : "s"));
     }
-    const io::BatchRunSummary s = io::run_batch(job, ro, mpi.transport());
+    const batch::BatchRunSummary s = batch::run_batch(job, ro, mpi.transport());
     if (mpi.rank() != 0) return;
     std::cout << format("results      %s (%s)\n", s.output.c_str(), s.complete ? "complete" : "INCOMPLETE");
     std::cout << format("items        %s total, %s done earlier (resumed), %s computed now, %s failed\n",
@@ -214,7 +215,7 @@ BatchCommands add_batch_commands(CLI::App& app) {
 void BatchCommands::run() const {
   if (run_cmd && run_cmd->parsed()) run_batch_command(*options);
   if (merge_cmd && merge_cmd->parsed()) {
-    io::merge_batch(options->inputs, options->merge_output, options->allow_partial);
+    batch::merge_batch(options->inputs, options->merge_output, options->allow_partial);
     std::cout << "merged " << options->inputs.size() << " files into " << options->merge_output << '\n';
   }
   if (sda_cmd && sda_cmd->parsed()) run_sda_command(*options);

@@ -37,7 +37,7 @@ int launcher_size() {
 #ifdef MRIOTRACE_WITH_MPI
 constexpr int kRequest = 1, kReply = 2, kResult = 3, kBye = 4;
 
-class MpiTransport : public io::BatchTransport {
+class MpiTransport : public batch::BatchTransport {
  public:
   MpiTransport(int rank, int size) : rank_(rank), size_(size) {}
   int rank() const override { return rank_; }

@@ -4,7 +4,8 @@
 
 #include <memory>
 
-#include "mriotrace/io/batch.hpp"
+#include "mriotrace/batch/job.hpp"
+#include "mriotrace/batch/runner.hpp"
 
 namespace mriotrace::cli {
 
@@ -21,14 +22,14 @@ class MpiSession {
   int rank() const { return rank_; }
   int size() const { return size_; }
   /// The message layer between ranks, or nullptr for a single rank.
-  io::BatchTransport* transport() { return transport_.get(); }
+  batch::BatchTransport* transport() { return transport_.get(); }
   /// Print `message` (rank-tagged) and end every rank (MPI_Abort) with `code`.
   [[noreturn]] void abort(const std::string& message, int code);
 
  private:
   int rank_ = 0, size_ = 1;
   bool initialised_ = false;
-  std::unique_ptr<io::BatchTransport> transport_;
+  std::unique_ptr<batch::BatchTransport> transport_;
 };
 
 }  // namespace mriotrace::cli

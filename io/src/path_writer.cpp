@@ -2,14 +2,16 @@
 // extendible HDF5 datasets, both committed atomically by finish().
 #include "mriotrace/io/path_writer.hpp"
 
-#include <hdf5.h>
-
+#include <cmath>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 #include "atomic_file.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/h5.hpp"
 #include "mriotrace/io/hdf5.hpp"
+#include "system_file.hpp"
 
 namespace mriotrace::io {
 namespace {
@@ -128,110 +130,51 @@ void CsvPathWriter::finish() {
 // --- HDF5 -----------------------------------------------------------------------
 
 namespace {
-
-constexpr hsize_t kChunk = 65536;  // elements per chunk and per buffered append
 constexpr const char* kGroup = "/tracing/spa";
-
-/// One chunked, extendible 1-D dataset with an append buffer.
-template <class T>
-struct Column {
-  explicit Column(hid_t type) : mem_type(type) {}
-  hid_t ds = H5I_INVALID_HID;
-  hid_t mem_type;
-  hsize_t size = 0;
-  std::vector<T> buffer;
-};
-
 }  // namespace
 
 struct Hdf5PathWriter::Impl {
   detail::AtomicFile file;
+  h5::FileContext ctx;
   SpaRunInfo info;
-  hid_t h5 = H5I_INVALID_HID;
-  Column<double> values{H5T_NATIVE_DOUBLE};
-  Column<std::int32_t> depths{H5T_NATIVE_INT32};
-  Column<std::int64_t> offsets{H5T_NATIVE_INT64};
-  Column<std::int64_t> nodes{H5T_NATIVE_INT64};
+  h5::Hid h5file;
+  std::optional<h5::Writer> w;
+  std::optional<h5::AppendColumn> values, depths, offsets, nodes;
   std::int64_t node_count = 0;
 
-  explicit Impl(const std::string& path) : file(path) {}
-  [[noreturn]] void fail(const std::string& what) const {
-    throw FileError(concat("cannot write \"", file.target(), "\": ", what, " failed"));
-  }
-  void check(herr_t status, const std::string& what) const {
-    if (status < 0) fail(what);
-  }
+  explicit Impl(const std::string& path) : file(path), ctx(path, true) {}
 
-  template <class T>
-  void create(Column<T>& c, const char* name, hid_t file_type) {
-    const hsize_t zero = 0, unlimited = H5S_UNLIMITED, chunk = kChunk;
-    const hid_t space = H5Screate_simple(1, &zero, &unlimited);
-    const hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
-    H5Pset_chunk(dcpl, 1, &chunk);
-    H5Pset_shuffle(dcpl);
-    H5Pset_deflate(dcpl, 4);
-    c.ds = H5Dcreate2(h5, concat(kGroup, "/", name).c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    H5Pclose(dcpl);
-    H5Sclose(space);
-    if (c.ds < 0) fail(concat("creating ", kGroup, "/", name));
-    c.buffer.reserve(kChunk);
+  /// Write every full buffer (under the lock: push itself makes no HDF5 call).
+  void flush_full(bool a, bool b, bool c, bool d) {
+    if (!(a || b || c || d)) return;
+    h5::Session session;
+    guard([&] {
+      if (a) values->flush();
+      if (b) depths->flush();
+      if (c) offsets->flush();
+      if (d) nodes->flush();
+    });
   }
-
-  template <class T>
-  void flush(Column<T>& c) {
-    if (c.buffer.empty()) return;
-    const hsize_t start = c.size, count = c.buffer.size(), end = c.size + count;
-    check(H5Dset_extent(c.ds, &end), "extending a path dataset");
-    const hid_t fspace = H5Dget_space(c.ds);
-    H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, nullptr, &count, nullptr);
-    const hid_t mspace = H5Screate_simple(1, &count, nullptr);
-    const herr_t st = H5Dwrite(c.ds, c.mem_type, mspace, fspace, H5P_DEFAULT, c.buffer.data());
-    H5Sclose(mspace);
-    H5Sclose(fspace);
-    check(st, "appending paths");
-    c.size = end;
-    c.buffer.clear();
-  }
-
-  template <class T>
-  void push(Column<T>& c, T v) {
-    c.buffer.push_back(v);
-    if (c.buffer.size() >= kChunk) flush(c);
-  }
-
-  void attr_double(const char* name, double v) {
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate_by_name(h5, kGroup, name, H5T_IEEE_F64LE, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t st = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    check(st, concat("writing attribute ", kGroup, "@", name));
-  }
-  void attr_string(const char* name, const std::string& v) {
-    const hid_t type = H5Tcopy(H5T_C_S1);
-    H5Tset_size(type, H5T_VARIABLE);
-    H5Tset_cset(type, H5T_CSET_UTF8);
-    const hid_t space = H5Screate(H5S_SCALAR);
-    const hid_t a = H5Acreate_by_name(h5, kGroup, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const char* p = v.c_str();
-    const herr_t st = a < 0 ? -1 : H5Awrite(a, type, &p);
-    if (a >= 0) H5Aclose(a);
-    H5Sclose(space);
-    H5Tclose(type);
-    check(st, concat("writing attribute ", kGroup, "@", name));
-  }
-
-  void close_all() {
-    for (hid_t* ds : {&values.ds, &depths.ds, &offsets.ds, &nodes.ds})
-      if (*ds >= 0) {
-        H5Dclose(*ds);
-        *ds = H5I_INVALID_HID;
-      }
-    if (h5 >= 0) {
-      const herr_t st = H5Fclose(h5);
-      h5 = H5I_INVALID_HID;
-      check(st, "closing the file");
+  /// Run HDF5 writes; on a failure (a full disk) leave HDF5 clean and rethrow
+  /// (the temporary file is removed by AtomicFile). Inside a Session.
+  template <class Body>
+  void guard(Body&& body) {
+    try {
+      body();
+    } catch (...) {
+      h5::discard_further_writes(h5file);
+      for (auto* col : {&values, &depths, &offsets, &nodes}) col->reset();
+      w.reset();
+      h5file.close();
+      throw;
     }
+  }
+  void close_all() {
+    for (auto* col : {&values, &depths, &offsets, &nodes}) col->reset();
+    w.reset();
+    // Flush first: a failure then leaves the file open, for guard() to abandon.
+    if (h5file.valid()) ctx.check(H5Fflush(h5file, H5F_SCOPE_LOCAL), "writing the file");
+    if (h5file.valid() && h5file.close() < 0) ctx.fail("closing the file failed");
   }
 };
 
@@ -239,27 +182,29 @@ Hdf5PathWriter::Hdf5PathWriter(const std::string& path, const Labels& labels, co
     : impl_(std::make_unique<Impl>(path)) {
   Impl& m = *impl_;
   m.info = info;
-  // A results file with the labels (root attributes, /system/labels), then the paths group.
-  save_results(m.file.temp_path(), labels, {});
-  H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);
-  m.h5 = H5Fopen(m.file.temp_path().c_str(), H5F_ACC_RDWR, H5P_DEFAULT);
-  if (m.h5 < 0) m.fail("reopening the new file");
-  const hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-  H5Pset_create_intermediate_group(lcpl, 1);
-  const hid_t g = H5Gcreate2(m.h5, kGroup, lcpl, H5P_DEFAULT, H5P_DEFAULT);
-  H5Pclose(lcpl);
-  if (g < 0) m.fail(concat("creating ", kGroup));
-  H5Gclose(g);
-  m.create(m.values, "values", H5T_IEEE_F64LE);
-  m.create(m.depths, "depths", H5T_STD_I32LE);
-  m.create(m.offsets, "offsets", H5T_STD_I64LE);
-  m.create(m.nodes, "nodes", H5T_STD_I64LE);
-  m.push<std::int64_t>(m.offsets, 0);
+  h5::Session session;
+  // On disk, not in memory: millions of paths must not sit in memory. A
+  // results file (root attributes, /system/labels), then the paths group.
+  m.h5file = h5::create_disk_file(m.ctx, m.file.temp_path());
+  m.w.emplace(m.h5file, m.ctx);
+  m.guard([&] {
+    m.w->root(system_format());
+    write_labels_group(*m.w, labels);
+    m.w->group("/tracing");
+    m.w->group(kGroup);
+    m.w->attr_ints(kGroup, "spa_format_version", {kSpaFormatVersion});
+    m.values.emplace(*m.w, concat(kGroup, "/values"), H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, sizeof(double));
+    m.depths.emplace(*m.w, concat(kGroup, "/depths"), H5T_STD_I32LE, H5T_NATIVE_INT32, sizeof(std::int32_t));
+    m.offsets.emplace(*m.w, concat(kGroup, "/offsets"), H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t));
+    m.nodes.emplace(*m.w, concat(kGroup, "/nodes"), H5T_STD_I64LE, H5T_NATIVE_INT64, sizeof(std::int64_t));
+  });
+  m.offsets->push<std::int64_t>(0);
 }
 
 Hdf5PathWriter::~Hdf5PathWriter() {
   if (!impl_) return;
   try {
+    h5::Session session;
     impl_->close_all();  // not finished: AtomicFile then removes the temporary
   } catch (...) {
   }
@@ -267,45 +212,124 @@ Hdf5PathWriter::~Hdf5PathWriter() {
 
 void Hdf5PathWriter::write(const std::int32_t* nodes, int depth, double value) {
   Impl& m = *impl_;
-  m.push(m.values, value);
-  m.push<std::int32_t>(m.depths, depth);
-  for (int t = 0; t <= depth; ++t) m.push<std::int64_t>(m.nodes, nodes[t]);
+  const bool a = m.values->push(value);
+  const bool b = m.depths->push<std::int32_t>(depth);
+  bool d = false;
+  for (int t = 0; t <= depth; ++t) d = m.nodes->push<std::int64_t>(nodes[t]) || d;
   m.node_count += depth + 1;
-  m.push(m.offsets, m.node_count);
+  const bool c = m.offsets->push(m.node_count);
+  m.flush_full(a, b, c, d);
 }
 
 void Hdf5PathWriter::finish(const SpaResult& r) {
   Impl& m = *impl_;
-  m.flush(m.values);
-  m.flush(m.depths);
-  m.flush(m.offsets);
-  m.flush(m.nodes);
-  m.attr_string("stressor", m.info.stressor);
-  m.attr_string("unit", m.info.unit);
-  m.attr_string("demand", m.info.demand);
-  m.attr_double("tau", m.info.options.tau);
-  m.attr_string("tau_kind", m.info.options.absolute ? "absolute" : "relative");
-  m.attr_double("max_depth", r.max_depth);
-  m.attr_double("total", r.total);
-  m.attr_double("threshold", r.threshold);
-  m.attr_double("coverage", r.coverage);
-  m.attr_double("paths_found", static_cast<double>(r.paths_found));
-  m.attr_double("nodes_expanded", static_cast<double>(r.nodes_expanded));
-  m.attr_double("search_seconds", r.search_seconds);
-  m.attr_string("truncation", r.truncated ? r.truncation : "");
   {
-    const hsize_t count = static_cast<hsize_t>(r.coverage_by_depth.size());
-    const hid_t space = H5Screate_simple(1, &count, nullptr);
-    const hid_t ds = H5Dcreate2(m.h5, concat(kGroup, "/coverage_by_depth").c_str(), H5T_IEEE_F64LE, space,
-                                H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT);
-    const herr_t st =
-        ds < 0 ? -1 : H5Dwrite(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, r.coverage_by_depth.data());
-    if (ds >= 0) H5Dclose(ds);
-    H5Sclose(space);
-    m.check(st, "writing coverage_by_depth");
+    h5::Session session;
+    m.guard([&] {
+      m.values->flush();
+      m.depths->flush();
+      m.offsets->flush();
+      m.nodes->flush();
+      const h5::Writer& w = *m.w;
+      w.attr_string(kGroup, "stressor", m.info.stressor);
+      w.attr_string(kGroup, "unit", m.info.unit);
+      w.attr_string(kGroup, "demand", m.info.demand);
+      w.attr_double(kGroup, "tau", m.info.options.tau);
+      w.attr_string(kGroup, "tau_kind", m.info.options.absolute ? "absolute" : "relative");
+      w.attr_double(kGroup, "max_depth", r.max_depth);
+      w.attr_double(kGroup, "total", r.total);
+      w.attr_double(kGroup, "threshold", r.threshold);
+      w.attr_double(kGroup, "coverage", r.coverage);
+      w.attr_double(kGroup, "paths_found", static_cast<double>(r.paths_found));
+      w.attr_double(kGroup, "nodes_expanded", static_cast<double>(r.nodes_expanded));
+      w.attr_double(kGroup, "search_seconds", r.search_seconds);
+      w.attr_string(kGroup, "truncation", r.truncated ? r.truncation : "");
+      w.vector(concat(kGroup, "/coverage_by_depth"), r.coverage_by_depth);
+      m.close_all();
+    });
   }
-  m.close_all();
   m.file.commit();
+}
+
+namespace {
+
+SpaPathFile read_paths(h5::Reader& r) {
+  const auto& ctx = r.ctx();
+  SpaPathFile f;
+  check_system_format(r);
+  f.labels = read_labels_group(r);
+  r.require(kGroup, "the paths of a structural path analysis");
+  const std::string g = kGroup;
+  f.spa_format_version = r.has_attr(g, "spa_format_version") ? static_cast<int>(r.attr_int(g, "spa_format_version")) : 1;
+  if (f.spa_format_version > kSpaFormatVersion)
+    ctx.fail(concat(g, "@spa_format_version is ", f.spa_format_version, ", newer than this build of mriotrace reads (",
+                    kSpaFormatVersion, "); upgrade mriotrace"));
+  if (f.spa_format_version < 2)
+    warn(concat("\"", ctx.path(), "\" holds paths written before path files carried checksums: damage to them would "
+                "go unnoticed; run the analysis again to write them with checksums"));
+  f.values = r.column<double>(g + "/values");
+  const hsize_t P = f.values.size();
+  f.depths = r.numbers<std::int32_t>(g + "/depths", {P}, "one depth per path, as values");
+  f.offsets = r.numbers<std::int64_t>(g + "/offsets", {P + 1}, "paths + 1 offsets into nodes");
+  f.nodes = r.column<std::int64_t>(g + "/nodes");
+  f.coverage_by_depth = r.column<double>(g + "/coverage_by_depth");
+  const auto n = static_cast<std::int64_t>(f.labels.n());
+  if (f.offsets[0] != 0 || f.offsets[P] != static_cast<std::int64_t>(f.nodes.size()))
+    ctx.fail(concat(g, "/offsets must start at 0 and end at the number of nodes (", f.nodes.size(), ")"));
+  for (hsize_t p = 0; p < P; ++p)
+    if (f.depths[p] < 0 || f.offsets[p + 1] - f.offsets[p] != f.depths[p] + 1)
+      ctx.fail(concat(g, "/offsets and depths disagree at path ", p, ": depth ", f.depths[p], ", ",
+                      f.offsets[p + 1] - f.offsets[p], " nodes"));
+  for (size_t p = 0; p < f.values.size(); ++p)
+    if (!std::isfinite(f.values[p])) ctx.fail(concat(g, "/values[", p, "] = ", f.values[p], " is not a finite number"));
+  for (size_t i = 0; i < f.nodes.size(); ++i)
+    if (f.nodes[i] < 0 || f.nodes[i] >= n)
+      ctx.fail(concat(g, "/nodes[", i, "] is ", f.nodes[i], ", outside the n = ", n, " sectors of the labels"));
+  f.stressor = r.attr_string(g, "stressor");
+  f.unit = r.attr_string(g, "unit");
+  f.demand = r.attr_string(g, "demand");
+  f.tau_kind = r.attr_string(g, "tau_kind");
+  f.truncation = r.attr_string(g, "truncation");
+  for (auto [name, out] : {std::pair{"tau", &f.tau}, {"total", &f.total}, {"threshold", &f.threshold},
+                           {"coverage", &f.coverage}, {"max_depth", &f.max_depth}, {"paths_found", &f.paths_found},
+                           {"nodes_expanded", &f.nodes_expanded}, {"search_seconds", &f.search_seconds}})
+    *out = r.attr_double(g, name);
+  return f;
+}
+
+}  // namespace
+
+SpaPathFile read_spa_paths(const std::string& path) {
+  const std::string bytes = h5::guarded(path, [&](h5::Encoder& e) {
+    h5::Session session;
+    h5::Reader r(path);
+    const SpaPathFile f = read_paths(r);
+    e.u64(static_cast<std::uint64_t>(f.spa_format_version));
+    encode_labels(e, f.labels);
+    e.array(f.values);
+    e.array(f.depths);
+    e.array(f.offsets);
+    e.array(f.nodes);
+    e.array(f.coverage_by_depth);
+    for (const auto* v : {&f.stressor, &f.unit, &f.demand, &f.tau_kind, &f.truncation}) e.str(*v);
+    for (double v : {f.tau, f.total, f.threshold, f.coverage, f.max_depth, f.paths_found, f.nodes_expanded,
+                     f.search_seconds})
+      e.f64(v);
+  });
+  h5::Decoder d(bytes, path);
+  SpaPathFile f;
+  f.spa_format_version = static_cast<int>(d.u64());
+  f.labels = decode_labels_from(d);
+  f.values = d.array<double>();
+  f.depths = d.array<std::int32_t>();
+  f.offsets = d.array<std::int64_t>();
+  f.nodes = d.array<std::int64_t>();
+  f.coverage_by_depth = d.array<double>();
+  for (auto* v : {&f.stressor, &f.unit, &f.demand, &f.tau_kind, &f.truncation}) *v = d.str();
+  for (double* v : {&f.tau, &f.total, &f.threshold, &f.coverage, &f.max_depth, &f.paths_found, &f.nodes_expanded,
+                    &f.search_seconds})
+    *v = d.f64();
+  return f;
 }
 
 }  // namespace mriotrace::io

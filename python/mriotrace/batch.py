@@ -21,7 +21,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 
@@ -128,28 +127,36 @@ def load(path) -> "BatchResults":
     return BatchResults(path)
 
 
-def _strings(ds) -> list[str]:
-    return [s.decode() if isinstance(s, bytes) else str(s) for s in ds[()]]
-
-
 class BatchResults:
-    """A batch results file as pandas tables (layout: docs/hpc.md)."""
+    """A batch results file as pandas tables (layout: docs/hpc.md).
+
+    The file is read by the C++ reader (the one ``mriotrace batch merge``
+    uses): in a guarded child process, with every checksum verified and every
+    shape checked, so a damaged file raises :class:`mriotrace.FileError`
+    naming the file and the dataset, never a different number. Files written
+    before batch files carried checksums (format version 1) open with a
+    ``UserWarning``.
+    """
 
     def __init__(self, path):
         self.path = Path(path)
-        with h5py.File(self.path, "r") as f:
-            if f.attrs.get("format") != "mriotrace-batch":
-                raise OSError(f"{str(self.path)!r} is not an mriotrace batch results file")
-            self.attrs = {k: (v.item() if hasattr(v, "item") else v) for k, v in f.attrs.items()}
-            self.regions = _strings(f["labels/regions"])
-            self.stressors = _strings(f["labels/stressors"])
-            self.systems = _strings(f["labels/systems"])
-            self.scenarios = _strings(f["labels/scenarios"])
-            self.accounts = _strings(f["labels/accounts"])
-            items = {k: f["items"][k][()] for k in f["items"]}
-        items["message"] = [m.decode() if isinstance(m, bytes) else m for m in items["message"]]
+        raw = _core.batch_load(os.fspath(self.path))
+        self.attrs = dict(raw["attrs"])
+        labels = raw["labels"]
+        self.regions = list(labels["regions"])
+        self.sectors = list(labels["sectors"])
+        self.stressors = list(labels["stressors"])
+        self.systems = list(labels["systems"])
+        self.years = list(labels["years"])
+        self.scenarios = list(labels["scenarios"])
+        self.accounts = list(labels["accounts"])
+        items = {k: np.asarray(v) for k, v in raw["items"].items() if k != "message"}
+        items["message"] = list(raw["items"]["message"])
         items["status"] = np.where(items["status"] == 1, "ok", "failed")
         self.items = pd.DataFrame(items).set_index("id")
+        self._results = raw["results"]
+        self._sda = raw["sda"]
+        self._summary = raw["summary"]
 
     @property
     def complete(self) -> bool:
@@ -167,10 +174,9 @@ class BatchResults:
         """One row per grid item (system, scenario, draw; draw -1 = unperturbed), one column per
         region (Q: per (region of emission, region of demand)); NaN for failed items."""
         s = self._stressor(stressor)
-        with h5py.File(self.path, "r") as f:
-            if f"results/{account}" not in f:
-                raise KeyError(f"account {account!r} is not in {str(self.path)!r}; kept: {self.accounts}")
-            data = f[f"results/{account}"][()]
+        if account not in self._results:
+            raise KeyError(f"account {account!r} is not in {str(self.path)!r}; kept: {self.accounts}")
+        data = self._results[account]
         rows = self.items.index.get_indexer(self._grid_rows().index)
         values = data[rows, s]
         if values.ndim == 3:  # Q: [item, p, r]
@@ -189,16 +195,16 @@ class BatchResults:
         delta_p2_5, delta_p97_5, p_delta_negative; delta = scenario minus base of the same draw)
         per (system, scenario, statistic) x region. Only in complete files of Monte Carlo jobs."""
         s = self._stressor(stressor)
+        prefix = f"{account}/"
+        stats = sorted(k[len(prefix):] for k in self._summary if k.startswith(prefix))
+        if not stats:
+            raise KeyError(f"no summary of {account!r} in {str(self.path)!r} (complete Monte Carlo runs only)")
         frames = {}
-        with h5py.File(self.path, "r") as f:
-            if f"summary/{account}" not in f:
-                raise KeyError(f"no summary of {account!r} in {str(self.path)!r} (complete Monte Carlo runs only)")
-            g = f[f"summary/{account}"]
-            for stat in g:
-                data = g[stat][()][:, :, s]
-                data = data.reshape(data.shape[0] * data.shape[1], -1)
-                frames[stat] = pd.DataFrame(data, index=pd.MultiIndex.from_product(
-                    [self.systems, self.scenarios], names=["system", "scenario"]))
+        for stat in stats:
+            data = self._summary[prefix + stat][:, :, s]
+            data = data.reshape(data.shape[0] * data.shape[1], -1)
+            frames[stat] = pd.DataFrame(data, index=pd.MultiIndex.from_product(
+                [self.systems, self.scenarios], names=["system", "scenario"]))
         out = pd.concat(frames, names=["statistic"]).reorder_levels([1, 2, 0]).sort_index()
         out.columns = (pd.Index(self.regions, name="region") if out.shape[1] == len(self.regions) else
                        pd.MultiIndex.from_product([self.regions, self.regions], names=["region", "demand_region"]))
@@ -206,26 +212,23 @@ class BatchResults:
 
     def target(self) -> pd.DataFrame | None:
         """P(target met) and the deterministic outcome per (system, scenario), or None."""
-        with h5py.File(self.path, "r") as f:
-            if "summary/target" not in f:
-                return None
-            g = f["summary/target"]
-            cols = {k: g[k][()].ravel() for k in g}
+        cols = {k[len("target/"):]: v.ravel() for k, v in sorted(self._summary.items()) if k.startswith("target/")}
+        if not cols:
+            return None
         return pd.DataFrame(cols, index=pd.MultiIndex.from_product([self.systems, self.scenarios],
                                                                    names=["system", "scenario"]))
 
     def sda(self, name: str | None = None) -> pd.DataFrame:
         """An SDA of the job: (stressor, region) x (E0, E1, change, effect_<factor>...)."""
-        with h5py.File(self.path, "r") as f:
-            names = list(f["sda"]) if "sda" in f else []
-            if not names:
-                raise KeyError(f"no SDA results in {str(self.path)!r}")
-            name = name or names[0]
-            if name not in names:
-                raise KeyError(f"SDA {name!r} not in {str(self.path)!r}; available: {names}")
-            g = f["sda"][name]
-            factors = _strings(g["factors"])
-            e0, e1, eff = g["E0"][()], g["E1"][()], g["effects"][()]
+        names = sorted(self._sda)
+        if not names:
+            raise KeyError(f"no SDA results in {str(self.path)!r}")
+        name = name or names[0]
+        if name not in names:
+            raise KeyError(f"SDA {name!r} not in {str(self.path)!r}; available: {names}")
+        g = self._sda[name]
+        factors = list(g["factors"])
+        e0, e1, eff = g["E0"], g["E1"], g["effects"]
         index = pd.MultiIndex.from_product([self.stressors, self.regions], names=["stressor", "region"])
         cols = {"E0": e0.ravel(), "E1": e1.ravel(), "change": (e1 - e0).ravel()}
         for i, fct in enumerate(factors):

@@ -143,8 +143,8 @@ def load_results(path, *, keep: int = 0):
         from . import batch
         return batch.load(path)
     if kind == "spa":
-        from . import _spa_file
-        return _spa_file.read(path, info, keep=keep)
+        from . import tracing
+        return tracing.load_paths(path, keep=keep, order="best")
     named = _core.load_results(path)
     if not named and kind == "system":
         raise _core.InputError(f'"{path}" holds a system and no stored results; use mriotrace.load("{path}") '

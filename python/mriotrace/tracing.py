@@ -24,7 +24,7 @@ from . import _core
 from ._core import InputError
 from ._util import as_dense, check_shape
 
-__all__ = ["SPAResult", "spa", "production_layers", "hypothetical_extraction", "linkages", "ghosh",
+__all__ = ["SPAResult", "spa", "load_paths", "production_layers", "hypothetical_extraction", "linkages", "ghosh",
            "plot_paths"]
 
 
@@ -253,6 +253,61 @@ def _spa_result(system, raw: dict, name: str, unit: str, what: str, files: list)
                      paths_found=raw["paths_found"], nodes_expanded=raw["nodes_expanded"],
                      setup_seconds=raw["setup_seconds"], search_seconds=raw["search_seconds"],
                      truncated=raw["truncated"], truncation=raw["truncation"], files=files, _system=system)
+
+
+def load_paths(path, *, keep: int = 0, order: str = "search") -> SPAResult:
+    """Read an HDF5 path file (``spa(..., h5=path)``, ``mriotrace spa ... -o paths.h5``).
+
+    The paths the search recorded with the search summary: in search order
+    (`order="search"`), or best first as :func:`spa` returns them
+    (`order="best"`: \|value\| descending, ties by the node sequence); `keep`
+    best paths only (0 = all; implies best first). The file is read by the C++
+    reader in a guarded child process with every checksum verified: a damaged
+    file raises :class:`mriotrace.FileError` naming the file and the dataset.
+    Files written before path files carried checksums open with a
+    ``UserWarning``. The file does not store the per-step intensities and
+    coefficients (they need the system): ``paths`` has the columns value,
+    share, depth, emitter_region, emitter_sector, final_region, final_sector,
+    path and nodes. (``mriotrace.load_results`` of a path file calls this.)
+    """
+    import os
+
+    if order not in ("search", "best"):
+        raise InputError(f'order must be "search" or "best", not {order!r}')
+    if int(keep) < 0:
+        raise InputError(f"keep must be >= 0 (0 = every path), not {keep}")
+    raw = _core.load_spa_paths(os.fspath(path))
+    labels = raw["labels"]
+    index = [(r, s) for r in labels.regions for s in labels.sectors]
+    offsets, nodes = np.asarray(raw["offsets"], dtype=np.int64), np.asarray(raw["nodes"], dtype=np.int64)
+    values, depths = np.asarray(raw["values"]), np.asarray(raw["depths"], dtype=np.int64)
+    P = len(values)
+    chosen = np.arange(P)
+    if keep or order == "best":
+        if keep and keep < P:  # only the candidates for the best `keep` are sorted
+            cut = np.partition(np.abs(values), P - keep)[P - keep]
+            chosen = np.flatnonzero(np.abs(values) >= cut)
+        seq = {int(p): tuple(nodes[offsets[p]:offsets[p + 1]]) for p in chosen}
+        chosen = np.asarray(sorted(chosen, key=lambda p: (-abs(values[p]), seq[int(p)])), dtype=np.int64)
+        if keep:
+            chosen = chosen[:keep]
+    steps = np.diff(offsets)
+    sel_offsets = np.concatenate([[0], np.cumsum(steps[chosen])]).astype(np.int64)
+    sel_nodes = (np.concatenate([nodes[offsets[p]:offsets[p + 1]] for p in chosen]) if len(chosen)
+                 else np.zeros(0, np.int64))
+    total = raw["total"]
+    df = _paths_frame(index, values[chosen], depths[chosen], sel_offsets, sel_nodes, total, raw["stressor"],
+                      raw["unit"])
+    if order == "search" and not keep:
+        df.index.name = "path"
+    cov = pd.Series(np.asarray(raw["coverage_by_depth"]),
+                    index=pd.RangeIndex(len(raw["coverage_by_depth"]), name="depth"), name="coverage")
+    return SPAResult(stressor=raw["stressor"], unit=raw["unit"], demand=raw["demand"], total=total,
+                     threshold=raw["threshold"], max_depth=int(raw["max_depth"]), paths=df,
+                     coverage=raw["coverage"], coverage_by_depth=cov, paths_found=int(raw["paths_found"]),
+                     nodes_expanded=int(raw["nodes_expanded"]), setup_seconds=float("nan"),
+                     search_seconds=raw["search_seconds"], truncated=bool(raw["truncation"]),
+                     truncation=raw["truncation"], files=[str(path)])
 
 
 # --- production layers, extraction, linkages, Ghosh ---------------------------------------

@@ -7,11 +7,17 @@
 
 #include <Python.h>
 
+#include <algorithm>
+#include <limits>
 #include <stdexcept>
 
 #include "common.hpp"
 #include "mriotrace/error.hpp"
-#include "mriotrace/io/batch.hpp"
+#include "mriotrace/batch/job.hpp"
+#include "mriotrace/batch/runner.hpp"
+#include "mriotrace/batch/store.hpp"
+#include "mriotrace/io/h5.hpp"
+#include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/sda.hpp"
 
 namespace nb = nanobind;
@@ -20,7 +26,7 @@ using namespace nb::literals;
 namespace mriotrace::py {
 namespace {
 
-nb::dict summary_dict(const io::BatchRunSummary& s) {
+nb::dict summary_dict(const batch::BatchRunSummary& s) {
   nb::dict d;
   d["output"] = s.output;
   d["total"] = s.total;
@@ -35,13 +41,155 @@ nb::dict summary_dict(const io::BatchRunSummary& s) {
   return d;
 }
 
+/// A row-major float64 array of shape `dims` (copied into NumPy).
+nb::object stored_array(const std::vector<std::uint64_t>& dims, const double* values) {
+  size_t count = 1;
+  for (auto d : dims) count *= static_cast<size_t>(d);
+  auto* data = new double[count];
+  std::copy(values, values + count, data);
+  nb::capsule owner(data, [](void* p) noexcept { delete[] static_cast<double*>(p); });
+  std::vector<size_t> shape(dims.begin(), dims.end());
+  return nb::ndarray<nb::numpy, double>(data, shape.size(), shape.data(), owner).cast();
+}
+
+/// Everything of a batch results file as plain Python values and NumPy
+/// arrays (mriotrace/batch.py builds the tables).
+nb::dict contents_dict(batch::BatchFileContents&& c) {
+  nb::dict attrs;
+  attrs["format"] = batch::kBatchFormat;
+  attrs["format_version"] = c.format_version;
+  attrs["created_by"] = c.created_by;
+  attrs["job"] = c.job_text;
+  attrs["scenarios"] = c.scenario_text;
+  attrs["job_hash"] = hex64(c.job_hash);
+  attrs["total_items"] = c.total_items;
+  attrs["shard_index"] = c.shard_index;
+  attrs["shard_count"] = c.shard_count;
+  attrs["items_done"] = static_cast<Index>(c.items.size());
+  attrs["complete"] = c.complete ? 1 : 0;
+  nb::dict labels;
+  labels["regions"] = c.regions;
+  labels["sectors"] = c.sectors;
+  labels["stressors"] = c.stressors;
+  labels["systems"] = c.systems;
+  labels["years"] = c.years;
+  labels["scenarios"] = c.scenarios;
+  labels["accounts"] = c.accounts;
+
+  // /items columns, and the kept accounts as [items, k, R] (Q: [items, k, R, R]) with NaN where absent.
+  const batch::BatchJob job = batch::parse_job_text(c.job_text, "<batch file>", "", &c.scenario_text);
+  const ItemGrid g = job.grid();
+  const size_t M = c.items.size(), k = c.stressors.size(), R = c.regions.size();
+  std::vector<Index> id, system, year, scenario, draw, sda, status, iterations, refactored;
+  std::vector<double> seconds, cpu_seconds;
+  std::vector<std::string> message;
+  for (const auto& r : c.items) {
+    const ItemKey key = item_key(g, r.id);
+    id.push_back(r.id);
+    system.push_back(key.system);
+    year.push_back(key.system >= 0 ? c.years[static_cast<size_t>(key.system)] : 0);
+    scenario.push_back(key.scenario);
+    draw.push_back(key.draw);
+    sda.push_back(key.sda);
+    status.push_back(static_cast<Index>(r.status));
+    iterations.push_back(r.iterations);
+    refactored.push_back(r.refactored ? 1 : 0);
+    seconds.push_back(r.seconds);
+    cpu_seconds.push_back(r.cpu_seconds);
+    message.push_back(r.message);
+  }
+  nb::dict items;
+  items["id"] = id;
+  items["system"] = system;
+  items["year"] = year;
+  items["scenario"] = scenario;
+  items["draw"] = draw;
+  items["sda"] = sda;
+  items["status"] = status;
+  items["iterations"] = iterations;
+  items["refactored"] = refactored;
+  items["seconds"] = seconds;
+  items["cpu_seconds"] = cpu_seconds;
+  items["message"] = message;
+
+  nb::dict results;
+  for (const auto& name : c.accounts) {
+    const bool q = name == "Q";
+    const size_t per = k * R * (q ? R : 1);
+    bool any = false;
+    std::vector<double> data(M * per, std::numeric_limits<double>::quiet_NaN());
+    for (size_t i = 0; i < M; ++i)
+      if (const Matrix* m = c.items[i].find(name); m && static_cast<size_t>(m->size()) == per) {
+        const io::h5::RowMajor rm = *m;  // [s, r] (Q: [s, p*R + r]) row-major = the file's order
+        std::copy(rm.data(), rm.data() + per, data.begin() + static_cast<std::ptrdiff_t>(i * per));
+        any = true;
+      }
+    if (!any) continue;
+    std::vector<std::uint64_t> dims = {M, k, R};
+    if (q) dims.push_back(R);
+    results[name.c_str()] = stored_array(dims, data.data());
+  }
+
+  nb::dict sda_out;
+  for (size_t i = 0; i < M; ++i) {
+    if (sda[i] < 0 || c.items[i].status != ItemStatus::Ok) continue;
+    const auto& item = c.items[i];
+    nb::dict one;
+    std::vector<std::string> factors;
+    std::vector<double> effects;
+    for (const auto& a : item.arrays)
+      if (a.name.rfind("effect:", 0) == 0) {
+        factors.push_back(a.name.substr(7));
+        const io::h5::RowMajor rm = a.values;
+        effects.insert(effects.end(), rm.data(), rm.data() + rm.size());
+      }
+    const io::h5::RowMajor e0 = *item.find("E0"), e1 = *item.find("E1");
+    one["factors"] = factors;
+    one["E0"] = stored_array({k, R}, e0.data());
+    one["E1"] = stored_array({k, R}, e1.data());
+    one["effects"] = stored_array({factors.size(), k, R}, effects.data());
+    sda_out[job.sda[static_cast<size_t>(sda[i])].name.c_str()] = one;
+  }
+
+  nb::dict summary;
+  for (const auto& a : c.summary) summary[a.name.c_str()] = stored_array(a.dims, a.values.data());
+
+  nb::dict d;
+  d["attrs"] = attrs;
+  d["labels"] = labels;
+  d["items"] = items;
+  d["results"] = results;
+  d["sda"] = sda_out;
+  d["summary"] = summary;
+  return d;
+}
+
 }  // namespace
 
 void bind_batch(nb::module_& m) {
   m.def(
+      "batch_load",
+      [](const std::string& path) {
+        batch::BatchFileContents c;
+        std::vector<std::string> warnings;
+        {
+          nb::gil_scoped_release release;
+          io::CollectWarnings collect;
+          c = batch::read_batch_file(path);
+          warnings = collect.messages();
+        }
+        python_warnings(warnings);
+        return contents_dict(std::move(c));
+      },
+      "path"_a,
+      "Read a batch results file with every checksum and shape verified, in a guarded child process: dict of "
+      "attrs, labels, items (columns), results {account: [items, k, R(, R)]}, sda {name: {factors, E0, E1, "
+      "effects}}, summary {\"account/statistic\": [S, C, ...], \"target/...\": [S, C], \"draws_used\": [S*C]}.");
+
+  m.def(
       "batch_job_info",
       [](const std::string& text, const std::string& origin, const std::string& base_dir) {
-        const io::BatchJob job = io::parse_job_text(text, origin, base_dir);
+        const batch::BatchJob job = batch::parse_job_text(text, origin, base_dir);
         const ItemGrid g = job.grid();
         nb::dict d;
         d["output"] = job.output;
@@ -61,8 +209,8 @@ void bind_batch(nb::module_& m) {
       [](const std::string& text, const std::string& origin, const std::string& base_dir, int threads,
          int shard_index, int shard_count, const std::string& output, bool restart, bool quiet,
          double snapshot_seconds, std::optional<nb::callable> progress) {
-        const io::BatchJob job = io::parse_job_text(text, origin, base_dir);
-        io::BatchRunOptions o;
+        const batch::BatchJob job = batch::parse_job_text(text, origin, base_dir);
+        batch::BatchRunOptions o;
         o.threads = threads;
         o.shard_index = shard_index;
         o.shard_count = shard_count;
@@ -74,7 +222,7 @@ void bind_batch(nb::module_& m) {
           // Called from worker threads: take the GIL, never let a Python error
           // escape into C++ frames (it becomes a runtime_error that stops the run).
           nb::callable cb = *progress;
-          o.on_progress = [cb](const io::BatchProgress& p) {
+          o.on_progress = [cb](const batch::BatchProgress& p) {
             std::string error;
             {
               nb::gil_scoped_acquire gil;
@@ -88,10 +236,10 @@ void bind_batch(nb::module_& m) {
             if (!error.empty()) throw std::runtime_error("batch run stopped: " + error);
           };
         }
-        io::BatchRunSummary s;
+        batch::BatchRunSummary s;
         {
           nb::gil_scoped_release release;
-          s = io::run_batch(job, o);
+          s = batch::run_batch(job, o);
         }
         return summary_dict(s);
       },
@@ -104,8 +252,14 @@ void bind_batch(nb::module_& m) {
   m.def(
       "batch_merge",
       [](const std::vector<std::string>& inputs, const std::string& output, bool allow_partial) {
-        nb::gil_scoped_release release;
-        io::merge_batch(inputs, output, allow_partial);
+        std::vector<std::string> warnings;
+        {
+          nb::gil_scoped_release release;
+          io::CollectWarnings collect;
+          batch::merge_batch(inputs, output, allow_partial);
+          warnings = collect.messages();
+        }
+        python_warnings(warnings);
       },
       "inputs"_a, "output"_a, "allow_partial"_a = false, "Merge shard outputs of one job into one results file.");
 

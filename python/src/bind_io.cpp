@@ -33,14 +33,12 @@ std::vector<io::NamedAccounts> named_accounts(nb::handle results) {
   return out;
 }
 
-/// The readers' warnings (e.g. a file without checksums) as Python
-/// UserWarnings, raised with the GIL held after the read.
+}  // namespace
+
 void python_warnings(const std::vector<std::string>& messages) {
   for (const auto& m : messages)
     if (PyErr_WarnEx(PyExc_UserWarning, m.c_str(), 2) < 0) throw nb::python_error();
 }
-
-}  // namespace
 
 void bind_io(nb::module_& m) {
   m.def(

@@ -11,6 +11,7 @@
 
 #include "common.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/path_writer.hpp"
 #include "mriotrace/spa_report.hpp"
 #include "mriotrace/tracing.hpp"
@@ -176,6 +177,42 @@ void bind_tracing(nb::module_& m) {
       "top"_a = 20,
       "The SPA summary `mriotrace spa` prints (spa_report.hpp) from spa()'s summary and flat path arrays; "
       "the best `top` paths.");
+
+  m.def(
+      "load_spa_paths",
+      [](const std::string& path) {
+        io::SpaPathFile f;
+        std::vector<std::string> warnings;
+        {
+          nb::gil_scoped_release release;
+          io::CollectWarnings collect;
+          f = io::read_spa_paths(path);
+          warnings = collect.messages();
+        }
+        python_warnings(warnings);
+        nb::dict d;
+        d["spa_format_version"] = f.spa_format_version;
+        d["labels"] = nb::cast(std::move(f.labels));
+        auto array = [](const std::vector<double>& v) {
+          return to_numpy(Vector(Eigen::Map<const Vector>(v.data(), static_cast<Index>(v.size()))));
+        };
+        d["values"] = array(f.values);
+        d["depths"] = nb::cast(f.depths);
+        d["offsets"] = nb::cast(f.offsets);
+        d["nodes"] = nb::cast(f.nodes);
+        d["coverage_by_depth"] = array(f.coverage_by_depth);
+        for (auto [k, v] : {std::pair{"stressor", &f.stressor}, {"unit", &f.unit}, {"demand", &f.demand},
+                            {"tau_kind", &f.tau_kind}, {"truncation", &f.truncation}})
+          d[k] = *v;
+        for (auto [k, v] : {std::pair{"tau", f.tau}, {"total", f.total}, {"threshold", f.threshold},
+                            {"coverage", f.coverage}, {"max_depth", f.max_depth}, {"paths_found", f.paths_found},
+                            {"nodes_expanded", f.nodes_expanded}, {"search_seconds", f.search_seconds}})
+          d[k] = v;
+        return d;
+      },
+      "path"_a,
+      "Read an HDF5 path file (/tracing/spa) with every checksum verified, in a guarded child process: dict of "
+      "labels, flat path arrays (values, depths, offsets, nodes) and the search summary.");
 
   m.def(
       "target_demand", [](const MrioSystem& system, Index region, Index product) {

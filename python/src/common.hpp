@@ -14,6 +14,7 @@
 #include <nanobind/ndarray.h>
 
 #include <string>
+#include <vector>
 
 #include "mriotrace/accounts.hpp"
 #include "mriotrace/types.hpp"
@@ -42,5 +43,9 @@ nb::dict accounts_to_dict(Accounts&& acc);
 
 /// The inverse of accounts_to_dict (copies), for writing results to files.
 Accounts accounts_from_dict(nb::handle d);
+
+/// The readers' warnings (io::CollectWarnings, e.g. a file without
+/// checksums) as Python UserWarnings; call with the GIL held after the read.
+void python_warnings(const std::vector<std::string>& messages);
 
 }  // namespace mriotrace::py

@@ -11,8 +11,9 @@
 #include "mriotrace/batch.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
-#include "mriotrace/io/batch.hpp"
-#include "mriotrace/io/batch_store.hpp"
+#include "mriotrace/batch/job.hpp"
+#include "mriotrace/batch/runner.hpp"
+#include "mriotrace/batch/store.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/scenario.hpp"
 
@@ -99,7 +100,7 @@ class BatchRun : public ::testing::Test {
 
   std::string path(const std::string& name) const { return (dir_ / name).string(); }
 
-  io::BatchJob job(const std::string& extra = "", int draws = 6, const std::string& output = "out.h5",
+  batch::BatchJob job(const std::string& extra = "", int draws = 6, const std::string& output = "out.h5",
                    double cv = 0.1) const {
     const std::string text = extra + "output = \"" + output + "\"\nseed = 3\nkeep = [\"D_cba_reg\", \"D_pba_reg\", \"Q\"]\n" +
                              "[[systems]]\nfile = \"y2017.h5\"\nyear = 2017\n" +
@@ -107,18 +108,18 @@ class BatchRun : public ::testing::Test {
                              "[montecarlo]\ndraws = " + std::to_string(draws) + "\ncv = " + std::to_string(cv) +
                              "\n[[sda]]\nfrom = \"2017\"\nto = \"2018\"\nsplit_demand = true\n" +
                              "[target]\nstressor = \"stressor0\"\nmax_value = 1e9\n";
-    return io::parse_job_text(text, "test.toml", dir_.string());
+    return batch::parse_job_text(text, "test.toml", dir_.string());
   }
 
-  static io::BatchRunOptions quiet(int threads = 1) {
-    io::BatchRunOptions o;
+  static batch::BatchRunOptions quiet(int threads = 1) {
+    batch::BatchRunOptions o;
     o.threads = threads;
     o.quiet = true;
     return o;
   }
 
   /// Every item's status and arrays equal, bit for bit.
-  static void expect_identical(const io::BatchFileContents& a, const io::BatchFileContents& b) {
+  static void expect_identical(const batch::BatchFileContents& a, const batch::BatchFileContents& b) {
     ASSERT_EQ(a.items.size(), b.items.size());
     EXPECT_EQ(a.job_hash, b.job_hash);
     for (size_t i = 0; i < a.items.size(); ++i) {
@@ -137,33 +138,33 @@ class BatchRun : public ::testing::Test {
 };
 
 TEST_F(BatchRun, ThreadsShardsAndMergeGiveIdenticalResults) {
-  const io::BatchJob j = job();
-  const auto s1 = io::run_batch(j, quiet(1));
+  const batch::BatchJob j = job();
+  const auto s1 = batch::run_batch(j, quiet(1));
   EXPECT_TRUE(s1.complete);
   EXPECT_EQ(s1.total, 2 * 7 + 1);
   EXPECT_EQ(s1.failed, 0);
   EXPECT_FALSE(fs::exists(path("out.h5.journal")));  // removed once complete
   auto o2 = quiet(2);
   o2.output = path("two.h5");
-  io::run_batch(j, o2);
+  batch::run_batch(j, o2);
   std::vector<std::string> shards;
   for (int i = 0; i < 3; ++i) {
     auto o = quiet(1);
     o.shard_index = i;
     o.shard_count = 3;
-    const auto s = io::run_batch(j, o);
+    const auto s = batch::run_batch(j, o);
     EXPECT_EQ(s.output, path("out.shard-" + std::to_string(i) + "-of-3.h5"));
     shards.push_back(s.output);
   }
-  EXPECT_THROW(io::merge_batch({shards[0], shards[1]}, path("partial.h5")), InputError);  // shard 2 missing
-  EXPECT_THROW(io::merge_batch({shards[0], shards[0], shards[1], shards[2]}, path("dup.h5")), InputError);
-  io::merge_batch(shards, path("merged.h5"));
-  const auto a = io::read_batch_file(path("out.h5"));
+  EXPECT_THROW(batch::merge_batch({shards[0], shards[1]}, path("partial.h5")), InputError);  // shard 2 missing
+  EXPECT_THROW(batch::merge_batch({shards[0], shards[0], shards[1], shards[2]}, path("dup.h5")), InputError);
+  batch::merge_batch(shards, path("merged.h5"));
+  const auto a = batch::read_batch_file(path("out.h5"));
   EXPECT_TRUE(a.complete);
   EXPECT_EQ(a.regions.size(), 3u);
   EXPECT_EQ(a.items.size(), 15u);
-  expect_identical(a, io::read_batch_file(path("two.h5")));
-  const auto m = io::read_batch_file(path("merged.h5"));
+  expect_identical(a, batch::read_batch_file(path("two.h5")));
+  const auto m = batch::read_batch_file(path("merged.h5"));
   EXPECT_TRUE(m.complete);
   expect_identical(a, m);
   // Draws differ from the unperturbed run and from each other; the SDA item has its effects.
@@ -176,16 +177,16 @@ TEST_F(BatchRun, ThreadsShardsAndMergeGiveIdenticalResults) {
   const Accounts ref = calc_accounts(sys, LeontiefSolver(sys.A()));
   EXPECT_LT((det - ref.D_cba_reg).cwiseAbs().maxCoeff(), 1e-10 * ref.D_cba_reg.cwiseAbs().maxCoeff());
   // Re-running a complete job does nothing and changes nothing.
-  const auto again = io::run_batch(j, quiet(1));
+  const auto again = batch::run_batch(j, quiet(1));
   EXPECT_EQ(again.computed, 0);
   EXPECT_EQ(again.resumed, 15);
-  expect_identical(a, io::read_batch_file(path("out.h5")));
+  expect_identical(a, batch::read_batch_file(path("out.h5")));
 }
 
 TEST_F(BatchRun, ZeroCvDrawsEqualTheBase) {
-  const io::BatchJob j = job("", 4, "zero.h5", 0.0);
-  io::run_batch(j, quiet(2));
-  const auto c = io::read_batch_file(path("zero.h5"));
+  const batch::BatchJob j = job("", 4, "zero.h5", 0.0);
+  batch::run_batch(j, quiet(2));
+  const auto c = batch::read_batch_file(path("zero.h5"));
   for (const auto& r : c.items) {
     const ItemKey k = item_key(j.grid(), r.id);
     if (k.sda >= 0) continue;
@@ -196,20 +197,20 @@ TEST_F(BatchRun, ZeroCvDrawsEqualTheBase) {
 }
 
 TEST_F(BatchRun, InterruptedRunResumesBitForBit) {
-  const io::BatchJob j = job();
+  const batch::BatchJob j = job();
   auto full = quiet(1);
   full.output = path("full.h5");
-  io::run_batch(j, full);
+  batch::run_batch(j, full);
 
   // Stop after 5 items (as a kill would, but through the progress hook).
   auto o = quiet(2);
   o.snapshot_seconds = 0;  // the results file follows every item
-  o.on_progress = [](const io::BatchProgress& p) {
+  o.on_progress = [](const batch::BatchProgress& p) {
     if (p.done >= 5) throw std::runtime_error("simulated kill");
   };
-  EXPECT_THROW(io::run_batch(j, o), std::runtime_error);
+  EXPECT_THROW(batch::run_batch(j, o), std::runtime_error);
   ASSERT_TRUE(fs::exists(path("out.h5.journal")));
-  const auto partial = io::read_batch_file(path("out.h5"));  // the partial file opens
+  const auto partial = batch::read_batch_file(path("out.h5"));  // the partial file opens
   EXPECT_FALSE(partial.complete);
   // The file is rewritten after each item's progress call; the hook throws at
   // the first call that sees 5 done, and with 2 threads the other one may have
@@ -222,24 +223,24 @@ TEST_F(BatchRun, InterruptedRunResumesBitForBit) {
     std::ofstream tail(path("out.h5.journal"), std::ios::binary | std::ios::app);
     tail << "MTIR\x40\x00\x00\x00garbage";
   }
-  const auto resumed = io::run_batch(j, quiet(1));
+  const auto resumed = batch::run_batch(j, quiet(1));
   EXPECT_TRUE(resumed.complete);
   EXPECT_GE(resumed.resumed, 5);
   EXPECT_EQ(resumed.resumed + resumed.computed, 15);
-  expect_identical(io::read_batch_file(path("full.h5")), io::read_batch_file(path("out.h5")));
+  expect_identical(batch::read_batch_file(path("full.h5")), batch::read_batch_file(path("out.h5")));
 }
 
 TEST_F(BatchRun, ChangedOrForeignJobsAreRefused) {
-  const io::BatchJob j = job();
+  const batch::BatchJob j = job();
   auto o = quiet(1);
-  o.on_progress = [](const io::BatchProgress& p) {
+  o.on_progress = [](const batch::BatchProgress& p) {
     if (p.done >= 3) throw std::runtime_error("stop");
   };
-  EXPECT_THROW(io::run_batch(j, o), std::runtime_error);
+  EXPECT_THROW(batch::run_batch(j, o), std::runtime_error);
   // The job file changed (another seed): resuming would mix two jobs.
-  const io::BatchJob changed = job("", 7);
+  const batch::BatchJob changed = job("", 7);
   try {
-    io::run_batch(changed, quiet(1));
+    batch::run_batch(changed, quiet(1));
     FAIL() << "a changed job was resumed";
   } catch (const FileError& e) {
     EXPECT_NE(std::string(e.what()).find("another job"), std::string::npos) << e.what();
@@ -247,21 +248,21 @@ TEST_F(BatchRun, ChangedOrForeignJobsAreRefused) {
   // --restart discards the old run.
   auto restart = quiet(1);
   restart.restart = true;
-  EXPECT_TRUE(io::run_batch(changed, restart).complete);
+  EXPECT_TRUE(batch::run_batch(changed, restart).complete);
   // A complete results file of another job is refused too, and left intact.
-  EXPECT_THROW(io::run_batch(j, quiet(1)), FileError);
-  EXPECT_EQ(io::read_batch_file(path("out.h5")).job_hash, changed.hash);
+  EXPECT_THROW(batch::run_batch(j, quiet(1)), FileError);
+  EXPECT_EQ(batch::read_batch_file(path("out.h5")).job_hash, changed.hash);
   // Shard outputs of different jobs cannot be merged.
   auto s0 = quiet(1);
   s0.shard_count = 2;
-  io::run_batch(j, s0);
+  batch::run_batch(j, s0);
   auto s1 = quiet(1);
   s1.shard_index = 1;
   s1.shard_count = 2;
-  io::run_batch(changed, s1);
-  EXPECT_THROW(io::merge_batch({path("out.shard-0-of-2.h5"), path("out.shard-1-of-2.h5")}, path("m.h5")), FileError);
+  batch::run_batch(changed, s1);
+  EXPECT_THROW(batch::merge_batch({path("out.shard-0-of-2.h5"), path("out.shard-1-of-2.h5")}, path("m.h5")), FileError);
   // A shard's checkpoint cannot be resumed as another shard.
-  EXPECT_THROW(io::BatchStore(j, path("out.shard-0-of-2.h5"), 1, 2, false, Labels{}), FileError);
+  EXPECT_THROW(batch::BatchStore(j, path("out.shard-0-of-2.h5"), 1, 2, false, Labels{}), FileError);
 }
 
 TEST_F(BatchRun, FailedItemsAreRecordedAndTheRestFinishes) {
@@ -271,13 +272,13 @@ TEST_F(BatchRun, FailedItemsAreRecordedAndTheRestFinishes) {
   Matrix Y = s.Y();
   Y.middleCols(1 * s.c(), s.c()).setZero();
   io::save(path("y2018.h5"), MrioSystem::from_A_x(s.labels(), s.A(), s.x(), Y, s.S(), s.F_Y(), s.v()));
-  const auto summary = io::run_batch(job(), quiet(2));
+  const auto summary = batch::run_batch(job(), quiet(2));
   EXPECT_TRUE(summary.complete);
   EXPECT_EQ(summary.failed, 1);
   ASSERT_EQ(summary.failures.size(), 1u);
   EXPECT_NE(summary.failures[0].find("SDA 2017->2018"), std::string::npos) << summary.failures[0];
   EXPECT_NE(summary.failures[0].find("total final demand of region R1"), std::string::npos) << summary.failures[0];
-  const auto c = io::read_batch_file(path("out.h5"));
+  const auto c = batch::read_batch_file(path("out.h5"));
   EXPECT_EQ(c.items.size(), 15u);
   EXPECT_EQ(c.items.back().status, ItemStatus::Failed);
   EXPECT_EQ(c.items.front().status, ItemStatus::Ok);
@@ -286,7 +287,7 @@ TEST_F(BatchRun, FailedItemsAreRecordedAndTheRestFinishes) {
 TEST_F(BatchRun, BadJobFilesAreRejectedWithClearMessages) {
   auto bad = [&](const std::string& text, const std::string& expected) {
     try {
-      io::parse_job_text(text, "bad.toml", dir_.string());
+      batch::parse_job_text(text, "bad.toml", dir_.string());
       ADD_FAILURE() << "accepted: " << text;
     } catch (const InputError& e) {
       EXPECT_NE(std::string(e.what()).find(expected), std::string::npos) << e.what();
@@ -307,23 +308,23 @@ TEST_F(BatchRun, BadJobFilesAreRejectedWithClearMessages) {
   bad("output = \"o.h5\"\n" + sys + "[target]\nstressor = \"x\"\nmax_change = -0.1\nmax_value = 3\n", "exactly one");
   bad("output = \"o.h5\"\nscenarios = [\"base\", \"green\"]\n" + sys, "expected a scenario file name");
   bad("output = \"o.h5\"\n" + sys + sys, "used twice");
-  EXPECT_THROW(io::parse_job(path("missing.toml")), FileError);
-  EXPECT_THROW(io::parse_job_text("output = \"o.h5\"\nscenarios = \"nope.toml\"\n" + sys, "j.toml", dir_.string()),
+  EXPECT_THROW(batch::parse_job(path("missing.toml")), FileError);
+  EXPECT_THROW(batch::parse_job_text("output = \"o.h5\"\nscenarios = \"nope.toml\"\n" + sys, "j.toml", dir_.string()),
                FileError);
   // A job whose system file is missing fails before any work, naming the file.
-  const io::BatchJob j = io::parse_job_text("output = \"o.h5\"\n[[systems]]\nfile = \"nope.h5\"\n", "j.toml",
+  const batch::BatchJob j = batch::parse_job_text("output = \"o.h5\"\n[[systems]]\nfile = \"nope.h5\"\n", "j.toml",
                                             dir_.string());
   try {
-    io::run_batch(j, quiet(1));
+    batch::run_batch(j, quiet(1));
     FAIL() << "missing system file accepted";
   } catch (const FileError& e) {
     EXPECT_NE(std::string(e.what()).find("nope.h5"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(io::read_batch_file(path("y2017.h5")), FileError);  // a system file, not a batch file
+  EXPECT_THROW(batch::read_batch_file(path("y2017.h5")), FileError);  // a system file, not a batch file
   auto o = quiet(1);
   o.shard_index = 2;
   o.shard_count = 2;
-  EXPECT_THROW(io::run_batch(job(), o), InputError);
+  EXPECT_THROW(batch::run_batch(job(), o), InputError);
 }
 
 }  // namespace
@@ -342,11 +343,11 @@ TEST_F(BatchScenarios, ScenarioItemsShareDrawsAndMatchTheEditedSystem) {
           "[[scenario]]\nname = \"clean\"\n[[scenario.operation]]\nkind = \"scale\"\nmatrix = \"S\"\n"
           "factor = 0.8\ncol_regions = [\"R0\"]\n";
   }
-  const io::BatchJob j = job("scenarios = \"scen.toml\"\n", 5);
+  const batch::BatchJob j = job("scenarios = \"scen.toml\"\n", 5);
   ASSERT_EQ(j.scenarios, (std::vector<std::string>{"base", "efficient", "clean"}));
   EXPECT_EQ(j.grid().total(), 2 * 3 * 6 + 1);
-  io::run_batch(j, quiet(2));
-  const auto c = io::read_batch_file(path("out.h5"));
+  batch::run_batch(j, quiet(2));
+  const auto c = batch::read_batch_file(path("out.h5"));
   EXPECT_TRUE(c.complete);
   EXPECT_EQ(c.scenarios, j.scenarios);
   auto item = [&](Index s, Index sc, Index d) -> const ItemResult& {
@@ -373,12 +374,12 @@ TEST_F(BatchScenarios, ScenarioItemsShareDrawsAndMatchTheEditedSystem) {
     std::ofstream sc(path("scen.toml"), std::ios::app);
     sc << "\n# edited\n";
   }
-  const io::BatchJob changed = io::parse_job_text(j.text, "test.toml", dir_.string());
+  const batch::BatchJob changed = batch::parse_job_text(j.text, "test.toml", dir_.string());
   EXPECT_NE(changed.hash, j.hash);
   // Merging needs no scenario file: the results file carries its text.
   fs::remove(path("scen.toml"));
-  io::merge_batch({path("out.h5")}, path("copy.h5"));
-  expect_identical(c, io::read_batch_file(path("copy.h5")));
+  batch::merge_batch({path("out.h5")}, path("copy.h5"));
+  expect_identical(c, batch::read_batch_file(path("copy.h5")));
 }
 
 TEST_F(BatchScenarios, ScenarioThatSplitsASectorOffIsRefusedUpFront) {

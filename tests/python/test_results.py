@@ -288,7 +288,7 @@ def test_spa_files_load_as_the_search_returned_them(system, system_file, tmp_pat
         assert_rel(got.paths["value"], mem.paths["value"])
         assert got.paths.attrs["unit"] == mem.unit
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # "carry no Fletcher32 checksum" while the path writer writes none
+        warnings.simplefilter("error")  # path files carry checksums: no warning
         top = mriotrace.load_results(tmp_path / "py.h5", keep=5)
         pd.testing.assert_frame_equal(top.paths, mriotrace.load_results(tmp_path / "py.h5").paths.head(5))
     # A loaded result reports like the search once given its system (it stores no labels of its own).
@@ -312,14 +312,12 @@ def test_spa_file_checks_name_the_dataset(system, tmp_path):
     path = tmp_path / "p.h5"
     mriotrace.tracing.spa(system, "stressor0", tau=1e-2, h5=path)
     with h5py.File(path, "r") as f:
-        no_checksum = not all(f["tracing/spa"][k].fletcher32 for k in ("values", "nodes") if f["tracing/spa"][k].size)
-    with warnings.catch_warnings(record=True) as w:
-        warnings.simplefilter("always")
+        assert all(f["tracing/spa"][k].fletcher32 for k in ("values", "nodes") if f["tracing/spa"][k].size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a checksummed path file loads without a warning
         mriotrace.load_results(path)
-    # Until the path writer writes Fletcher32, a load says its data carry no checksum.
-    assert any("carry no Fletcher32 checksum" in str(m.message) for m in w) == no_checksum
-    for dataset, value, message in (("nodes", 10_000, r"/tracing/spa/nodes\[\d+\] = 10000 is outside"),
-                                    ("offsets", 3, "offsets must run from 0"),
+    for dataset, value, message in (("nodes", 10_000, r"/tracing/spa/nodes\[\d+\] is 10000, outside"),
+                                    ("offsets", 3, "offsets must start at 0"),
                                     ("values", np.inf, r"/tracing/spa/values\[0\] = inf is not a finite")):
         bad = tmp_path / f"bad_{dataset}.h5"
         shutil.copy(path, bad)

@@ -124,7 +124,10 @@ def test_spa_streams_every_path_to_csv_and_hdf5(china, tmp_path):
         assert off[-1] == g["nodes"].shape[0]
         np.testing.assert_allclose(g["values"][:], table["value"].to_numpy(), rtol=1e-15)
         assert g.attrs["total"] == pytest.approx(res.total, rel=1e-15)
-        assert g.attrs["stressor"] == "CO2" and g.attrs["truncation"] == ""
+        # Fixed-length string attributes (checksummed, docs/file-format.md): h5py gives bytes.
+        assert g.attrs["stressor"] == b"CO2" and g.attrs["truncation"] == b""
+        assert g.attrs["spa_format_version"] == 2
+        assert all(g[name].fletcher32 for name in ("values", "depths", "offsets", "nodes", "coverage_by_depth"))
         idx = china.get_index()
         first_nodes = g["nodes"][off[0]:off[1]]
         assert " > ".join(f"{idx[j][0]}/{idx[j][1]}" for j in first_nodes) == table.iloc[0]["path"]

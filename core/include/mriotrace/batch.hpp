@@ -1,5 +1,6 @@
-// Work items of a batch job and their results (the runner: io/batch.hpp;
-// the guide: docs/hpc.md).
+// Work items of a batch job and their results (the job file, runner and
+// store: the batch library, batch/include/mriotrace/batch/; the guide:
+// docs/hpc.md).
 //
 // A job is a grid of systems (years) x scenarios x draw slots, followed by
 // the job's SDA comparisons. Slot 0 is the unperturbed ("deterministic") run,

@@ -83,7 +83,7 @@ struct FileInfo {
 FileInfo inspect(const std::string& path);
 
 /// The root attribute "format" of an HDF5 file: "mriotrace" (systems and
-/// results), "mriotrace-batch" (batch results, io/batch_store.hpp), another
+/// results), "mriotrace-batch" (batch results, batch/store.hpp), another
 /// tool's name, or "" when there is none. Read under the same guard as every
 /// read; FileError for a missing, non-HDF5 or damaged file. Tells the kinds
 /// of file apart before the matching reader checks its version.

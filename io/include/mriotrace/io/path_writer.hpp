@@ -17,9 +17,11 @@
 // datasets values (P), depths (P, int32), offsets (P + 1, int64: path p's
 // nodes are nodes[offsets[p]:offsets[p+1]], emitter first) and nodes (int64),
 // plus the search summary as attributes (total, threshold, coverage, ...) and
-// coverage_by_depth. Not thread-safe: one writer, fed by one spa() call, and
-// no other HDF5 work in the process while it is open (Debian's libhdf5 is the
-// serial build; io/hdf5.cpp's lock does not cover this writer's calls).
+// coverage_by_depth, and spa_format_version (2: every dataset checksummed).
+// The file is written on disk as the search runs (not held in memory), in the
+// 1.10 format with a Fletcher32 checksum on every chunk; its HDF5 calls take
+// the process-wide HDF5 lock (io/h5.hpp) only while they run. One writer is
+// fed by one spa() call (not thread-safe itself).
 #pragma once
 
 #include <cstdint>
@@ -30,6 +32,11 @@
 #include "mriotrace/tracing.hpp"
 
 namespace mriotrace::io {
+
+/// Version of the /tracing/spa group (attribute spa_format_version). 2: every
+/// dataset carries a Fletcher32 checksum. Files written before it have no
+/// such attribute and open with a warning.
+inline constexpr int kSpaFormatVersion = 2;
 
 /// One CSV field, quoted per RFC 4180 when it holds a comma, quote or line break.
 std::string csv_quote(const std::string& field);
@@ -76,5 +83,26 @@ class Hdf5PathWriter : public PathSink {
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+/// An HDF5 path file read back (layout: docs/file-format.md, /tracing/spa).
+struct SpaPathFile {
+  int spa_format_version = 0;        ///< 1: written before path files carried checksums
+  Labels labels;                     ///< regions and sectors name the nodes
+  std::vector<double> values;        ///< (P) value of each path, in search order
+  std::vector<std::int32_t> depths;  ///< (P) steps through A
+  std::vector<std::int64_t> offsets; ///< (P + 1): path p's nodes are nodes[offsets[p] .. offsets[p+1])
+  std::vector<std::int64_t> nodes;   ///< system indices r*N + i, emitter first
+  std::vector<double> coverage_by_depth;
+  std::string stressor, unit, demand, tau_kind, truncation;
+  double tau = 0, total = 0, threshold = 0, coverage = 0, max_depth = 0, paths_found = 0, nodes_expanded = 0,
+         search_seconds = 0;
+};
+
+/// Read a path file written by Hdf5PathWriter, in a guarded child process
+/// (io/h5.hpp), verifying every checksum and the structure (offsets against
+/// depths, node indices against the labels). Throws FileError naming the
+/// file and the dataset. Files written before path files carried checksums
+/// open with a warning (io::warn).
+SpaPathFile read_spa_paths(const std::string& path);
 
 }  // namespace mriotrace::io

@@ -21,16 +21,27 @@
 #include <vector>
 
 #include "mriotrace/batch.hpp"
-#include "mriotrace/io/batch.hpp"
+#include "mriotrace/batch/job.hpp"
 #include "mriotrace/system.hpp"
 
-namespace mriotrace::io {
+namespace mriotrace::batch {
 
-/// Format name and version of batch results files.
+/// Format name and version of batch results files. 2: every dataset carries
+/// a Fletcher32 checksum, the 1.10 file format (checksummed metadata),
+/// fixed-length strings; version 1 files still open, with a warning.
 inline constexpr const char* kBatchFormat = "mriotrace-batch";
-inline constexpr int kBatchFormatVersion = 1;
+inline constexpr int kBatchFormatVersion = 2;
+
+/// A float64 array as stored: row-major values and their shape.
+struct StoredArray {
+  std::string name;                  ///< path below its group, e.g. "D_cba_reg/median", "target/p_met"
+  std::vector<std::uint64_t> dims;
+  std::vector<double> values;
+};
 
 /// Everything a batch results file holds (read back by merge, tests, Python).
+/// The fields after `items` are filled by read_batch_file only (the writer
+/// derives them from the job and the items).
 struct BatchFileContents {
   std::string job_text;
   std::string scenario_text;      ///< the job's scenario file, or ""
@@ -40,10 +51,18 @@ struct BatchFileContents {
   bool complete = false;          ///< every item of the shard (or job) is present
   std::vector<std::string> regions, sectors, stressors, systems, scenarios;
   std::vector<ItemResult> items;  ///< sorted by id, arrays as computed
+  int format_version = 0;         ///< of the file read
+  std::string created_by;         ///< "mriotrace <version>"
+  std::vector<std::string> accounts;  ///< kept accounts (/labels/accounts)
+  std::vector<std::int64_t> years;    ///< per system (/labels/years; 0 = not given)
+  std::vector<StoredArray> summary;   ///< /summary/*: [S, C, account dims], target [S, C], draws_used [S*C]
 };
 
-/// Read a batch results file. Throws FileError naming the file when it is
-/// missing, not a batch file, or of a newer format version.
+/// Read a batch results file, in a guarded child process (io/h5.hpp: a damaged
+/// or hostile file never takes this process down). Every checksum is
+/// verified and every shape checked against the labels. Throws FileError
+/// naming the file (and the dataset) when it is missing, not a batch file, of
+/// a newer format version, damaged or inconsistent.
 BatchFileContents read_batch_file(const std::string& path);
 
 /// Write a results file atomically from items sorted by id (with summaries
@@ -97,4 +116,4 @@ class BatchStore {
   mutable std::mutex mutex_;
 };
 
-}  // namespace mriotrace::io
+}  // namespace mriotrace::batch

@@ -1,9 +1,8 @@
 // Batch results file (HDF5, rewritten atomically) and checkpoint journal
-// (append-only, fsync'd records). Layout: docs/hpc.md; design: batch_store.hpp.
-#include "mriotrace/io/batch_store.hpp"
+// (append-only, fsync'd records). Layout: docs/hpc.md; design: mriotrace/batch/store.hpp.
+#include "mriotrace/batch/store.hpp"
 
 #include <fcntl.h>
-#include <hdf5.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,196 +13,19 @@
 #include <fstream>
 #include <limits>
 
-#include "atomic_file.hpp"
-#include "hdf5_image.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/h5.hpp"
 #include "mriotrace/montecarlo.hpp"
 
-#ifndef MRIOTRACE_VERSION
-#define MRIOTRACE_VERSION "unknown"
-#endif
-
-namespace mriotrace::io {
+namespace mriotrace::batch {
 namespace {
 
 namespace fs = std::filesystem;
 using ::mriotrace::detail::concat;
-using Dims = std::vector<hsize_t>;
-using RowMajor = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using io::h5::Dims;
+using io::h5::RowMajor;
 
-// ---------------------------------------------------------------------------
-// A minimal HDF5 layer for the batch file: every call is checked, every
-// handle closed by its owner. Object times are not recorded, so the same
-// items always give the same bytes.
-
-class H5 {
- public:
-  H5(hid_t id, herr_t (*close)(hid_t), const std::string& file, const std::string& what) : id_(id), close_(close) {
-    if (id < 0) throw FileError(concat("batch file \"", file, "\": ", what, " failed"));
-  }
-  H5(H5&& o) noexcept : id_(o.id_), close_(o.close_) { o.id_ = -1; }
-  H5(const H5&) = delete;
-  H5& operator=(const H5&) = delete;
-  ~H5() {
-    if (id_ >= 0) close_(id_);
-  }
-  operator hid_t() const { return id_; }
-  herr_t release() {
-    const herr_t r = close_(id_);
-    id_ = -1;
-    return r;
-  }
-
- private:
-  hid_t id_;
-  herr_t (*close_)(hid_t);
-};
-
-/// Debian's HDF5 is the serial (not thread-safe) build: batch files are read
-/// and written one at a time in a process, with HDF5's error printing off.
-class Session {
- public:
-  Session() : lock_(mutex()) { H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr); }
-
- private:
-  static std::mutex& mutex() {
-    static std::mutex m;
-    return m;
-  }
-  std::lock_guard<std::mutex> lock_;
-};
-
-struct File {
-  std::string path;
-  hid_t id;
-  void check(herr_t status, const std::string& what) const {
-    if (status < 0) throw FileError(concat("batch file \"", path, "\": ", what, " failed"));
-  }
-  H5 own(hid_t h, herr_t (*close)(hid_t), const std::string& what) const { return H5(h, close, path, what); }
-
-  H5 string_type() const {
-    H5 t = own(H5Tcopy(H5T_C_S1), H5Tclose, "creating the string type");
-    check(H5Tset_size(t, H5T_VARIABLE), "creating the string type");
-    check(H5Tset_cset(t, H5T_CSET_UTF8), "creating the string type");
-    return t;
-  }
-  H5 create_plist(hid_t cls) const {
-    H5 p = own(H5Pcreate(cls), H5Pclose, "creating a property list");
-    check(H5Pset_obj_track_times(p, false), "switching off object times");
-    return p;
-  }
-  void group(const std::string& path) const {
-    H5 gcpl = create_plist(H5P_GROUP_CREATE);
-    own(H5Gcreate2(id, path.c_str(), H5P_DEFAULT, gcpl, H5P_DEFAULT), H5Gclose, "creating group " + path);
-  }
-  void dataset(const std::string& path, hid_t file_type, hid_t mem_type, const void* data, const Dims& dims) const {
-    H5 space = own(H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr), H5Sclose,
-                   "creating the dataspace of " + path);
-    H5 dcpl = create_plist(H5P_DATASET_CREATE);
-    H5 ds = own(H5Dcreate2(id, path.c_str(), file_type, space, H5P_DEFAULT, dcpl, H5P_DEFAULT), H5Dclose,
-                "creating " + path);
-    hsize_t count = 1;
-    for (hsize_t d : dims) count *= d;
-    if (count > 0) check(H5Dwrite(ds, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data), "writing " + path);
-  }
-  void doubles(const std::string& path, const std::vector<double>& v, const Dims& dims) const {
-    dataset(path, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, v.data(), dims);
-  }
-  void int64s(const std::string& path, const std::vector<std::int64_t>& v) const {
-    dataset(path, H5T_STD_I64LE, H5T_NATIVE_INT64, v.data(), {v.size()});
-  }
-  void strings(const std::string& path, const std::vector<std::string>& v) const {
-    std::vector<const char*> p;
-    for (const auto& s : v) p.push_back(s.c_str());
-    H5 t = string_type();
-    dataset(path, t, t, p.data(), {v.size()});
-  }
-  void attr_string(const char* name, const std::string& value) const {
-    H5 t = string_type();
-    H5 space = own(H5Screate(H5S_SCALAR), H5Sclose, "creating a dataspace");
-    H5 a = own(H5Acreate2(id, name, t, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose, concat("creating @", name));
-    const char* p = value.c_str();
-    check(H5Awrite(a, t, &p), concat("writing @", name));
-  }
-  void attr_int(const char* name, std::int64_t value) const {
-    H5 space = own(H5Screate(H5S_SCALAR), H5Sclose, "creating a dataspace");
-    H5 a = own(H5Acreate2(id, name, H5T_STD_I64LE, space, H5P_DEFAULT, H5P_DEFAULT), H5Aclose,
-               concat("creating @", name));
-    check(H5Awrite(a, H5T_NATIVE_INT64, &value), concat("writing @", name));
-  }
-
-  // Reading
-  bool exists(const std::string& path) const {
-    // Check each link on the way (H5Lexists fails on a missing intermediate group).
-    size_t pos = 0;
-    while ((pos = path.find('/', pos + 1)) != std::string::npos)
-      if (H5Lexists(id, path.substr(0, pos).c_str(), H5P_DEFAULT) <= 0) return false;
-    return H5Lexists(id, path.c_str(), H5P_DEFAULT) > 0;
-  }
-  std::string read_attr_string(const char* name) const {
-    if (H5Aexists(id, name) <= 0) throw FileError(concat("batch file \"", path, "\": attribute @", name, " is missing"));
-    H5 a = own(H5Aopen(id, name, H5P_DEFAULT), H5Aclose, concat("opening @", name));
-    H5 stored = own(H5Aget_type(a), H5Tclose, concat("reading the type of @", name));
-    if (H5Tget_class(stored) != H5T_STRING) throw FileError(concat("batch file \"", path, "\": @", name, " is not a string"));
-    if (H5Tis_variable_str(stored) <= 0) {
-      // Fixed-length (system files since format version 2): read as stored.
-      const size_t size = H5Tget_size(stored);
-      std::string buf(size, '\0');
-      check(H5Aread(a, stored, buf.data()), concat("reading @", name));
-      return buf.substr(0, buf.find('\0'));
-    }
-    H5 t = string_type();
-    char* p = nullptr;
-    check(H5Aread(a, t, &p), concat("reading @", name));
-    std::string s = p ? p : "";
-    H5free_memory(p);
-    return s;
-  }
-  std::int64_t read_attr_int(const char* name) const {
-    if (H5Aexists(id, name) <= 0) throw FileError(concat("batch file \"", path, "\": attribute @", name, " is missing"));
-    H5 a = own(H5Aopen(id, name, H5P_DEFAULT), H5Aclose, concat("opening @", name));
-    std::int64_t v = 0;
-    check(H5Aread(a, H5T_NATIVE_INT64, &v), concat("reading @", name));
-    return v;
-  }
-  Dims dims(hid_t ds, const std::string& p) const {
-    H5 space = own(H5Dget_space(ds), H5Sclose, "reading the shape of " + p);
-    const int rank = H5Sget_simple_extent_ndims(space);
-    if (rank < 0) check(-1, "reading the shape of " + p);
-    Dims d(static_cast<size_t>(rank));
-    H5Sget_simple_extent_dims(space, d.data(), nullptr);
-    return d;
-  }
-  std::vector<double> read_doubles(const std::string& p, Dims& d) const {
-    H5 ds = own(H5Dopen2(id, p.c_str(), H5P_DEFAULT), H5Dclose, "opening " + p);
-    d = dims(ds, p);
-    hsize_t count = 1;
-    for (hsize_t x : d) count *= x;
-    std::vector<double> v(count);
-    if (count > 0) check(H5Dread(ds, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "reading " + p);
-    return v;
-  }
-  std::vector<std::int64_t> read_int64s(const std::string& p) const {
-    H5 ds = own(H5Dopen2(id, p.c_str(), H5P_DEFAULT), H5Dclose, "opening " + p);
-    const Dims d = dims(ds, p);
-    std::vector<std::int64_t> v(d.empty() ? 0 : d[0]);
-    if (!v.empty()) check(H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, v.data()), "reading " + p);
-    return v;
-  }
-  std::vector<std::string> read_strings(const std::string& p) const {
-    H5 ds = own(H5Dopen2(id, p.c_str(), H5P_DEFAULT), H5Dclose, "opening " + p);
-    const Dims d = dims(ds, p);
-    std::vector<char*> buf(d.empty() ? 0 : d[0], nullptr);
-    std::vector<std::string> out;
-    if (buf.empty()) return out;
-    H5 t = string_type();
-    check(H5Dread(ds, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf.data()), "reading " + p);
-    for (char* s : buf) out.emplace_back(s ? s : "");
-    H5 space = own(H5Dget_space(ds), H5Sclose, "reading the shape of " + p);
-    H5Dvlen_reclaim(t, space, H5P_DEFAULT, buf.data());
-    return out;
-  }
-};
+constexpr io::h5::Format kFormat{kBatchFormat, kBatchFormatVersion, "an mriotrace batch results file"};
 
 // ---------------------------------------------------------------------------
 // Layout helpers
@@ -229,7 +51,7 @@ Index find_name(const std::vector<std::string>& names, const std::string& name) 
 /// (system, scenario): /summary/<account>/{mean, median, p2_5, p97_5,
 /// deterministic, delta_median, delta_p2_5, delta_p97_5, p_delta_negative}
 /// with shape [S, C, account dims], and /summary/target when configured.
-void write_summary(const File& f, const BatchJob& job, const BatchFileContents& h,
+void write_summary(const io::h5::Writer& f, const BatchJob& job, const BatchFileContents& h,
                    const std::map<Index, const ItemResult*>& by_id) {
   const ItemGrid g = job.grid();
   const Index S = g.systems, C = g.scenarios, D = g.draws, R = static_cast<Index>(h.regions.size());
@@ -361,32 +183,17 @@ void write_summary(const File& f, const BatchJob& job, const BatchFileContents& 
 
 void write_batch_file(const std::string& path, const BatchJob& job, const BatchFileContents& h,
                       const std::vector<const ItemResult*>& items) {
-  detail::AtomicFile out(path);
-  std::vector<char> image;
-  {
-    Session session;
-    File f{path, -1};
-    H5 fcpl = f.own(H5Pcreate(H5P_FILE_CREATE), H5Pclose, "creating a property list");
-    // Built in memory (HDF5's core driver, no backing store), then written by
-    // AtomicFile: a full disk fails there with its reason (atomic_file.hpp).
-    H5 fapl = f.own(H5Pcreate(H5P_FILE_ACCESS), H5Pclose, "creating a property list");
-    f.check(detail::use_memory_file(fapl), "configuring the in-memory file");
-    H5 file = f.own(H5Fcreate(out.temp_path().c_str(), H5F_ACC_TRUNC, fcpl, fapl), H5Fclose,
-                    "creating the file");
-    f.id = file;
+  io::h5::write_atomically(path, kFormat, [&](const io::h5::Writer& f) {
     const ItemGrid g = job.grid();
     const Index R = static_cast<Index>(h.regions.size());
-    f.attr_string("format", kBatchFormat);
-    f.attr_int("format_version", kBatchFormatVersion);
-    f.attr_string("created_by", std::string("mriotrace ") + MRIOTRACE_VERSION);
-    f.attr_string("job_hash", hex64(h.job_hash));
-    f.attr_string("job", h.job_text);
-    f.attr_string("scenarios", job.scenario_text);
-    f.attr_int("total_items", g.total());
-    f.attr_int("shard_index", h.shard_index);
-    f.attr_int("shard_count", h.shard_count);
-    f.attr_int("items_done", static_cast<std::int64_t>(items.size()));
-    f.attr_int("complete", h.complete ? 1 : 0);
+    f.attr_string("/", "job_hash", hex64(h.job_hash));
+    f.attr_string("/", "job", h.job_text);
+    f.attr_string("/", "scenarios", job.scenario_text);
+    f.attr_ints("/", "total_items", {g.total()});
+    f.attr_ints("/", "shard_index", {h.shard_index});
+    f.attr_ints("/", "shard_count", {h.shard_count});
+    f.attr_ints("/", "items_done", {static_cast<std::int64_t>(items.size())});
+    f.attr_ints("/", "complete", {h.complete ? 1 : 0});
 
     f.group("/labels");
     f.strings("/labels/regions", h.regions);
@@ -483,96 +290,218 @@ void write_batch_file(const std::string& path, const BatchJob& job, const BatchF
       for (const ItemResult* r : items) by_id[r->id] = r;
       write_summary(f, job, h, by_id);
     }
-    f.check(detail::memory_file_image(file, image) ? 0 : -1, "taking the in-memory file's image");
-    f.check(file.release(), "closing the in-memory file");
-  }
-  out.write(image.data(), image.size());
-  out.commit();
+  });
 }
 
-BatchFileContents read_batch_file(const std::string& path) {
-  if (!fs::exists(path)) throw FileError(concat("batch file \"", path, "\" does not exist"));
-  Session session;
-  File f{path, -1};
-  H5 file = f.own(H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose,
-                  "opening (not an HDF5 file, or damaged)");
-  f.id = file;
-  if (H5Aexists(f.id, "format") <= 0 || f.read_attr_string("format") != kBatchFormat)
-    throw FileError(concat("\"", path, "\" is not an mriotrace batch results file (no format = \"", kBatchFormat,
-                           "\" attribute)"));
-  const auto version = f.read_attr_int("format_version");
-  if (version > kBatchFormatVersion)
-    throw FileError(concat("batch file \"", path, "\" has format version ", version, "; this build reads up to ",
-                           kBatchFormatVersion, " (upgrade mriotrace)"));
+namespace {
+
+/// Read everything back, checking every shape against the labels (runs in
+/// the guarded child).
+BatchFileContents read_contents(io::h5::Reader& r, const std::string& path) {
+  const auto& ctx = r.ctx();
   BatchFileContents c;
-  c.job_text = f.read_attr_string("job");
-  c.scenario_text = H5Aexists(f.id, "scenarios") > 0 ? f.read_attr_string("scenarios") : std::string();
-  c.job_hash = std::stoull(f.read_attr_string("job_hash"), nullptr, 16);
-  c.total_items = f.read_attr_int("total_items");
-  c.shard_index = static_cast<int>(f.read_attr_int("shard_index"));
-  c.shard_count = static_cast<int>(f.read_attr_int("shard_count"));
-  c.complete = f.read_attr_int("complete") != 0;
-  c.regions = f.read_strings("/labels/regions");
-  c.sectors = f.read_strings("/labels/sectors");
-  c.stressors = f.read_strings("/labels/stressors");
-  c.systems = f.read_strings("/labels/systems");
-  c.scenarios = f.read_strings("/labels/scenarios");
-  const auto accounts = f.read_strings("/labels/accounts");
-  const auto ids = f.read_int64s("/items/id");
-  const auto status = f.read_int64s("/items/status");
-  const auto iterations = f.read_int64s("/items/iterations");
-  const auto refactored = f.read_int64s("/items/refactored");
-  const auto sda = f.read_int64s("/items/sda");
-  Dims d;
-  const auto seconds = f.read_doubles("/items/seconds", d);
-  const auto cpu_seconds = f.read_doubles("/items/cpu_seconds", d);
-  const auto message = f.read_strings("/items/message");
-  const size_t M = ids.size();
-  if (status.size() != M || seconds.size() != M || message.size() != M || sda.size() != M)
-    throw FileError(concat("batch file \"", path, "\": the /items datasets have different lengths"));
+  c.format_version = r.check_format(kFormat, 2,
+                 "before batch files carried checksums: damage to it would go unnoticed; `mriotrace batch merge "
+                 "FILE -o NEW.h5` writes a checksummed copy");
+  if (r.has_attr("/", "created_by")) c.created_by = r.attr_string("/", "created_by");
+  c.job_text = r.attr_string("/", "job");
+  c.scenario_text = r.has_attr("/", "scenarios") ? r.attr_string("/", "scenarios") : std::string();
+  const std::string hash = r.attr_string("/", "job_hash");
+  if (hash.size() != 16 || hash.find_first_not_of("0123456789abcdef") != std::string::npos)
+    ctx.fail(concat("/@job_hash is \"", hash, "\"; expected 16 hex digits"));
+  c.job_hash = std::stoull(hash, nullptr, 16);
+  c.total_items = r.attr_int("/", "total_items");
+  c.shard_count = static_cast<int>(r.attr_int("/", "shard_count"));
+  c.shard_index = static_cast<int>(r.attr_int("/", "shard_index"));
+  if (c.total_items < 0 || c.total_items > kMaxJobItems || c.shard_count < 1 || c.shard_index < 0 ||
+      c.shard_index >= c.shard_count)
+    ctx.fail(concat("the root attributes total_items (", c.total_items, ") and shard ", c.shard_index, "/",
+                    c.shard_count, " are out of range"));
+  c.complete = r.attr_int("/", "complete") != 0;
+  c.regions = r.strings("/labels/regions");
+  c.sectors = r.strings("/labels/sectors");
+  c.stressors = r.strings("/labels/stressors");
+  c.systems = r.strings("/labels/systems");
+  c.scenarios = r.strings("/labels/scenarios");
+  const auto accounts = r.strings("/labels/accounts");
+  c.accounts = accounts;
+  const auto ids = r.column<std::int64_t>("/items/id");
+  const hsize_t M = ids.size();
+  auto items_column = [&](const char* name) {
+    return r.numbers<std::int64_t>(concat("/items/", name), {M}, "one entry per item, as /items/id");
+  };
+  const auto status = items_column("status");
+  const auto iterations = items_column("iterations");
+  const auto refactored = items_column("refactored");
+  const auto sda = items_column("sda");
+  const auto seconds = r.numbers<double>("/items/seconds", {M}, "one entry per item, as /items/id");
+  const auto cpu_seconds = r.exists("/items/cpu_seconds")
+                               ? r.numbers<double>("/items/cpu_seconds", {M}, "one entry per item, as /items/id")
+                               : std::vector<double>(M, 0.0);
+  const auto message = r.strings("/items/message", M, "one entry per item, as /items/id");
+  // The job names the SDA groups and checks the ids.
+  const BatchJob job = parse_job_text(c.job_text, path, fs::path(path).parent_path().string(), &c.scenario_text);
+  const ItemGrid g = job.grid();
+  if (c.systems.size() != job.systems.size() || c.scenarios.size() != job.scenarios.size())
+    ctx.fail(concat("/labels has ", c.systems.size(), " systems and ", c.scenarios.size(),
+                    " scenarios; the stored job has ", job.systems.size(), " and ", job.scenarios.size()));
+  c.years = r.numbers<std::int64_t>("/labels/years", {c.systems.size()}, "one year per system");
+  if (g.total() != c.total_items)
+    ctx.fail(concat("/@total_items is ", c.total_items, " but the stored job has ", g.total(), " items"));
   c.items.resize(M);
   for (size_t i = 0; i < M; ++i) {
-    ItemResult& r = c.items[i];
-    r.id = ids[i];
-    r.status = static_cast<ItemStatus>(status[i]);
-    r.iterations = static_cast<std::int32_t>(iterations[i]);
-    r.refactored = refactored[i] != 0;
-    r.seconds = seconds[i];
-    r.cpu_seconds = cpu_seconds.size() == M ? cpu_seconds[i] : 0.0;
-    r.message = message[i];
+    if (ids[i] < 0 || ids[i] >= c.total_items || (i > 0 && ids[i] <= ids[i - 1]))
+      ctx.fail(concat("/items/id[", i, "] is ", ids[i], "; expected increasing ids in [0, ", c.total_items, ")"));
+    if (status[i] != 1 && status[i] != 2) ctx.fail(concat("/items/status[", i, "] is ", status[i], "; expected 1 or 2"));
+    const ItemKey key = item_key(g, ids[i]);
+    if (sda[i] != key.sda) ctx.fail(concat("/items/sda[", i, "] is ", sda[i], "; item ", ids[i], " has ", key.sda));
+    ItemResult& it = c.items[i];
+    it.id = ids[i];
+    it.status = static_cast<ItemStatus>(status[i]);
+    it.iterations = static_cast<std::int32_t>(iterations[i]);
+    it.refactored = refactored[i] != 0;
+    it.seconds = seconds[i];
+    it.cpu_seconds = cpu_seconds[i];
+    it.message = message[i];
   }
+  const auto k = static_cast<hsize_t>(c.stressors.size()), R = static_cast<hsize_t>(c.regions.size());
   for (const auto& name : accounts) {
     const std::string p = "/results/" + name;
-    if (!f.exists(p)) continue;
-    const auto data = f.read_doubles(p, d);
-    if (d.empty() || d[0] != M || d.size() < 3)
-      throw FileError(concat("batch file \"", path, "\": ", p, " does not have one row per item"));
-    const Index rows = static_cast<Index>(d[1]);
-    Index cols = 1;
-    for (size_t j = 2; j < d.size(); ++j) cols *= static_cast<Index>(d[j]);
+    if (!r.exists(p)) {
+      // Written whenever an item keeps it: absent only when no grid item succeeded.
+      for (size_t i = 0; i < M; ++i)
+        if (c.items[i].status == ItemStatus::Ok && sda[i] < 0)
+          ctx.fail(concat(p, " is missing (the kept account of item ", ids[i], ")"));
+      continue;
+    }
+    const bool q = name == "Q";
+    Dims want = {M, k, R};
+    if (q) want.push_back(R);
+    const auto data = r.numbers<double>(p, want, q ? "items x stressors x regions x regions" : "items x stressors x regions");
+    const Index rows = static_cast<Index>(k), cols = static_cast<Index>(q ? R * R : R);
     for (size_t i = 0; i < M; ++i) {
       if (c.items[i].status != ItemStatus::Ok || sda[i] >= 0) continue;  // stored as NaN
       RowMajor rm = Eigen::Map<const RowMajor>(data.data() + i * static_cast<size_t>(rows * cols), rows, cols);
       c.items[i].arrays.push_back({name, Matrix(rm)});
     }
   }
-  // SDA items: arrays back from /sda/<name> (the job text names them).
-  const BatchJob job = parse_job_text(c.job_text, path, fs::path(path).parent_path().string(), &c.scenario_text);
+  // SDA items: arrays back from /sda/<name>.
   for (size_t i = 0; i < M; ++i) {
     if (sda[i] < 0 || c.items[i].status != ItemStatus::Ok) continue;
     const std::string base = "/sda/" + job.sda[static_cast<size_t>(sda[i])].name;
-    const auto factors = f.read_strings(base + "/factors");
-    const auto e0 = f.read_doubles(base + "/E0", d);
-    const Index k = static_cast<Index>(d[0]), R = static_cast<Index>(d[1]);
-    const auto e1 = f.read_doubles(base + "/E1", d);
-    const auto eff = f.read_doubles(base + "/effects", d);
-    auto mat = [&](const double* p) { return Matrix(Eigen::Map<const RowMajor>(p, k, R)); };
+    const auto factors = r.strings(base + "/factors");
+    const hsize_t F = factors.size();
+    const auto e0 = r.numbers<double>(base + "/E0", {k, R}, "stressors x regions");
+    const auto e1 = r.numbers<double>(base + "/E1", {k, R}, "stressors x regions");
+    const auto eff = r.numbers<double>(base + "/effects", {F, k, R}, "factors x stressors x regions");
+    auto mat = [&](const double* p) {
+      return Matrix(Eigen::Map<const RowMajor>(p, static_cast<Index>(k), static_cast<Index>(R)));
+    };
     c.items[i].arrays.push_back({"E0", mat(e0.data())});
     c.items[i].arrays.push_back({"E1", mat(e1.data())});
-    for (size_t j = 0; j < factors.size(); ++j)
+    for (size_t j = 0; j < F; ++j)
       c.items[i].arrays.push_back({"effect:" + factors[j], mat(eff.data() + j * static_cast<size_t>(k * R))});
   }
+  // /summary: every statistic with the shape the writer gives it (always
+  // written in complete unsharded files of jobs with draws).
+  if (c.complete && c.shard_count == 1 && g.draws > 0) r.require("/summary", "the summary of a complete job");
+  if (r.exists("/summary")) {
+    const hsize_t S = c.systems.size(), C = c.scenarios.size();
+    for (const auto& child : r.children("/summary")) {
+      const std::string p = "/summary/" + child;
+      if (child == "draws_used") {
+        const auto v = r.numbers<double>(p, {S * C}, "systems * scenarios");
+        c.summary.push_back({child, {S * C}, v});
+        continue;
+      }
+      Dims want = {S, C};
+      if (child != "target") {
+        if (std::find(accounts.begin(), accounts.end(), child) == accounts.end())
+          ctx.fail(concat(p, " is not one of the kept accounts"));
+        want.push_back(k);
+        want.push_back(R);
+        if (child == "Q") want.push_back(R);
+      }
+      for (const auto& stat : r.children(p)) {
+        const auto v = r.numbers<double>(p + "/" + stat, want, "systems x scenarios x account dims");
+        c.summary.push_back({child + "/" + stat, {want.begin(), want.end()}, v});
+      }
+    }
+  }
   return c;
+}
+
+void encode_contents(io::h5::Encoder& e, const BatchFileContents& c) {
+  e.str(c.job_text);
+  e.str(c.scenario_text);
+  e.u64(c.job_hash);
+  e.u64(static_cast<std::uint64_t>(c.total_items));
+  e.u64(static_cast<std::uint64_t>(c.shard_index));
+  e.u64(static_cast<std::uint64_t>(c.shard_count));
+  e.u64(c.complete);
+  for (const auto* v : {&c.regions, &c.sectors, &c.stressors, &c.systems, &c.scenarios, &c.accounts}) e.strs(*v);
+  e.u64(static_cast<std::uint64_t>(c.format_version));
+  e.str(c.created_by);
+  e.array(c.years);
+  e.u64(c.summary.size());
+  for (const auto& a : c.summary) {
+    e.str(a.name);
+    e.array(a.dims);
+    e.array(a.values);
+  }
+  e.u64(c.items.size());
+  for (const auto& it : c.items) {
+    const std::vector<char> record = encode(it);  // the journal's self-checking record
+    e.u64(record.size());
+    e.raw(record.data(), record.size());
+  }
+}
+
+BatchFileContents decode_contents(io::h5::Decoder& d) {
+  BatchFileContents c;
+  c.job_text = d.str();
+  c.scenario_text = d.str();
+  c.job_hash = d.u64();
+  c.total_items = static_cast<Index>(d.u64());
+  c.shard_index = static_cast<int>(d.u64());
+  c.shard_count = static_cast<int>(d.u64());
+  c.complete = d.u64() != 0;
+  for (auto* v : {&c.regions, &c.sectors, &c.stressors, &c.systems, &c.scenarios, &c.accounts}) *v = d.strs();
+  c.format_version = static_cast<int>(d.u64());
+  c.created_by = d.str();
+  c.years = d.array<std::int64_t>();
+  const std::uint64_t arrays = d.count(24);
+  for (std::uint64_t i = 0; i < arrays; ++i) {
+    StoredArray a;
+    a.name = d.str();
+    a.dims = d.array<std::uint64_t>();
+    a.values = d.array<double>();
+    c.summary.push_back(std::move(a));
+  }
+  const std::uint64_t n = d.count(8);
+  c.items.reserve(static_cast<size_t>(n));
+  for (std::uint64_t i = 0; i < n; ++i) {
+    const std::uint64_t size = d.count(1);
+    if (size > d.left()) d.damaged();
+    size_t used = 0;
+    auto item = decode(d.position(), static_cast<size_t>(size), used);
+    if (!item || used != size) d.damaged();
+    d.skip(static_cast<size_t>(size));
+    c.items.push_back(std::move(*item));
+  }
+  return c;
+}
+
+}  // namespace
+
+BatchFileContents read_batch_file(const std::string& path) {
+  const std::string bytes = io::h5::guarded(path, [&](io::h5::Encoder& e) {
+    io::h5::Session session;
+    io::h5::Reader r(path);
+    encode_contents(e, read_contents(r, path));
+  });
+  io::h5::Decoder d(bytes, path);
+  return decode_contents(d);
 }
 
 // ---------------------------------------------------------------------------
@@ -761,4 +690,4 @@ bool BatchStore::finish() {
   return header_.complete;
 }
 
-}  // namespace mriotrace::io
+}  // namespace mriotrace::batch

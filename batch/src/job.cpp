@@ -10,10 +10,10 @@
 #include <sstream>
 
 #include "mriotrace/error.hpp"
-#include "mriotrace/io/batch.hpp"
+#include "mriotrace/batch/job.hpp"
 #include "mriotrace/io/scenario_toml.hpp"
 
-namespace mriotrace::io {
+namespace mriotrace::batch {
 namespace {
 
 namespace fs = std::filesystem;
@@ -212,7 +212,7 @@ BatchJob parse_job_text(const std::string& text, const std::string& origin, cons
     if (n->is_string()) {
       job.scenario_file = resolve(std::string(n->as_string()->get()));
       job.scenario_text = scenario_text ? *scenario_text : read_text(job.scenario_file, "scenario file");
-      const ScenarioSet set = parse_scenarios(job.scenario_text, job.scenario_file,
+      const ScenarioSet set = io::parse_scenarios(job.scenario_text, job.scenario_file,
                                               fs::path(job.scenario_file).parent_path().string());
       if (set.scenarios.empty()) ctx.fail("scenarios", concat("scenario file \"", job.scenario_file, "\" has no [[scenario]]"));
       for (const auto& sc : set.scenarios) {
@@ -357,4 +357,4 @@ std::string describe_item(const BatchJob& job, Index id) {
                 k.draw < 0 ? std::string("unperturbed") : concat("draw ", k.draw), ")");
 }
 
-}  // namespace mriotrace::io
+}  // namespace mriotrace::batch

@@ -1,6 +1,6 @@
 // The batch runner: loads the job's systems, hands out items dynamically to
 // worker threads (and, through a transport, to other MPI ranks), commits every
-// result to the checkpoint, reports progress. Design: io/batch.hpp.
+// result to the checkpoint, reports progress. Design: mriotrace/batch/runner.hpp.
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -14,13 +14,14 @@
 #include <time.h>
 
 #include "mriotrace/error.hpp"
-#include "mriotrace/io/batch.hpp"
-#include "mriotrace/io/batch_store.hpp"
+#include "mriotrace/batch/job.hpp"
+#include "mriotrace/batch/runner.hpp"
+#include "mriotrace/batch/store.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/parallel.hpp"
 #include "mriotrace/scenario.hpp"
 
-namespace mriotrace::io {
+namespace mriotrace::batch {
 namespace {
 
 using ::mriotrace::detail::concat;
@@ -64,7 +65,7 @@ class Worker {
     // The engine's own loops (block LUs, trade panels) still use the threads.
     SerialBlas serial_blas;
     for (const auto& s : job.systems) {
-      auto ctx = std::make_unique<SystemContext>(SystemContext{load_system(s.file), nullptr, {}});
+      auto ctx = std::make_unique<SystemContext>(SystemContext{io::load_system(s.file), nullptr, {}});
       const MrioSystem& sys = ctx->system;
       if (!contexts_.empty()) {
         const Labels& first = contexts_.front()->system.labels();
@@ -352,7 +353,7 @@ BatchRunSummary run_batch(const BatchJob& job, const BatchRunOptions& o, BatchTr
     // Every system file is readable and has the job's stressors, or nothing
     // is written (a corrected job must not be refused as a changed one).
     for (const auto& s : job.systems) {
-      const FileInfo info = inspect(s.file);
+      const io::FileInfo info = io::inspect(s.file);
       for (const auto& name : job.stressors)
         if (std::find(info.labels.stressors.begin(), info.labels.stressors.end(), name) == info.labels.stressors.end()) {
           std::string known;
@@ -513,4 +514,4 @@ void merge_batch(const std::vector<std::string>& inputs, const std::string& outp
   write_batch_file(output, job, header, sorted);
 }
 
-}  // namespace mriotrace::io
+}  // namespace mriotrace::batch
