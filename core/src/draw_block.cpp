@@ -575,10 +575,9 @@ void solve_lanes(const LeontiefSolver& base, const DrawBase& db, const SparseMat
     SparseMatrix Ap = A;
     double* v = Ap.valuePtr();
     for (Index q = 0; q < Ap.nonZeros(); ++q) v[q] *= static_cast<double>(f[q * kLanes + g]);
-    SolverOptions so = base.options();
-    so.kind = SolverKind::Auto;
-    so.threads = 1;
-    LeontiefSolver direct(Ap, so);  // throws NumericError if I - A' is singular
+    // Same pattern as the base: its analysis is reused. One thread, so the
+    // draw's answer does not depend on where the block runs.
+    const LeontiefSolver direct = base.refactored(Ap, 1);  // throws NumericError if I - A' is singular
     const Eigen::Map<const Vector> b(lanes[gs].b, n);
     const Matrix x = transposed ? direct.solve_transposed(b) : direct.solve(b);
     X.row(g) = x.col(0).transpose();

@@ -594,13 +594,15 @@ void solve_group(const MrioSystem& base, const LeontiefSolver& solver, std::vect
     }
     SparseMatrix dA(n, n);
     dA.setFromTriplets(p->dA.begin(), p->dA.end());
+    // Not pruned: an input set to zero stays a stored (zero) entry, so A1 keeps
+    // the base's pattern whenever the edits stay inside it and the base's
+    // symbolic analysis is reused (refactored; a new pattern is analysed).
     SparseMatrix A1 = base.A() + dA;
-    A1.prune(0.0);
     A1.makeCompressed();
     Matrix Yr = base.Y_by_region();
     for (const auto& [i, d] : p->dYr) Yr.row(i) += d;
     try {
-      LeontiefSolver s1(A1, solver.options());
+      const LeontiefSolver s1 = solver.refactored(A1);
       p->solved = s1.solve(Yr);
     } catch (const NumericError& e) {
       throw NumericError(detail::concat("scenario \"", p->scenario->name, "\": ", e.what()));
@@ -701,7 +703,9 @@ void park_footprints(const MrioSystem& base, const LeontiefSolver& solver, const
       if (M0.size() == 0) M0 = solver.solve_transposed(base.S().transpose()).transpose();
       if (M1.size() == 0) {
         const MrioSystem edited = apply_scenario(base, sc);
-        const LeontiefSolver s1(edited.A(), solver.options());
+        // Same shape: the base's analysis is reused where the pattern allows.
+        const LeontiefSolver s1 = edited.n() == base.n() ? solver.refactored(edited.A())
+                                                         : LeontiefSolver(edited.A(), solver.options());
         M1 = s1.solve_transposed(edited.S().transpose()).transpose();
       }
       // Parameters were validated when the scenario was prepared.

@@ -110,7 +110,7 @@ TEST(SolverIterativeTest, ValueAddedWithTheStressorsEqualsSeparateAccounts) {
   for (const char* kind : {"dense", "gmres"}) {
     SolverOptions o;
     o.kind = solver_kind_from_string(kind);
-    const LeontiefSolver solver(sys, o);
+    const LeontiefSolver solver = make_solver(sys, o);
     AccountsOptions ao;
     ao.stressors = {2, 0};
     const auto [both, va] = calc_accounts_with_value_added(sys, solver, ao);
@@ -180,7 +180,7 @@ TEST(SolverIterativeTest, BlockJacobiCutsTheSweeps) {
 TEST(SolverIterativeTest, AccountsThroughGmresMatchDenseLU) {
   const auto sys = make_system(5, 12, 0.6, 0.15);
   const LeontiefSolver dense(sys.A(), opts(SolverKind::DenseLU, 1, 0));
-  const LeontiefSolver gmres(sys, opts(SolverKind::GMRES, 1, 0));  // block_size from the system
+  const LeontiefSolver gmres = make_solver(sys, opts(SolverKind::GMRES, 1, 0));  // block_size from the system
   EXPECT_EQ(gmres.options().block_size, 12);
   const auto a = calc_accounts(sys, dense), b = calc_accounts(sys, gmres);
   EXPECT_LE(max_rel_diff(b.M, a.M), 1e-11);
@@ -287,7 +287,7 @@ TEST(SolverIterativeTest, AutoChoosesByStructureAndRightHandSides) {
   // n = 2100 > 2000 with region blocks: auto runs GMRES for a few right-hand
   // sides and hands the n columns of L to a dense LU (cheaper there).
   const auto sys = make_system(3, 700, 0.05, 0.01);
-  const LeontiefSolver s(sys, opts(SolverKind::Auto, 0, 0));
+  const LeontiefSolver s = make_solver(sys, opts(SolverKind::Auto, 0, 0));
   EXPECT_EQ(s.diagnostics().kind, SolverKind::GMRES);
   EXPECT_NE(s.diagnostics().reason.find("region blocks of 700"), std::string::npos) << s.diagnostics().reason;
   const Matrix B = random_rhs(sys.n(), 3, 1);
@@ -365,13 +365,13 @@ TEST(SolverIterativeTest, SystemBlocksOnlyWhenTheyFit) {
   A.setIdentity();
   A *= 0.1;
   const auto big = MrioSystem::from_A_x(l, A, Vector::Ones(n), Matrix(), Matrix());
-  const LeontiefSolver s(big, opts(SolverKind::GMRES, 1, 0));
+  const LeontiefSolver s = make_solver(big, opts(SolverKind::GMRES, 1, 0));
   EXPECT_EQ(s.options().block_size, 0);
   EXPECT_EQ(s.diagnostics().preconditioner, "none");
   EXPECT_LE(max_rel_diff(s.solve(Matrix::Ones(n, 1)), Matrix::Constant(n, 1, 1.0 / 0.9)), 1e-13);
   // A system with small regions gets its domestic blocks.
   const auto sys = make_system(3, 10, 0.6, 0.2);
-  EXPECT_EQ(LeontiefSolver(sys, opts(SolverKind::GMRES, 1, 0)).options().block_size, 10);
+  EXPECT_EQ(make_solver(sys, opts(SolverKind::GMRES, 1, 0)).options().block_size, 10);
 }
 
 // A direct solve of many right-hand sides is checked with the blocked kernel
