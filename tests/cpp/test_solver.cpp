@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels.hpp"
+#include "simd.hpp"
 #include "mriotrace/accounts.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
@@ -102,6 +103,66 @@ TEST(SolverKernelsTest, PanelByPanelCsrEqualsTheGeneralBuild) {
   EXPECT_TRUE(general.val == direct.val);
   EXPECT_GT(direct.nnz(), 0);
   EXPECT_LT(direct.nnz(), sys.A().nonZeros());  // the diagonal blocks are left out
+}
+
+/// Sets an environment variable for the scope (simd::level() reads it per call).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+/// The product's definition (kernels.hpp), written out: per panel segment,
+/// even nonzeros into one fused multiply-add chain, odd into another, added.
+std::vector<double> spmm_by_definition(const kernels::Csr& M, const std::vector<double>& X, Index m) {
+  std::vector<double> Y(static_cast<size_t>(M.rows * m), 0.0);
+  for (Index q = 0; q < M.panels; ++q)
+    for (Index i = 0; i < M.rows; ++i)
+      for (Index c = 0; c < m; ++c) {
+        double a = q > 0 ? Y[static_cast<size_t>(i * m + c)] : 0.0, b = 0.0;
+        const auto p0 = M.ptr[static_cast<size_t>(q * M.rows + i)], p1 = M.ptr[static_cast<size_t>(q * M.rows + i + 1)];
+        for (auto p = p0; p < p1; ++p) {
+          double& acc = (p - p0) % 2 == 0 ? a : b;
+          acc = std::fma(M.val[static_cast<size_t>(p)], X[static_cast<size_t>(M.idx[static_cast<size_t>(p)] * m + c)], acc);
+        }
+        Y[static_cast<size_t>(i * m + c)] = a + b;
+      }
+  return Y;
+}
+
+TEST(SolverKernelsTest, SparseProductHasTheSameBitsOnEverySimdPathAndThreadCount) {
+  // 1,200 rows, ~30 % dense: >= 8 column panels, so segments continue sums
+  // across panels; widths cover every tile (64, 32, 16, 8, 4 and scalar tails).
+  const MrioSystem sys = make_system(6, 200, 0.6, 0.3);
+  const auto M = kernels::offdiagonal_csr(sys.A(), 200, false);
+  ASSERT_GE(M.panels, 8);
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (const Index m : {1, 3, 4, 7, 8, 13, 16, 29, 32, 64, 77, 100}) {
+    std::vector<double> X(static_cast<size_t>(M.cols * m));
+    for (double& v : X) v = u(rng);
+    const std::vector<double> want = spmm_by_definition(M, X, m);
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      const ScopedEnv env("MRIOTRACE_SIMD", level);
+      EXPECT_LE(static_cast<int>(simd::level()), std::string(level) == "scalar" ? 0 : std::string(level) == "avx2" ? 1 : 2);
+      for (const int threads : {1, 2}) {
+        std::vector<double> Y(static_cast<size_t>(M.rows * m), -1.0);
+        kernels::spmm(M, X.data(), Y.data(), m, threads);
+        EXPECT_TRUE(Y == want) << "m = " << m << ", " << level << ", " << threads << " threads";
+      }
+    }
+  }
+  {
+    const ScopedEnv env("MRIOTRACE_SIMD", "scalar");
+    EXPECT_EQ(simd::level(), simd::Level::Scalar);
+  }
+  {
+    const ScopedEnv env("MRIOTRACE_NO_AVX512", "1");
+    EXPECT_NE(simd::level(), simd::Level::Avx512);
+  }
 }
 
 TEST(SolverIterativeTest, ValueAddedWithTheStressorsEqualsSeparateAccounts) {
