@@ -842,7 +842,8 @@ TEST(ScenarioToml, ErrorsNameFileLineScenarioAndParameter) {
 }
 
 TEST(ScenarioToml, ExampleFilesRunOnTheSyntheticSystem) {
-  const auto examples = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "datasets" / "scenarios";
+  // The source tree from CMake: __FILE__ is relative under ccache's base_dir.
+  const auto examples = std::filesystem::path(MRIOTRACE_SOURCE_DIR) / "datasets" / "scenarios";
   const MrioSystem sys = datasets::china_synthetic();
   LeontiefSolver solver(sys.A());
   const BaseResults base = compute_base(sys, solver);
