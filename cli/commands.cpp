@@ -84,7 +84,7 @@ void run_footprint(const FootprintOptions& o) {
 
   progress(format("factorising I - A (n = %s, %s nonzeros, solver %s)", thousands(system.n()).c_str(),
                   thousands(system.A().nonZeros()).c_str(), o.solver.c_str()));
-  const LeontiefSolver solver(system, SolverOptions{kind, o.threads});
+  const LeontiefSolver solver = make_solver(system, SolverOptions{kind, o.threads});
   const Index k = ao.stressors.empty() ? system.k() : static_cast<Index>(ao.stressors.size());
   progress(format("solving: regional accounts (%lld right-hand sides)%s", static_cast<long long>(system.R()),
                   o.sector_level ? format(" and sector level (%lld transposed)",

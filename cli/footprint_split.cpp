@@ -41,7 +41,7 @@ FootprintSplitCommand add_footprint_split_command(CLI::App& app) {
     for (const auto& name : o->stressors) rows.push_back(s.stressor_index(name));
     if (rows.empty())
       for (Index i = 0; i < s.k(); ++i) rows.push_back(i);
-    const LeontiefSolver solver(s, SolverOptions{SolverKind::Auto, o->threads});
+    const LeontiefSolver solver = make_solver(s, SolverOptions{SolverKind::Auto, o->threads});
     const Matrix M = calc_M(solver, s.S()(rows, Eigen::all));
     const Index R = s.R(), N = s.N(), c = s.c(), k = static_cast<Index>(rows.size());
     Matrix D;

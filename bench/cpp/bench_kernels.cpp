@@ -107,7 +107,7 @@ void Solve(benchmark::State& state) {
   SolverOptions o;
   o.threads = static_cast<int>(state.range(1));
   o.kind = state.range(2) == 0 ? SolverKind::GMRES : state.range(2) == 1 ? SolverKind::PowerSeries : SolverKind::DenseLU;
-  const LeontiefSolver solver(sys, o);
+  const LeontiefSolver solver = make_solver(sys, o);
   const Matrix B = sys.Y_by_region().leftCols(std::min<Index>(m, sys.R()));
   for (auto _ : state) benchmark::DoNotOptimize(solver.solve(B).data());
   const auto& d = solver.diagnostics();

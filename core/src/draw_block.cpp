@@ -17,8 +17,6 @@
 // That is what makes a draw's result independent of how draws are grouped
 // (threads, MPI ranks, shards, resumed runs). This file is compiled with
 // -ffp-contract=off so the compiler adds no fusions of its own.
-#include <immintrin.h>
-
 #include <array>
 #include <cmath>
 #include <cstdlib>
@@ -31,6 +29,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/montecarlo.hpp"
 #include "montecarlo_detail.hpp"
+#include "simd.hpp"
 
 namespace mriotrace {
 namespace detail::mc {
@@ -129,35 +128,19 @@ template <int L>
   factors_lanes<1>(M, factor, keys, used, out);
 }
 
-using FactorsFn = void (*)(const SparseMatrix&, const FactorOf&, const std::uint64_t*, const bool*, Index, float*);
-__attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma"))) void factors_avx512(
-    const SparseMatrix& M, const FactorOf& f, const std::uint64_t* keys, const bool* used, Index lanes, float* out) {
+/// The factor loops are plain C++; compiled once per instruction set, the
+/// compiler vectorises them (the same IEEE operations on every path).
+template <class Isa>
+[[gnu::always_inline]] inline void factors_isa(const SparseMatrix& M, const FactorOf& f, const std::uint64_t* keys,
+                                               const bool* used, Index lanes, float* out) {
   factors_impl(M, f, keys, used, lanes, out);
 }
-__attribute__((target("avx2,fma"))) void factors_avx2(const SparseMatrix& M, const FactorOf& f,
-                                                      const std::uint64_t* keys, const bool* used, Index lanes,
-                                                      float* out) {
-  factors_impl(M, f, keys, used, lanes, out);
-}
-void factors_generic(const SparseMatrix& M, const FactorOf& f, const std::uint64_t* keys, const bool* used,
-                     Index lanes, float* out) {
-  factors_impl(M, f, keys, used, lanes, out);
-}
+MRIOTRACE_SIMD_LOOP_VARIANTS(void, factors, factors_isa,
+                        (const SparseMatrix& M, const FactorOf& f, const std::uint64_t* keys, const bool* used,
+                         Index lanes, float* out),
+                        (M, f, keys, used, lanes, out))
 
 }  // namespace
-
-SimdLevel simd_level() {
-  static const bool avx512 = kernels::cpu_has_avx512() && __builtin_cpu_supports("avx512dq") &&
-                             __builtin_cpu_supports("avx512vl");
-  static const bool avx2 = kernels::cpu_has_avx2_fma();
-  const SimdLevel best = avx512 ? SimdLevel::Avx512 : avx2 ? SimdLevel::Avx2 : SimdLevel::Scalar;
-  // Read at every call (cheap next to a block): tests compare the code paths in one process.
-  const char* env = std::getenv("MRIOTRACE_SIMD");
-  if (!env || !*env) return best;
-  const std::string want(env);
-  const SimdLevel asked = want == "scalar" ? SimdLevel::Scalar : want == "avx2" ? SimdLevel::Avx2 : SimdLevel::Avx512;
-  return std::min(asked, best);
-}
 
 void sparse_factors(const SparseMatrix& M, const CvSpec& spec, const std::uint64_t* keys, const bool* used,
                     Index lanes, float* out) {
@@ -171,15 +154,7 @@ void sparse_factors(const SparseMatrix& M, const CvSpec& spec, const std::uint64
   // The size rule needs the magnitude range; a global CV does not (one pass over the values less).
   const auto [lo, hi] = spec.size_rule ? magnitude_range(M.valuePtr(), nnz) : std::pair<double, double>{0.0, 0.0};
   const FactorOf factor(spec, lo, hi);
-  const FactorsFn fn = [] {
-    switch (simd_level()) {
-      case SimdLevel::Avx512: return factors_avx512;
-      case SimdLevel::Avx2: return factors_avx2;
-      case SimdLevel::Scalar: break;
-    }
-    return factors_generic;
-  }();
-  fn(M, factor, keys, used, lanes, out);
+  simd::pick(simd::level(), factors_avx512, factors_avx2, factors_scalar)(M, factor, keys, used, lanes, out);
 }
 
 }  // namespace detail::mc
@@ -192,102 +167,11 @@ constexpr int kLanes = kDrawLanes;
 // ---------------------------------------------------------------------------
 // Kernels on n x kLanes blocks. Every lane is an independent computation.
 //
-// A lane vector V holds kLanes = 8 doubles: one AVX-512 register, two AVX2
-// registers, or a plain array. Its operations are exact IEEE operations per
-// lane (fnmadd(a, b, c) = fma(-a, b, c), one rounding), so all three give the
-// same bits.
+// A lane vector V (the SIMD layer's Isa::V8, simd.hpp) holds kLanes = 8
+// doubles: one AVX-512 register, two AVX2 registers, or a plain array. Its
+// operations are exact IEEE operations per lane, so all three give the same bits.
 
-static_assert(kLanes == 8, "the lane vectors below hold 8 doubles");
-
-#define MRIOTRACE_AVX512 __attribute__((target("avx512f,avx512dq,avx512vl,avx2,fma")))
-#define MRIOTRACE_AVX2 __attribute__((target("avx2,fma")))
-
-struct V512 {
-  __m512d v;
-  MRIOTRACE_AVX512 static V512 load(const double* p) { return {_mm512_loadu_pd(p)}; }
-  MRIOTRACE_AVX512 static V512 loadf(const float* p) { return {_mm512_cvtps_pd(_mm256_loadu_ps(p))}; }
-  MRIOTRACE_AVX512 static V512 set1(double a) { return {_mm512_set1_pd(a)}; }
-  MRIOTRACE_AVX512 void store(double* p) const { _mm512_storeu_pd(p, v); }
-  MRIOTRACE_AVX512 friend V512 operator*(V512 a, V512 b) { return {_mm512_mul_pd(a.v, b.v)}; }
-  MRIOTRACE_AVX512 friend V512 operator+(V512 a, V512 b) { return {_mm512_add_pd(a.v, b.v)}; }
-  MRIOTRACE_AVX512 friend V512 operator-(V512 a, V512 b) { return {_mm512_sub_pd(a.v, b.v)}; }
-  MRIOTRACE_AVX512 friend V512 operator/(V512 a, V512 b) { return {_mm512_div_pd(a.v, b.v)}; }
-  MRIOTRACE_AVX512 static V512 fmadd(V512 a, V512 b, V512 c) { return {_mm512_fmadd_pd(a.v, b.v, c.v)}; }
-  MRIOTRACE_AVX512 static V512 fnmadd(V512 a, V512 b, V512 c) { return {_mm512_fnmadd_pd(a.v, b.v, c.v)}; }
-};
-
-struct V256x2 {
-  __m256d lo, hi;
-  MRIOTRACE_AVX2 static V256x2 load(const double* p) { return {_mm256_loadu_pd(p), _mm256_loadu_pd(p + 4)}; }
-  MRIOTRACE_AVX2 static V256x2 loadf(const float* p) {
-    return {_mm256_cvtps_pd(_mm_loadu_ps(p)), _mm256_cvtps_pd(_mm_loadu_ps(p + 4))};
-  }
-  MRIOTRACE_AVX2 static V256x2 set1(double a) { return {_mm256_set1_pd(a), _mm256_set1_pd(a)}; }
-  MRIOTRACE_AVX2 void store(double* p) const {
-    _mm256_storeu_pd(p, lo);
-    _mm256_storeu_pd(p + 4, hi);
-  }
-  MRIOTRACE_AVX2 friend V256x2 operator*(V256x2 a, V256x2 b) {
-    return {_mm256_mul_pd(a.lo, b.lo), _mm256_mul_pd(a.hi, b.hi)};
-  }
-  MRIOTRACE_AVX2 friend V256x2 operator+(V256x2 a, V256x2 b) {
-    return {_mm256_add_pd(a.lo, b.lo), _mm256_add_pd(a.hi, b.hi)};
-  }
-  MRIOTRACE_AVX2 friend V256x2 operator-(V256x2 a, V256x2 b) {
-    return {_mm256_sub_pd(a.lo, b.lo), _mm256_sub_pd(a.hi, b.hi)};
-  }
-  MRIOTRACE_AVX2 friend V256x2 operator/(V256x2 a, V256x2 b) {
-    return {_mm256_div_pd(a.lo, b.lo), _mm256_div_pd(a.hi, b.hi)};
-  }
-  MRIOTRACE_AVX2 static V256x2 fmadd(V256x2 a, V256x2 b, V256x2 c) {
-    return {_mm256_fmadd_pd(a.lo, b.lo, c.lo), _mm256_fmadd_pd(a.hi, b.hi, c.hi)};
-  }
-  MRIOTRACE_AVX2 static V256x2 fnmadd(V256x2 a, V256x2 b, V256x2 c) {
-    return {_mm256_fnmadd_pd(a.lo, b.lo, c.lo), _mm256_fnmadd_pd(a.hi, b.hi, c.hi)};
-  }
-};
-
-struct VScalar {
-  double v[kLanes];
-  static VScalar load(const double* p) {
-    VScalar r;
-    for (int g = 0; g < kLanes; ++g) r.v[g] = p[g];
-    return r;
-  }
-  static VScalar loadf(const float* p) {
-    VScalar r;
-    for (int g = 0; g < kLanes; ++g) r.v[g] = static_cast<double>(p[g]);
-    return r;
-  }
-  static VScalar set1(double a) {
-    VScalar r;
-    for (int g = 0; g < kLanes; ++g) r.v[g] = a;
-    return r;
-  }
-  void store(double* p) const {
-    for (int g = 0; g < kLanes; ++g) p[g] = v[g];
-  }
-  template <class Op>
-  static VScalar map(VScalar a, VScalar b, Op op) {
-    VScalar r;
-    for (int g = 0; g < kLanes; ++g) r.v[g] = op(a.v[g], b.v[g]);
-    return r;
-  }
-  friend VScalar operator*(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x * y; }); }
-  friend VScalar operator+(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x + y; }); }
-  friend VScalar operator-(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x - y; }); }
-  friend VScalar operator/(VScalar a, VScalar b) { return map(a, b, [](double x, double y) { return x / y; }); }
-  static VScalar fmadd(VScalar a, VScalar b, VScalar c) {
-    VScalar r;
-    for (int g = 0; g < kLanes; ++g) r.v[g] = std::fma(a.v[g], b.v[g], c.v[g]);
-    return r;
-  }
-  static VScalar fnmadd(VScalar a, VScalar b, VScalar c) {
-    VScalar r;
-    for (int g = 0; g < kLanes; ++g) r.v[g] = std::fma(-a.v[g], b.v[g], c.v[g]);
-    return r;
-  }
-};
+static_assert(kLanes == 8, "the lane vectors hold 8 doubles");
 
 /// R = B - X + op(A') X with A'_q = a_q * f[q * kLanes + g] for lane g;
 /// `inner`: A's row indices as 32-bit integers (4 bytes less to stream per nonzero).
@@ -472,30 +356,33 @@ struct Kernels {
   void (*lu_solve_n)(const float*, const int*, Index, double*);
 };
 
-#define MRIOTRACE_DRAW_KERNELS(SUFFIX, TARGET, V)                                                              \
-  TARGET void residual_##SUFFIX(const SparseMatrix& A, const std::int32_t* inner, const float* f,             \
-                                const double* B, const double* X, double* R, bool t) {                        \
-    residual_impl<V>(A, inner, f, B, X, R, t);                                                                 \
-  }                                                                                                            \
-  TARGET void lu_solve_t_##SUFFIX(const float* lu, const int* ipiv, Index n, double* X) {                      \
-    lu_solve_t_impl<V>(lu, ipiv, n, X);                                                                        \
-  }                                                                                                            \
-  TARGET void lu_solve_n_##SUFFIX(const float* lu, const int* ipiv, Index n, double* X) {                      \
-    lu_solve_n_impl<V>(lu, ipiv, n, X);                                                                        \
-  }
-// flatten: the vector types' member functions (target-specific) are inlined into these.
-MRIOTRACE_DRAW_KERNELS(avx512, MRIOTRACE_AVX512 __attribute__((flatten)), V512)
-MRIOTRACE_DRAW_KERNELS(avx2, MRIOTRACE_AVX2 __attribute__((flatten)), V256x2)
-MRIOTRACE_DRAW_KERNELS(generic, , VScalar)
-#undef MRIOTRACE_DRAW_KERNELS
+template <class Isa>
+[[gnu::always_inline]] inline void residual_isa(const SparseMatrix& A, const std::int32_t* inner, const float* f,
+                                                const double* B, const double* X, double* R, bool t) {
+  residual_impl<typename Isa::V8>(A, inner, f, B, X, R, t);
+}
+template <class Isa>
+[[gnu::always_inline]] inline void lu_solve_t_isa(const float* lu, const int* ipiv, Index n, double* X) {
+  lu_solve_t_impl<typename Isa::V8>(lu, ipiv, n, X);
+}
+template <class Isa>
+[[gnu::always_inline]] inline void lu_solve_n_isa(const float* lu, const int* ipiv, Index n, double* X) {
+  lu_solve_n_impl<typename Isa::V8>(lu, ipiv, n, X);
+}
+MRIOTRACE_SIMD_VARIANTS(void, residual, residual_isa,
+                        (const SparseMatrix& A, const std::int32_t* inner, const float* f, const double* B,
+                         const double* X, double* R, bool t),
+                        (A, inner, f, B, X, R, t))
+MRIOTRACE_SIMD_VARIANTS(void, lu_solve_t, lu_solve_t_isa, (const float* lu, const int* ipiv, Index n, double* X),
+                        (lu, ipiv, n, X))
+MRIOTRACE_SIMD_VARIANTS(void, lu_solve_n, lu_solve_n_isa, (const float* lu, const int* ipiv, Index n, double* X),
+                        (lu, ipiv, n, X))
 
 Kernels kernels_for_cpu() {
-  switch (simd_level()) {
-    case SimdLevel::Avx512: return {residual_avx512, lu_solve_t_avx512, lu_solve_n_avx512};
-    case SimdLevel::Avx2: return {residual_avx2, lu_solve_t_avx2, lu_solve_n_avx2};
-    case SimdLevel::Scalar: break;
-  }
-  return {residual_generic, lu_solve_t_generic, lu_solve_n_generic};
+  const simd::Level l = simd::level();
+  return {simd::pick(l, residual_avx512, residual_avx2, residual_scalar),
+          simd::pick(l, lu_solve_t_avx512, lu_solve_t_avx2, lu_solve_t_scalar),
+          simd::pick(l, lu_solve_n_avx512, lu_solve_n_avx2, lu_solve_n_scalar)};
 }
 
 // ---------------------------------------------------------------------------
@@ -575,10 +462,9 @@ void solve_lanes(const LeontiefSolver& base, const DrawBase& db, const SparseMat
     SparseMatrix Ap = A;
     double* v = Ap.valuePtr();
     for (Index q = 0; q < Ap.nonZeros(); ++q) v[q] *= static_cast<double>(f[q * kLanes + g]);
-    SolverOptions so = base.options();
-    so.kind = SolverKind::Auto;
-    so.threads = 1;
-    LeontiefSolver direct(Ap, so);  // throws NumericError if I - A' is singular
+    // Same pattern as the base: its analysis is reused. One thread, so the
+    // draw's answer does not depend on where the block runs.
+    const LeontiefSolver direct = base.refactored(Ap, 1);  // throws NumericError if I - A' is singular
     const Eigen::Map<const Vector> b(lanes[gs].b, n);
     const Matrix x = transposed ? direct.solve_transposed(b) : direct.solve(b);
     X.row(g) = x.col(0).transpose();

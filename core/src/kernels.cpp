@@ -2,14 +2,14 @@
 // preconditioner of the iterative solvers (see kernels.hpp).
 #include "kernels.hpp"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstdlib>
 #include <limits>
+#include <type_traits>
 
 #include "mriotrace/error.hpp"
 #include "mriotrace/parallel.hpp"
+#include "simd.hpp"
 
 namespace mriotrace::kernels {
 namespace {
@@ -30,68 +30,56 @@ constexpr Index kMinRowSegment = 32;
 constexpr Index kDotChunk = 4096;
 
 // ---- Y = M X, one range of rows ---------------------------------------------
-// Accumulators stay in registers: for each tile of columns the row's nonzeros
-// are streamed once (they stay in L1 across the tiles of the same row).
+// Written once over the SIMD layer's lane types (simd.hpp). Per row segment
+// (one row of one panel, nonzeros p0 .. p1 in stored order) and column c:
+//
+//   a = (first panel ? 0 : y[c]),  b = 0
+//   a = fma(val[p0], X[idx[p0], c], a),  b = fma(val[p0+1], X[idx[p0+1], c], b),
+//   a = fma(val[p0+2], ...), ...          (even nonzeros into a, odd into b)
+//   y[c] = a + b
+//
+// Two chains hide the FMA latency when few columns are in flight. The order
+// is the same for every column whichever tile (or instruction set) computes
+// it, so the product gives the same bits on every path and thread count.
 
-// K ymm accumulators = 4K columns per tile, one FMA chain per column over
-// the row's nonzeros in order.
-template <int K>
-__attribute__((target("avx2,fma"))) inline void tile_avx2(const Csr& M, const double* X, double* y, Index m, Index c,
-                                                           Index p0, Index p1, bool add) {
-  __m256d a[K];
-  for (int k = 0; k < K; ++k) a[k] = add ? _mm256_loadu_pd(y + c + 4 * k) : _mm256_setzero_pd();  // add: continue the row's sum
-  for (Index p = p0; p < p1; ++p) {
-    const __m256d v = _mm256_set1_pd(M.val[p]);
-    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
-    for (int k = 0; k < K; ++k) a[k] = _mm256_fmadd_pd(v, _mm256_loadu_pd(x + 4 * k), a[k]);
+template <class V, int K>
+[[gnu::always_inline]] inline void tile(const Csr& M, const double* X, double* y, Index m, Index c, Index p0, Index p1,
+                                        bool add) {
+  constexpr int W = V::width;
+  V a[K], b[K];
+  for (int k = 0; k < K; ++k) {
+    a[k] = add ? V::load(y + c + W * k) : V::zero();  // add: continue the row's sum over earlier panels
+    b[k] = V::zero();
   }
-  for (int k = 0; k < K; ++k) _mm256_storeu_pd(y + c + 4 * k, a[k]);
-}
-
-__attribute__((target("avx2,fma"))) inline void tile_avx2_2(const Csr& M, const double* X, double* y, Index m,
-                                                             Index c, Index p0, Index p1, bool add) {
-  // Two sets of accumulators over alternating nonzeros (4 independent FMA chains).
-  __m256d a0 = add ? _mm256_loadu_pd(y + c) : _mm256_setzero_pd();
-  __m256d a1 = add ? _mm256_loadu_pd(y + c + 4) : _mm256_setzero_pd();
-  __m256d b0 = _mm256_setzero_pd(), b1 = b0;
   Index p = p0;
   for (; p + 1 < p1; p += 2) {
-    const __m256d a = _mm256_set1_pd(M.val[p]), b = _mm256_set1_pd(M.val[p + 1]);
-    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
-    const double* z = X + static_cast<Index>(M.idx[p + 1]) * m + c;
-    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
-    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
-    b0 = _mm256_fmadd_pd(b, _mm256_loadu_pd(z), b0);
-    b1 = _mm256_fmadd_pd(b, _mm256_loadu_pd(z + 4), b1);
+    const V va = V::set1(M.val[static_cast<size_t>(p)]), vb = V::set1(M.val[static_cast<size_t>(p + 1)]);
+    const double* xa = X + static_cast<Index>(M.idx[static_cast<size_t>(p)]) * m + c;
+    const double* xb = X + static_cast<Index>(M.idx[static_cast<size_t>(p + 1)]) * m + c;
+    for (int k = 0; k < K; ++k) {
+      a[k] = V::fmadd(va, V::load(xa + W * k), a[k]);
+      b[k] = V::fmadd(vb, V::load(xb + W * k), b[k]);
+    }
   }
   if (p < p1) {
-    const __m256d a = _mm256_set1_pd(M.val[p]);
-    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
-    a0 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x), a0);
-    a1 = _mm256_fmadd_pd(a, _mm256_loadu_pd(x + 4), a1);
+    const V va = V::set1(M.val[static_cast<size_t>(p)]);
+    const double* xa = X + static_cast<Index>(M.idx[static_cast<size_t>(p)]) * m + c;
+    for (int k = 0; k < K; ++k) a[k] = V::fmadd(va, V::load(xa + W * k), a[k]);
   }
-  _mm256_storeu_pd(y + c, _mm256_add_pd(a0, b0));
-  _mm256_storeu_pd(y + c + 4, _mm256_add_pd(a1, b1));
+  for (int k = 0; k < K; ++k) (a[k] + b[k]).store(y + c + W * k);
 }
 
-__attribute__((target("avx2,fma"))) inline void tile_avx2_1(const Csr& M, const double* X, double* y, Index m,
-                                                             Index c, Index p0, Index p1, bool add) {
-  // Two accumulators over alternating nonzeros hide the FMA latency; they are
-  // added at the end, the same way whatever the thread count.
-  __m256d a0 = add ? _mm256_loadu_pd(y + c) : _mm256_setzero_pd(), a1 = _mm256_setzero_pd();
-  Index p = p0;
-  for (; p + 1 < p1; p += 2) {
-    a0 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p]) * m + c), a0);
-    a1 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p + 1]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p + 1]) * m + c),
-                         a1);
-  }
-  if (p < p1)
-    a0 = _mm256_fmadd_pd(_mm256_set1_pd(M.val[p]), _mm256_loadu_pd(X + static_cast<Index>(M.idx[p]) * m + c), a0);
-  _mm256_storeu_pd(y + c, _mm256_add_pd(a0, a1));
-}
+/// Widest tiles per instruction set: K 8-double vectors = 2K accumulators
+/// (AVX-512: 16 of 32 registers; AVX2: 2 registers per vector, so 8 of 16).
+template <class Isa>
+constexpr int kWidestTile = std::is_same_v<Isa, simd::Avx512> ? 8 : 2;
 
-__attribute__((target("avx2,fma"))) void spmm_rows_avx2(const Csr& M, const double* X, double* Y, Index m,
-                                                        Index r0, Index r1) {
+template <class Isa>
+[[gnu::always_inline]] inline void spmm_rows_impl(const Csr& M, const double* X, double* Y, Index m, Index r0,
+                                                  Index r1) {
+  using V8 = typename Isa::V8;
+  using V4 = typename Isa::V4;
+  constexpr int K = kWidestTile<Isa>;
   for (Index q = 0; q < M.panels; ++q) {
     const std::int64_t* ptr = M.ptr.data() + q * M.rows;
     for (Index i = r0; i < r1; ++i) {
@@ -99,73 +87,22 @@ __attribute__((target("avx2,fma"))) void spmm_rows_avx2(const Csr& M, const doub
       double* y = Y + i * m;
       const bool add = q > 0;
       Index c = 0;
-      for (; c + 32 <= m; c += 32) tile_avx2<8>(M, X, y, m, c, p0, p1, add);
-      if (c + 16 <= m) tile_avx2<4>(M, X, y, m, c, p0, p1, add), c += 16;
-      if (c + 8 <= m) tile_avx2_2(M, X, y, m, c, p0, p1, add), c += 8;
-      if (c + 4 <= m) tile_avx2_1(M, X, y, m, c, p0, p1, add), c += 4;
-      for (; c < m; ++c) {
-        double s = add ? y[c] : 0.0;
-        for (Index p = p0; p < p1; ++p) s = __builtin_fma(M.val[p], X[static_cast<Index>(M.idx[p]) * m + c], s);
-        y[c] = s;
-      }
+      for (; c + 8 * K <= m; c += 8 * K) tile<V8, K>(M, X, y, m, c, p0, p1, add);
+      if constexpr (K > 4)
+        if (c + 32 <= m) tile<V8, 4>(M, X, y, m, c, p0, p1, add), c += 32;
+      if constexpr (K > 2)
+        if (c + 16 <= m) tile<V8, 2>(M, X, y, m, c, p0, p1, add), c += 16;
+      if constexpr (K > 1)
+        if (c + 8 <= m) tile<V8, 1>(M, X, y, m, c, p0, p1, add), c += 8;
+      if (c + 4 <= m) tile<V4, 1>(M, X, y, m, c, p0, p1, add), c += 4;
+      for (; c < m; ++c) tile<simd::VScalar<1>, 1>(M, X, y, m, c, p0, p1, add);
     }
   }
 }
 
-// AVX-512: K zmm accumulators = 8K columns per tile; the same order of
-// operations per column as tile_avx2 (one FMA chain per nonzero in order).
-template <int K>
-__attribute__((target("avx512f,avx2,fma"))) inline void tile_avx512(const Csr& M, const double* X, double* y,
-                                                                     Index m, Index c, Index p0, Index p1,
-                                                                     bool add) {
-  __m512d a[K];
-  for (int k = 0; k < K; ++k) a[k] = add ? _mm512_loadu_pd(y + c + 8 * k) : _mm512_setzero_pd();
-  for (Index p = p0; p < p1; ++p) {
-    const __m512d v = _mm512_set1_pd(M.val[p]);
-    const double* x = X + static_cast<Index>(M.idx[p]) * m + c;
-    for (int k = 0; k < K; ++k) a[k] = _mm512_fmadd_pd(v, _mm512_loadu_pd(x + 8 * k), a[k]);
-  }
-  for (int k = 0; k < K; ++k) _mm512_storeu_pd(y + c + 8 * k, a[k]);
-}
-
-__attribute__((target("avx512f,avx2,fma"))) void spmm_rows_avx512(const Csr& M, const double* X, double* Y,
-                                                                  Index m, Index r0, Index r1) {
-  for (Index q = 0; q < M.panels; ++q) {
-    const std::int64_t* ptr = M.ptr.data() + q * M.rows;
-    for (Index i = r0; i < r1; ++i) {
-      const Index p0 = ptr[i], p1 = ptr[i + 1];
-      double* y = Y + i * m;
-      const bool add = q > 0;
-      Index c = 0;
-      for (; c + 64 <= m; c += 64) tile_avx512<8>(M, X, y, m, c, p0, p1, add);
-      if (c + 32 <= m) tile_avx512<4>(M, X, y, m, c, p0, p1, add), c += 32;
-      if (c + 16 <= m) tile_avx512<2>(M, X, y, m, c, p0, p1, add), c += 16;
-      if (c + 8 <= m) tile_avx2_2(M, X, y, m, c, p0, p1, add), c += 8;
-      if (c + 4 <= m) tile_avx2_1(M, X, y, m, c, p0, p1, add), c += 4;
-      for (; c < m; ++c) {
-        double s = add ? y[c] : 0.0;
-        for (Index p = p0; p < p1; ++p) s = __builtin_fma(M.val[p], X[static_cast<Index>(M.idx[p]) * m + c], s);
-        y[c] = s;
-      }
-    }
-  }
-}
-
-// Portable version (CPUs without AVX2/FMA).
-void spmm_rows_generic(const Csr& M, const double* X, double* Y, Index m, Index r0, Index r1) {
-  std::fill(Y + r0 * m, Y + r1 * m, 0.0);
-  for (Index q = 0; q < M.panels; ++q) {
-    const std::int64_t* ptr = M.ptr.data() + q * M.rows;
-    for (Index i = r0; i < r1; ++i) {
-      double* y = Y + i * m;
-      for (Index p = ptr[i]; p < ptr[i + 1]; ++p) {
-        const double a = M.val[p];
-        const double* x = X + static_cast<Index>(M.idx[p]) * m;
-        for (Index c = 0; c < m; ++c) y[c] += a * x[c];
-      }
-    }
-  }
-}
+MRIOTRACE_SIMD_VARIANTS(void, spmm_rows, spmm_rows_impl,
+                        (const Csr& M, const double* X, double* Y, Index m, Index r0, Index r1),
+                        (M, X, Y, m, r0, r1))
 
 /// One paneled CSR from buckets (panel, row): count, prefix-sum, fill, with
 /// the source split into kBuildChunks chunks counted and filled in parallel.
@@ -224,17 +161,6 @@ std::pair<Index, Index> chunk_range(Index c, Index total) {
 }
 
 }  // namespace
-
-bool cpu_has_avx2_fma() {
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return has;
-}
-
-bool cpu_has_avx512() {
-  static const bool has = cpu_has_avx2_fma() && __builtin_cpu_supports("avx512f") && !std::getenv("MRIOTRACE_NO_AVX512");
-  return has;
-}
-
 
 Index choose_panels(Index cols, Index rows, Index nnz, Index width) {
   const Index by_width = std::max<Index>(1, cols / (width > 0 ? width : kPanelWidth));
@@ -324,17 +250,12 @@ Csr transpose(const Csr& M) {
 }
 
 void spmm(const Csr& M, const double* X, double* Y, Index m, int threads) {
-  const bool avx2 = cpu_has_avx2_fma(), avx512 = cpu_has_avx512();
+  const auto rows = simd::pick(simd::level(), spmm_rows_avx512, spmm_rows_avx2, spmm_rows_scalar);
   const Index per_task = M.panels > 1 ? kRowsPerPanelTask : kRowsPerTask;
   const Index tasks = (M.rows + per_task - 1) / per_task;
   parallel_for(0, tasks, threads, [&](std::int64_t t) {
     const Index r0 = t * per_task, r1 = std::min(M.rows, r0 + per_task);
-    if (avx512)
-      spmm_rows_avx512(M, X, Y, m, r0, r1);
-    else if (avx2)
-      spmm_rows_avx2(M, X, Y, m, r0, r1);
-    else
-      spmm_rows_generic(M, X, Y, m, r0, r1);
+    rows(M, X, Y, m, r0, r1);
   });
 }
 

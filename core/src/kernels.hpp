@@ -16,11 +16,6 @@
 
 namespace mriotrace::kernels {
 
-/// The CPU runs AVX2 with FMA (checked once).
-bool cpu_has_avx2_fma();
-/// ... and AVX-512F (and MRIOTRACE_NO_AVX512 is unset: forces the AVX2 path).
-bool cpu_has_avx512();
-
 /// Compressed sparse rows with 32-bit column indices: 12 bytes per nonzero
 /// (Eigen's CSC with 64-bit indices takes 16), i.e. less to stream per sweep.
 ///
@@ -64,7 +59,9 @@ Csr transpose(const Csr& M);
 
 /// Y = M X. X: M.cols x m row-major, Y: M.rows x m row-major (no aliasing).
 /// Plain formula, per row i and column c:  Y[i,c] = sum_p val[p] * X[idx[p], c]
-/// over the row's nonzeros in stored order (AVX2/FMA when the CPU has it).
+/// over the row's nonzeros in stored order, as two fused multiply-add chains
+/// (even and odd nonzeros of each panel's segment, then added): the same bits
+/// on every SIMD path (simd.hpp) and for any thread count.
 void spmm(const Csr& M, const double* X, double* Y, Index m, int threads);
 
 /// out[c] = sum_i U[i,c] * W[i,c] for n x m row-major U, W (U may equal W).

@@ -265,9 +265,9 @@ Matrix warm_solve(const LeontiefSolver& base, const SparseMatrix& Ap, const Eige
     previous = residual;
     X += transposed ? base.solve_transposed(R) : base.solve(R);
   }
-  SolverOptions so = base.options();
-  so.kind = SolverKind::Auto;
-  LeontiefSolver direct(Ap, so);  // throws NumericError if I - A' is singular
+  // The draw's own factorisation; its pattern is the base's, so the base's
+  // symbolic analysis is reused (throws NumericError if I - A' is singular).
+  const LeontiefSolver direct = base.refactored(Ap);
   d.refactored = true;
   Matrix Xd = transposed ? direct.solve_transposed(B) : direct.solve(B);
   d.relative_residual = direct.diagnostics().max_relative_residual;

@@ -114,15 +114,9 @@ std::pair<double, double> magnitude_range(const double* values, Index count);
 /// order). A perturbed entry is value[q] * double(factor) wherever it is
 /// used, so a draw is defined by these floats. With an inactive spec every
 /// factor is 1. Vectorised (AVX-512 / AVX2) with the same IEEE operations as
-/// the scalar code: the floats do not depend on the CPU.
+/// the scalar code (simd.hpp's one dispatch): the floats do not depend on the CPU.
 void sparse_factors(const SparseMatrix& M, const CvSpec& spec, const std::uint64_t* keys, const bool* used,
                     Index lanes, float* out);
-
-/// Vector code of the draw kernels: the CPU's best, capped by the
-/// environment variable MRIOTRACE_SIMD ("scalar", "avx2", "avx512"); every
-/// level gives the same bits (tests compare them).
-enum class SimdLevel { Scalar = 0, Avx2 = 1, Avx512 = 2 };
-SimdLevel simd_level();
 
 /// Multiply every nonzero of a dense matrix by its log-normal factor (double).
 void perturb_dense(Matrix& M, const CvSpec& spec, std::uint64_t key, int threads);

@@ -112,7 +112,9 @@ Decomposition structural_decomposition(const MrioSystem& s0, const MrioSystem& s
   SolverOptions so;
   so.threads = o.threads;
   ThreadScope scope(resolve_threads(o.threads));
-  const LeontiefSolver solver0(s0.A(), so), solver1(s1.A(), so);
+  const LeontiefSolver solver0(s0.A(), so);
+  // Period 1's A: same n; the analysis of period 0 is reused when the pattern is the same.
+  const LeontiefSolver solver1 = solver0.refactored(s1.A());
   const LeontiefSolver* solver[2] = {&solver0, &solver1};
 
   // Factor bits: 0 = f, 1 = L, 2 = y (or 2 = y_mix, 3 = y_level).

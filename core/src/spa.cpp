@@ -229,8 +229,9 @@ SpaResult spa(const SparseMatrix& A, const LeontiefSolver& solver, const Eigen::
   bool A_negative = false;
   for (Index q = 0; q < A.nonZeros(); ++q) A_negative = A_negative || A.valuePtr()[q] < 0;
   const bool s_negative = (s.array() < 0).any();
+  // |A| has A's pattern: the solver's analysis is reused.
   std::unique_ptr<LeontiefSolver> abs_solver;
-  if (A_negative) abs_solver = std::make_unique<LeontiefSolver>(SparseMatrix(A.cwiseAbs()), solver.options());
+  if (A_negative) abs_solver = std::make_unique<LeontiefSolver>(solver.refactored(SparseMatrix(A.cwiseAbs())));
   const LeontiefSolver& bound_solver = A_negative ? *abs_solver : solver;
   Vector mbar = m, xbar;
   if (A_negative || s_negative) {

@@ -11,7 +11,6 @@
 #include <sstream>
 
 #include "mriotrace/error.hpp"
-#include "mriotrace/solver.hpp"
 
 namespace mriotrace {
 namespace {
@@ -302,6 +301,16 @@ Index MrioSystem::region_index(const std::string& name) const {
 double MrioSystem::density() const {
   const double n = static_cast<double>(this->n());
   return n > 0 ? static_cast<double>(A_.nonZeros()) / (n * n) : 0.0;
+}
+
+LeontiefSolver make_solver(const MrioSystem& system, SolverOptions options) {
+  // Each region's domestic block preconditions the iterative solvers, unless
+  // the blocks are too big to store densely (e.g. a firm network's regions).
+  constexpr double kMaxSystemBlockBytes = 256.0 * 1024 * 1024;
+  if (options.block_size == 0 && system.R() > 1 &&
+      16.0 * static_cast<double>(system.n()) * static_cast<double>(system.N()) <= kMaxSystemBlockBytes)
+    options.block_size = system.N();
+  return LeontiefSolver(system.A(), options);
 }
 
 }  // namespace mriotrace

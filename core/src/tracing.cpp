@@ -2,6 +2,7 @@
 // (tracing.hpp). Every L product is a solve with the base factorisation;
 // extractions of small sets are Woodbury updates of it.
 #include <algorithm>
+#include <optional>
 
 #include "mriotrace/accounts.hpp"
 #include "mriotrace/error.hpp"
@@ -121,13 +122,16 @@ void checked_sets(const std::vector<std::vector<Index>>& sets, Index n, std::vec
   }
 }
 
-/// A* for a set E (refactor path and the tests' reference).
+/// A* for a set E (the refactor path): E's rows and/or columns set to zero
+/// but kept as stored entries, so A* has A's pattern and a solver of A (or
+/// of another A*) refactors it with its symbolic analysis reused.
 SparseMatrix extracted_A(const SparseMatrix& A, const std::vector<char>& in_E, ExtractionMode mode) {
   SparseMatrix B = A;
-  const bool rows = mode != ExtractionMode::Backward, cols = mode != ExtractionMode::Forward;
-  B.prune([&](Index i, Index j, double) { return !((rows && in_E[static_cast<size_t>(i)]) ||
-                                                   (cols && in_E[static_cast<size_t>(j)])); });
   B.makeCompressed();
+  const bool rows = mode != ExtractionMode::Backward, cols = mode != ExtractionMode::Forward;
+  for (Index j = 0; j < B.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(B, j); it; ++it)
+      if ((rows && in_E[static_cast<size_t>(it.row())]) || (cols && in_E[static_cast<size_t>(j)])) it.valueRef() = 0;
   return B;
 }
 
@@ -227,7 +231,7 @@ std::vector<ExtractionResult> hypothetical_extraction(const SparseMatrix& A, con
   }
   for (size_t i = 0; i < sets.size(); ++i) {
     if (out[i].woodbury) continue;
-    const LeontiefSolver refactored(extracted_A(A, masks[i], mode), solver.options());
+    const LeontiefSolver refactored = solver.refactored(extracted_A(A, masks[i], mode));
     out[i].x_star = solve1(refactored, demand_after(i));
   }
   for (ExtractionResult& res : out) {
@@ -254,12 +258,19 @@ std::vector<ExtractionResult> ghosh_forward_extraction(const SparseMatrix& A, co
   Vector vc = Vector::Ones(n);
   for (Index j = 0; j < A.outerSize(); ++j)
     for (SparseMatrix::InnerIterator it(A, j); it; ++it) vc[it.col()] -= it.value();
+  // One solver, refactored per set: every A* has A's pattern, so the
+  // symbolic analysis of the first is reused by the others.
+  std::optional<LeontiefSolver> extracted;
   for (size_t i = 0; i < sets.size(); ++i) {
     // x*^T (I - B*) = v^T  <=>  (I - A*)^T (x^-1 x*) = v / x,  A* = x B* x^-1 = A without E's rows.
-    const LeontiefSolver extracted(extracted_A(A, masks[i], ExtractionMode::Forward), options);
+    const SparseMatrix As = extracted_A(A, masks[i], ExtractionMode::Forward);
+    if (extracted)
+      extracted->refactor(As);
+    else
+      extracted.emplace(As, options);
     ExtractionResult& res = out[i];
     res.x = x;
-    res.x_star = x.cwiseProduct(solve1(extracted, vc, true));
+    res.x_star = x.cwiseProduct(solve1(*extracted, vc, true));
     const Vector dx = x - res.x_star;
     res.delta_D = S * dx.asDiagonal();
     res.delta_total = S * dx;

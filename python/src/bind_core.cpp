@@ -69,6 +69,9 @@ nb::dict diagnostics_dict(const SolveDiagnostics& d) {
   out["fallback_reason"] = d.fallback_reason;
   out["kernel_seconds"] = d.kernel_seconds;
   out["preconditioner_seconds"] = d.preconditioner_seconds;
+  out["analyses"] = d.analyses;
+  out["refactors"] = d.refactors;
+  out["analysis_reused"] = d.analysis_reused;
   return out;
 }
 
@@ -217,12 +220,31 @@ void bind_core(nb::module_& m) {
             const SolverOptions opts =
                 make_options(solver, threads, max_residual, tol, max_iterations, block_size, fallback, restart);
             nb::gil_scoped_release release;
-            return LeontiefSolver(system, opts);
+            return make_solver(system, opts);
           },
           "system"_a, MRIOTRACE_SOLVER_KWARGS,
           "Factor I - A of a system (no copy of A through Python); block_size = 0 means the system's sectors "
           "per region (each region's domestic block preconditions the iterative solvers).")
       .def_prop_ro("n", &LeontiefSolver::n)
+      .def(
+          "refactor",
+          [](LeontiefSolver& s, nb::object A) {
+            SparseMatrix a = csc_from_scipy(A, "A");
+            nb::gil_scoped_release release;
+            s.refactor(a);
+          },
+          "A"_a,
+          "Factor I - A for new coefficients A (n x n scipy.sparse CSC, the solver's n), same backend and "
+          "options. With A's pattern unchanged the symbolic analysis is reused (UMFPACK, KLU); a new pattern "
+          "is analysed afresh. diagnostics()['analysis_reused'] says which.")
+      .def(
+          "refactored",
+          [](const LeontiefSolver& s, nb::object A) {
+            SparseMatrix a = csc_from_scipy(A, "A");
+            nb::gil_scoped_release release;
+            return s.refactored(a);
+          },
+          "A"_a, "A new solver for new coefficients A sharing this one's analysis (as refactor); this one is unchanged.")
       .def(
           "leontief_inverse",
           [](const LeontiefSolver& s) {
@@ -233,7 +255,8 @@ void bind_core(nb::module_& m) {
       .def("diagnostics", [](const LeontiefSolver& s) { return diagnostics_dict(s.diagnostics()); },
            "dict: solver, reason, last_solver, preconditioner, threads, factor_seconds, solve_seconds, "
            "kernel_seconds, preconditioner_seconds, rhs_solved, iterations, total_iterations, "
-           "last_relative_residual, max_relative_residual, fell_back, fallback_reason, rcond_estimate")
+           "last_relative_residual, max_relative_residual, fell_back, fallback_reason, rcond_estimate, analyses, "
+           "refactors, analysis_reused")
       .def_static(
           "choose",
           [](Index n, Index nnz, Index block_size) {

@@ -352,7 +352,7 @@ TEST(MonteCarlo, DrawBlockGoesDrawByDrawWhereItCannotBlock) {
   EXPECT_TRUE(block[1].Q == ref.Q && block[1].D_cba_reg == ref.D_cba_reg);
   SolverOptions gm;
   gm.kind = SolverKind::GMRES;
-  const LeontiefSolver iterative(sys, gm);
+  const LeontiefSolver iterative = make_solver(sys, gm);
   EXPECT_FALSE(draw_block_supported(iterative, prepare_draws(sys, iterative, {}), o));
 }
 

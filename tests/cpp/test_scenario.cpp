@@ -842,6 +842,7 @@ TEST(ScenarioToml, ErrorsNameFileLineScenarioAndParameter) {
 }
 
 TEST(ScenarioToml, ExampleFilesRunOnTheSyntheticSystem) {
+  // The source tree from CMake: __FILE__ is relative under ccache's base_dir.
   const auto examples = std::filesystem::path(MRIOTRACE_SOURCE_DIR) / "datasets" / "scenarios";
   const MrioSystem sys = datasets::china_synthetic();
   LeontiefSolver solver(sys.A());

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "kernels.hpp"
+#include "simd.hpp"
 #include "mriotrace/accounts.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
@@ -104,13 +105,73 @@ TEST(SolverKernelsTest, PanelByPanelCsrEqualsTheGeneralBuild) {
   EXPECT_LT(direct.nnz(), sys.A().nonZeros());  // the diagonal blocks are left out
 }
 
+/// Sets an environment variable for the scope (simd::level() reads it per call).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) { setenv(name, value, 1); }
+  ~ScopedEnv() { unsetenv(name_); }
+
+ private:
+  const char* name_;
+};
+
+/// The product's definition (kernels.hpp), written out: per panel segment,
+/// even nonzeros into one fused multiply-add chain, odd into another, added.
+std::vector<double> spmm_by_definition(const kernels::Csr& M, const std::vector<double>& X, Index m) {
+  std::vector<double> Y(static_cast<size_t>(M.rows * m), 0.0);
+  for (Index q = 0; q < M.panels; ++q)
+    for (Index i = 0; i < M.rows; ++i)
+      for (Index c = 0; c < m; ++c) {
+        double a = q > 0 ? Y[static_cast<size_t>(i * m + c)] : 0.0, b = 0.0;
+        const auto p0 = M.ptr[static_cast<size_t>(q * M.rows + i)], p1 = M.ptr[static_cast<size_t>(q * M.rows + i + 1)];
+        for (auto p = p0; p < p1; ++p) {
+          double& acc = (p - p0) % 2 == 0 ? a : b;
+          acc = std::fma(M.val[static_cast<size_t>(p)], X[static_cast<size_t>(M.idx[static_cast<size_t>(p)] * m + c)], acc);
+        }
+        Y[static_cast<size_t>(i * m + c)] = a + b;
+      }
+  return Y;
+}
+
+TEST(SolverKernelsTest, SparseProductHasTheSameBitsOnEverySimdPathAndThreadCount) {
+  // 1,200 rows, ~30 % dense: >= 8 column panels, so segments continue sums
+  // across panels; widths cover every tile (64, 32, 16, 8, 4 and scalar tails).
+  const MrioSystem sys = make_system(6, 200, 0.6, 0.3);
+  const auto M = kernels::offdiagonal_csr(sys.A(), 200, false);
+  ASSERT_GE(M.panels, 8);
+  std::mt19937_64 rng(5);
+  std::uniform_real_distribution<double> u(-1.0, 1.0);
+  for (const Index m : {1, 3, 4, 7, 8, 13, 16, 29, 32, 64, 77, 100}) {
+    std::vector<double> X(static_cast<size_t>(M.cols * m));
+    for (double& v : X) v = u(rng);
+    const std::vector<double> want = spmm_by_definition(M, X, m);
+    for (const char* level : {"scalar", "avx2", "avx512"}) {
+      const ScopedEnv env("MRIOTRACE_SIMD", level);
+      EXPECT_LE(static_cast<int>(simd::level()), std::string(level) == "scalar" ? 0 : std::string(level) == "avx2" ? 1 : 2);
+      for (const int threads : {1, 2}) {
+        std::vector<double> Y(static_cast<size_t>(M.rows * m), -1.0);
+        kernels::spmm(M, X.data(), Y.data(), m, threads);
+        EXPECT_TRUE(Y == want) << "m = " << m << ", " << level << ", " << threads << " threads";
+      }
+    }
+  }
+  {
+    const ScopedEnv env("MRIOTRACE_SIMD", "scalar");
+    EXPECT_EQ(simd::level(), simd::Level::Scalar);
+  }
+  {
+    const ScopedEnv env("MRIOTRACE_NO_AVX512", "1");
+    EXPECT_NE(simd::level(), simd::Level::Avx512);
+  }
+}
+
 TEST(SolverIterativeTest, ValueAddedWithTheStressorsEqualsSeparateAccounts) {
   const MrioSystem sys = make_system(5, 12, 0.6, 0.2);
   ASSERT_TRUE(sys.has_value_added());
   for (const char* kind : {"dense", "gmres"}) {
     SolverOptions o;
     o.kind = solver_kind_from_string(kind);
-    const LeontiefSolver solver(sys, o);
+    const LeontiefSolver solver = make_solver(sys, o);
     AccountsOptions ao;
     ao.stressors = {2, 0};
     const auto [both, va] = calc_accounts_with_value_added(sys, solver, ao);
@@ -180,7 +241,7 @@ TEST(SolverIterativeTest, BlockJacobiCutsTheSweeps) {
 TEST(SolverIterativeTest, AccountsThroughGmresMatchDenseLU) {
   const auto sys = make_system(5, 12, 0.6, 0.15);
   const LeontiefSolver dense(sys.A(), opts(SolverKind::DenseLU, 1, 0));
-  const LeontiefSolver gmres(sys, opts(SolverKind::GMRES, 1, 0));  // block_size from the system
+  const LeontiefSolver gmres = make_solver(sys, opts(SolverKind::GMRES, 1, 0));  // block_size from the system
   EXPECT_EQ(gmres.options().block_size, 12);
   const auto a = calc_accounts(sys, dense), b = calc_accounts(sys, gmres);
   EXPECT_LE(max_rel_diff(b.M, a.M), 1e-11);
@@ -287,7 +348,7 @@ TEST(SolverIterativeTest, AutoChoosesByStructureAndRightHandSides) {
   // n = 2100 > 2000 with region blocks: auto runs GMRES for a few right-hand
   // sides and hands the n columns of L to a dense LU (cheaper there).
   const auto sys = make_system(3, 700, 0.05, 0.01);
-  const LeontiefSolver s(sys, opts(SolverKind::Auto, 0, 0));
+  const LeontiefSolver s = make_solver(sys, opts(SolverKind::Auto, 0, 0));
   EXPECT_EQ(s.diagnostics().kind, SolverKind::GMRES);
   EXPECT_NE(s.diagnostics().reason.find("region blocks of 700"), std::string::npos) << s.diagnostics().reason;
   const Matrix B = random_rhs(sys.n(), 3, 1);
@@ -365,13 +426,13 @@ TEST(SolverIterativeTest, SystemBlocksOnlyWhenTheyFit) {
   A.setIdentity();
   A *= 0.1;
   const auto big = MrioSystem::from_A_x(l, A, Vector::Ones(n), Matrix(), Matrix());
-  const LeontiefSolver s(big, opts(SolverKind::GMRES, 1, 0));
+  const LeontiefSolver s = make_solver(big, opts(SolverKind::GMRES, 1, 0));
   EXPECT_EQ(s.options().block_size, 0);
   EXPECT_EQ(s.diagnostics().preconditioner, "none");
   EXPECT_LE(max_rel_diff(s.solve(Matrix::Ones(n, 1)), Matrix::Constant(n, 1, 1.0 / 0.9)), 1e-13);
   // A system with small regions gets its domestic blocks.
   const auto sys = make_system(3, 10, 0.6, 0.2);
-  EXPECT_EQ(LeontiefSolver(sys, opts(SolverKind::GMRES, 1, 0)).options().block_size, 10);
+  EXPECT_EQ(make_solver(sys, opts(SolverKind::GMRES, 1, 0)).options().block_size, 10);
 }
 
 // A direct solve of many right-hand sides is checked with the blocked kernel

@@ -94,6 +94,30 @@ def test_warm_start_and_solver_object():
         fac.solve(Y, X0=X[:, :2])
 
 
+@pytest.mark.parametrize("solver", ["dense", "umfpack", "klu", "gmres"])
+def test_refactor_reuses_the_analysis_and_matches_a_fresh_solver(solver):
+    s = _generated()
+    A = sp.csc_array(s.A)
+    A.indices = A.indices.astype(np.int64)
+    A.indptr = A.indptr.astype(np.int64)
+    A1 = A.copy()
+    A1.data = A1.data * np.random.default_rng(1).uniform(0.5, 1.0, A1.nnz)  # same pattern, productive
+    b = np.ones(s._core.n)
+    fac = _core.LeontiefSolver(A, solver=solver, threads=1)
+    copy = fac.refactored(A1)
+    fac.refactor(A1)
+    fresh = _core.LeontiefSolver(A1, solver=solver, threads=1)
+    for f in (fac, copy):
+        np.testing.assert_allclose(f.solve(b), fresh.solve(b), rtol=1e-12)
+        np.testing.assert_allclose(f.solve_transposed(b), fresh.solve_transposed(b), rtol=1e-12)
+    d = fac.diagnostics()
+    assert d["refactors"] == 1
+    assert d["analysis_reused"] == (solver in ("umfpack", "klu"))
+    assert copy.diagnostics()["analyses"] == 0
+    with pytest.raises(ValueError, match="A_new is 2 x 2"):
+        fac.refactor(sp.csc_array(np.eye(2) * 0.1))
+
+
 def test_fallback_or_clear_error_on_a_nearly_singular_system():
     A = _near_singular()
     b = np.linspace(1.0, 2.0, A.shape[0])

@@ -12,6 +12,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "mriotrace/types.hpp"
+
 namespace mriotrace {
 
 struct InputError : std::invalid_argument {
@@ -34,6 +36,10 @@ std::string concat(const Parts&... parts) {
   return os.str();
 }
 }  // namespace detail
+
+/// Throws InputError if any entry of `m` is NaN or +-Inf, naming `what` and the position.
+void check_finite(const Eigen::Ref<const Matrix>& m, const char* what);
+void check_finite(const SparseMatrix& m, const char* what);
 
 }  // namespace mriotrace
 

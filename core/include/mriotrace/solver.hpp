@@ -26,6 +26,14 @@
 // NumericError when it exceeds `max_residual` (a singular or ill-conditioned
 // I - A must never give a silently wrong answer).
 // The Leontief inverse L is formed only when leontief_inverse() is called.
+//
+// Changed coefficients, same pattern (Monte Carlo draws, scenarios, SDA,
+// extraction): refactor(A_new) / refactored(A_new) reuse the symbolic
+// analysis (UMFPACK's Symbolic, KLU's ordering) and factor the new numbers
+// only; a changed pattern is analysed afresh (diagnostics().analysis_reused
+// says which). The backends, one per file, are in core/src/solvers/.
+// A solver depends on A only; make_solver(system, options) (system.hpp)
+// builds one for an MrioSystem with its region blocks.
 #pragma once
 
 #include <memory>
@@ -37,8 +45,6 @@
 namespace mriotrace {
 
 enum class SolverKind { Auto, DenseLU, SparseLU, GMRES, PowerSeries, KLU };
-
-class MrioSystem;
 
 /// "auto", "dense", "umfpack", "klu", "gmres", "power" <-> SolverKind (aliases: "lu",
 /// "lapack", "sparse", "power-series"). Throws InputError on an unknown name.
@@ -82,21 +88,41 @@ struct SolveDiagnostics {
   std::string fallback_reason;         ///< why (iterations, residual reached, convergence factor)
   double kernel_seconds = 0;           ///< cumulative time in A x block products (iterative)
   double preconditioner_seconds = 0;   ///< cumulative time applying M^-1 (iterative)
+  // Added with refactor:
+  Index analyses = 0;                  ///< symbolic analyses this solver ran (UMFPACK, KLU; 0 when it
+                                       ///< reused another's, or for backends that need none)
+  Index refactors = 0;                 ///< refactor() calls, plus 1 for a solver made by refactored()
+  bool analysis_reused = false;        ///< the current factorisation reused an earlier analysis (same pattern)
 };
 
 class LeontiefSolver {
  public:
   /// Factor I - A. A: n x n CSC. Throws NumericError if I - A is singular.
   explicit LeontiefSolver(const SparseMatrix& A, SolverOptions options = {});
-  /// Factor I - A of a system; block_size = 0 in `options` becomes the system's N
-  /// (each region's domestic block preconditions the iterative solvers) when
-  /// those blocks take at most 256 MB (2 n N doubles), else stays 0.
-  explicit LeontiefSolver(const MrioSystem& system, SolverOptions options = {});
   ~LeontiefSolver();
   LeontiefSolver(LeontiefSolver&&) noexcept;
   LeontiefSolver& operator=(LeontiefSolver&&) noexcept;
 
   Index n() const;
+
+  /// Factor I - A_new in place of I - A (A_new: n x n CSC, same n). Same
+  /// backend and options (auto keeps the backend it chose). When A_new has the
+  /// pattern of A (the same stored entries; explicit zeros count as entries),
+  /// the symbolic analysis is reused: UMFPACK factors with the old Symbolic,
+  /// KLU refactors with the old pivot sequence (klu_refactor; a fresh pivot
+  /// search if the pivots got much worse). Dense LU and the iterative
+  /// backends have no analysis: refactor factors (iterative: rebuilds the
+  /// split and the block-Jacobi preconditioner). A changed pattern is
+  /// analysed afresh (diagnostics().analysis_reused = false), never refused.
+  /// Throws InputError when A_new is not n x n (naming both shapes and nnz),
+  /// NumericError when I - A_new is singular. Not thread-safe: solves of this
+  /// solver must not run meanwhile; dense_lu() views are invalidated.
+  void refactor(const SparseMatrix& A_new);
+  /// A new solver for A_new sharing this one's analysis (refactor's rules);
+  /// this solver is unchanged, so a const solver can serve many threads at once.
+  /// threads: the new solver's thread setting (default: this solver's).
+  LeontiefSolver refactored(const SparseMatrix& A_new, std::optional<int> threads = std::nullopt) const;
+
   /// X = (I - A)^-1 B. B: n x m column-major.
   Matrix solve(const Eigen::Ref<const Matrix>& B) const;
   /// X = (I - A)^-T B. B: n x m column-major.
@@ -121,7 +147,8 @@ class LeontiefSolver {
     const double* lu = nullptr;
     const int* ipiv = nullptr;
   };
-  /// The view when the solver factored I - A densely at construction; empty otherwise.
+  /// The view when the solver factored I - A densely at construction (or
+  /// refactor); empty otherwise.
   std::optional<DenseLuView> dense_lu() const;
 
   /// Which direct backend `Auto` picks for an n x n system with `nnz` nonzeros
@@ -135,6 +162,7 @@ class LeontiefSolver {
 
  private:
   struct Impl;
+  explicit LeontiefSolver(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -19,6 +19,8 @@
 #include <string>
 #include <vector>
 
+#include "mriotrace/error.hpp"
+#include "mriotrace/solver.hpp"
 #include "mriotrace/types.hpp"
 
 namespace mriotrace {
@@ -117,9 +119,10 @@ class MrioSystem {
   Matrix C_;
 };
 
-/// Throws InputError if any entry of `m` is NaN or +-Inf, naming `what` and the position.
-void check_finite(const Eigen::Ref<const Matrix>& m, const char* what);
-void check_finite(const SparseMatrix& m, const char* what);
+/// The solver of a system's I - A: block_size = 0 in `options` becomes the
+/// system's N (each region's domestic block preconditions the iterative
+/// solvers) when those blocks take at most 256 MB (2 n N doubles), else stays 0.
+LeontiefSolver make_solver(const MrioSystem& system, SolverOptions options = {});
 
 /// Productivity check of A: throws NumericError when the spectral radius of A
 /// is >= 1 (column sums < 1 suffice; otherwise Collatz-Wielandt bounds from a

@@ -1,148 +1,13 @@
-// GMRES and the power series on blocks of right-hand sides (iterative.hpp).
-#include "iterative.hpp"
-
+// Block-Jacobi GMRES: restarted GMRES(restart), right-preconditioned by
+// M = I - A_D, on all right-hand sides of a batch in lockstep (the split and
+// the batches: iterative.hpp). No analysis; refactor rebuilds the split.
 #include <algorithm>
-#include <chrono>
 #include <cmath>
-#include <limits>
 #include <vector>
 
-#include "mriotrace/error.hpp"
-#include "mriotrace/parallel.hpp"
+#include "iterative.hpp"
 
 namespace mriotrace::iterative {
-namespace {
-
-using Clock = std::chrono::steady_clock;
-
-constexpr Index kRowsPerTask = 256;
-
-/// body(i0, i1) on disjoint ranges of rows, in parallel.
-template <class Body>
-void for_rows(Index n, int threads, Body&& body) {
-  const Index tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-  parallel_for(0, tasks, threads, [&](std::int64_t t) {
-    body(t * kRowsPerTask, std::min(n, (t + 1) * kRowsPerTask));
-  });
-}
-
-std::vector<double> column_norms(const double* U, Index n, Index m, int threads) {
-  std::vector<double> out(static_cast<size_t>(m));
-  kernels::column_dots(U, U, n, m, threads, out.data());
-  for (double& v : out) v = std::sqrt(v);
-  return out;
-}
-
-/// Per column: ||b||_2, and the residual norm to reach (tol ||b||_2). Columns
-/// with b = 0 have the answer x = 0, set here.
-struct Targets {
-  std::vector<double> bnorm, target;
-};
-Targets targets(const Operator& op, const double* B, double* X, Index m, double tol) {
-  Targets t;
-  t.bnorm = column_norms(B, op.n, m, op.threads);
-  t.target.resize(static_cast<size_t>(m));
-  for (Index c = 0; c < m; ++c) {
-    t.target[static_cast<size_t>(c)] = tol * t.bnorm[static_cast<size_t>(c)];
-    if (t.bnorm[static_cast<size_t>(c)] == 0)
-      for (Index i = 0; i < op.n; ++i) X[i * m + c] = 0;
-  }
-  return t;
-}
-
-/// Max over columns of ||r||/||b|| (0/0 = 0), and whether every column met its target.
-double worst_relative(const std::vector<double>& rn, const Targets& t, bool& all_met) {
-  double worst = 0;
-  all_met = true;
-  for (size_t c = 0; c < rn.size(); ++c) {
-    const double rel = t.bnorm[c] > 0 ? rn[c] / t.bnorm[c] : (rn[c] > 0 ? INFINITY : 0.0);
-    worst = std::max(worst, std::isnan(rel) ? INFINITY : rel);
-    if (!(rn[c] <= t.target[c])) all_met = false;
-  }
-  return worst;
-}
-
-double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
-
-/// Convergence factor and the normwise backward error of the returned X, whose
-/// residual is in R (both loops stop right after computing it).
-/// Tracks the convergence factor over the latest stretch of iterations (the
-/// asymptotic rate, not the average: early iterations remove the fast modes).
-struct Rate {
-  Index iters = -1;
-  double residual = 0;
-  void record(Result& r) {
-    if (iters >= 0 && r.iterations > iters && residual > 0 && r.relative_residual > 0)
-      r.reduction_per_iteration =
-          std::pow(r.relative_residual / residual, 1.0 / static_cast<double>(r.iterations - iters));
-    iters = r.iterations;
-    residual = r.relative_residual;
-  }
-};
-
-/// A sweep's residual is in: record it and say whether the loop stops here
-/// (every column met its target, or the iterations are used up; res.why says
-/// which when not converged). Shared by GMRES and the power series.
-bool record_and_stop(Result& res, Rate& rate, double worst, bool all_met, Index max_iterations) {
-  res.relative_residual = worst;
-  rate.record(res);
-  if (all_met) {
-    res.converged = true;
-    return true;
-  }
-  if (res.iterations >= max_iterations) {
-    res.why = "iterations exhausted";
-    return true;
-  }
-  return false;
-}
-
-void finish(Result& r, const Operator& op, const double* B, const double* X, const double* R, Index m) {
-  r.backward_error = backward_error(op, B, X, R, m);
-}
-
-}  // namespace
-
-double backward_error(const Operator& op, const double* B, const double* X, const double* R, Index m) {
-  // Max-norms: order-independent, so a plain per-task max is deterministic.
-  const Index n = op.n;
-  const Index tasks = (n + kRowsPerTask - 1) / kRowsPerTask;
-  std::vector<double> part(static_cast<size_t>(3 * tasks * m), 0.0);
-  parallel_for(0, tasks, op.threads, [&](std::int64_t t) {
-    double* rr = part.data() + 3 * t * m;
-    for (Index i = t * kRowsPerTask; i < std::min(n, (t + 1) * kRowsPerTask); ++i)
-      for (Index c = 0; c < m; ++c) {
-        rr[c] = std::max(rr[c], std::abs(R[i * m + c]));
-        rr[m + c] = std::max(rr[m + c], std::abs(X[i * m + c]));
-        rr[2 * m + c] = std::max(rr[2 * m + c], std::abs(B[i * m + c]));
-      }
-  });
-  double worst = 0;
-  for (Index c = 0; c < m; ++c) {
-    double rmax = 0, xmax = 0, bmax = 0;
-    for (Index t = 0; t < tasks; ++t) {
-      rmax = std::max(rmax, part[static_cast<size_t>(3 * t * m + c)]);
-      xmax = std::max(xmax, part[static_cast<size_t>(3 * t * m + m + c)]);
-      bmax = std::max(bmax, part[static_cast<size_t>(3 * t * m + 2 * m + c)]);
-    }
-    const double scale = op.norm_IA * xmax + bmax;
-    const double e = scale > 0 ? rmax / scale : rmax;
-    worst = std::max(worst, std::isnan(e) ? INFINITY : e);
-  }
-  return worst;
-}
-
-void Operator::residual(const double* B, const double* X, double* R, Index m, double* scratch) const {
-  auto t0 = Clock::now();
-  kernels::spmm(*off, X, scratch, m, threads);  // scratch = A_T X
-  kernel_seconds += seconds_since(t0);
-  t0 = Clock::now();
-  M->multiply(X, R, m, transposed, threads);  // R = M X
-  preconditioner_seconds += seconds_since(t0);
-  for_rows(n, threads, [&](Index i0, Index i1) {
-    for (Index k = i0 * m; k < i1 * m; ++k) R[k] = B[k] - R[k] + scratch[k];
-  });
-}
 
 Result gmres(const Operator& op, const double* B, double* X, Index m, const Settings& s, bool zero_start) {
   const Index n = op.n, N = n * m;
@@ -287,41 +152,40 @@ Result gmres(const Operator& op, const double* B, double* X, Index m, const Sett
       for (Index k = i0 * m; k < i1 * m; ++k) X[k] += Z[static_cast<size_t>(k)];
     });
   }
-  finish(res, op, B, X, R.data(), m);
-  return res;
-}
-
-Result power_series(const Operator& op, const double* B, double* X, Index m, const Settings& s) {
-  const Index n = op.n, N = n * m;
-  const int threads = op.threads;
-  Result res;
-  const Targets t = targets(op, B, X, m, s.tolerance);
-  std::vector<double> T(static_cast<size_t>(N)), R(static_cast<size_t>(N));
-  Rate rate;
-  for (;;) {
-    // T = b + A_T x;  r = T - M x = b - (I - A) x;  x_next = M^-1 T
-    auto t0 = Clock::now();
-    kernels::spmm(*op.off, X, T.data(), m, threads);
-    op.kernel_seconds += seconds_since(t0);
-    t0 = Clock::now();
-    op.M->multiply(X, R.data(), m, op.transposed, threads);
-    op.preconditioner_seconds += seconds_since(t0);
-    for_rows(n, threads, [&](Index i0, Index i1) {
-      for (Index k = i0 * m; k < i1 * m; ++k) {
-        T[static_cast<size_t>(k)] += B[k];
-        R[static_cast<size_t>(k)] = T[static_cast<size_t>(k)] - R[static_cast<size_t>(k)];
-      }
-    });
-    bool all_met = false;
-    const double worst = worst_relative(column_norms(R.data(), n, m, threads), t, all_met);
-    if (record_and_stop(res, rate, worst, all_met, s.max_iterations)) break;
-    t0 = Clock::now();
-    op.M->solve(T.data(), X, m, op.transposed, threads);
-    op.preconditioner_seconds += seconds_since(t0);
-    ++res.iterations;
-  }
-  finish(res, op, B, X, R.data(), m);
+  res.backward_error = backward_error(op, B, X, R.data(), m);
   return res;
 }
 
 }  // namespace mriotrace::iterative
+
+namespace mriotrace::solvers {
+namespace {
+
+class Gmres final : public SplitBackend {
+ public:
+  using SplitBackend::SplitBackend;
+  SolverKind kind() const override { return SolverKind::GMRES; }
+  std::unique_ptr<Backend> share_analysis() const override { return std::make_unique<Gmres>(options_); }
+
+ protected:
+  iterative::Result iterate(const iterative::Operator& op, const double* B, double* X, Index m,
+                            const iterative::Settings& s, bool zero_start) const override {
+    return iterative::gmres(op, B, X, m, s, zero_start);
+  }
+  Index basis(Index restart, Index m) const override {
+    // A shorter basis (down to 10) before splitting the columns into
+    // batches: a batch streams A once per sweep again, and the block-Jacobi
+    // preconditioned iteration usually converges within 10-15 sweeps anyway.
+    const double column_bytes = 8.0 * static_cast<double>(source().n);
+    const auto fits =
+        static_cast<Index>(kWorkBytes / (column_bytes * static_cast<double>((m + 3) / 4 * 4))) - 5;
+    return std::min(restart, std::max<Index>(fits, 10));
+  }
+  double blocks_per_column(Index restart) const override { return static_cast<double>(restart + 5); }
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> make_gmres(const SolverOptions& options) { return std::make_unique<Gmres>(options); }
+
+}  // namespace mriotrace::solvers
