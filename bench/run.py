@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import platform
 import socket
@@ -264,6 +265,8 @@ def markdown(report: dict) -> str:
         f"{fmt_secs(m['timeout_s'])}, memory limit {m['max_memory_gb']:.1f} GB. Versions: "
         + ", ".join(f"{k} {v}" for k, v in m["versions"].items() if v) + ".",
         "",
+        f"Command: `{m.get('command', '')}`",
+        "",
         "Time: median wall time of the computation (input loading excluded); peak: the process's peak RSS "
         "(loading included). Speed-up and memory are relative to pymrio calc_all() in this run. Max rel diff: "
         "largest relative difference from the reference (dense LU for n <= 20,000, tight GMRES beyond), "
@@ -299,6 +302,11 @@ TARGETS = [
     ("L", "all", "speed-up vs pymrio >= 3x, memory <= 1/2 of pymrio", dict(speedup=3, memory=0.5)),
     ("XL", "regional", "<= 10 s, <= 4 GB peak", dict(seconds=10, peak_gb=4)),
     ("firm", "all", "footprints of every firm (scope all) <= 10 s", dict(seconds=10)),
+    # Issue 13 (solver layer):
+    ("L", "regional", "speed-up vs pymrio >= 50x (issue 13)", dict(speedup=50)),
+    ("L", "all", "<= 0.6 x the reference's time and >= 10x pymrio (issue 13)", dict(vs_reference=0.6, speedup=10)),
+    ("XL", "all", "<= 20 s (issue 13)", dict(seconds=20)),
+    ("XXL", "regional", "<= 8 s (issue 13)", dict(seconds=8)),
 ]
 
 
@@ -319,7 +327,16 @@ def target_lines(report: dict, tool: str = "mriotrace:auto") -> list[str]:
                 met = False
             else:
                 parts.append(f"{r['speedup_vs_pymrio']:.1f}x faster, memory {r['memory_vs_pymrio']:.2f} of pymrio")
-                met &= r["speedup_vs_pymrio"] >= t["speedup"] and r["memory_vs_pymrio"] <= t["memory"]
+                met &= r["speedup_vs_pymrio"] >= t["speedup"] and r["memory_vs_pymrio"] <= t.get("memory", math.inf)
+        if "vs_reference" in t:
+            ref = rows.get((wl, "reference", "all"))
+            if ref is None or ref.get("status") != "ok":
+                parts.append("no reference time")
+                met = False
+            else:
+                ratio = r["wall_s"] / max(ref["wall_s"], 1e-9)
+                parts.append(f"{ratio:.2f} x the reference's {ref['wall_s']:.3g} s")
+                met &= ratio <= t["vs_reference"]
         if "seconds" in t:
             met &= r["wall_s"] <= t["seconds"]
         if "peak_gb" in t:

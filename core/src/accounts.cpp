@@ -1,5 +1,6 @@
-// Accounts without n x n work: R solves for the regional accounts and Q,
-// k + R*k transposed solves for the sector-level ones (see accounts.hpp).
+// Accounts without n x n work: R solves for the regional accounts and Q;
+// for the sector-level ones k + R*k transposed solves, or k transposed and n
+// forward solves when that is fewer (SectorPath, see accounts.hpp).
 #include "mriotrace/accounts.hpp"
 
 #include <algorithm>
@@ -22,7 +23,87 @@ void product_footprint(const Matrix& W, const Eigen::Ref<const Matrix>& Yr, Inde
     out.noalias() += W.middleCols(o * N, N) * Yr.col(r).segment(o * N, N).asDiagonal();
 }
 
+/// Right-hand-side blocks stay within this many doubles (256 MB), however large R, k and n grow.
+constexpr Index kBatchDoubles = 32'000'000;
+
+/// M, D_cba and D_imp from k + R*k transposed solves (SectorPath::Multipliers).
+/// M's k columns ride in the first block.
+void sector_by_multipliers(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S,
+                           const Eigen::Ref<const Matrix>& Yr, Index R, int threads, Accounts& acc) {
+  const Index n = S.cols(), k = S.rows(), N = n / R;
+  // D_imp[:, (r,j)] uses M^(-r) = S^(-r) L, S^(-r) = S with region r's columns
+  // zeroed (emissions abroad). Computed directly rather than as D_cba minus
+  // the domestic part, which would cancel digits when imports are small.
+  // With one region nothing is abroad: D_imp = 0 and no solves.
+  const Index regions = R > 1 ? R : 0;
+  const Index per_batch = std::clamp<Index>(kBatchDoubles / std::max<Index>(n * std::max<Index>(k, 1), 1), 1,
+                                            std::max<Index>(regions, 1));
+  if (regions == 0) acc.D_imp.setZero();
+  for (Index r0 = 0; r0 < std::max<Index>(regions, 1); r0 += per_batch) {
+    const Index nb = regions == 0 ? 0 : std::min(per_batch, regions - r0);
+    const Index lead = r0 == 0 ? k : 0;  // S^T for M in the first block
+    Matrix rhs(n, lead + nb * k);
+    if (lead) rhs.leftCols(k) = S.transpose();
+    for (Index b = 0; b < nb; ++b) {
+      rhs.middleCols(lead + b * k, k) = S.transpose();
+      rhs.block((r0 + b) * N, lead + b * k, N, k).setZero();
+    }
+    const Matrix Mt = solver.solve_transposed(rhs);  // n x (lead + nb*k)
+    if (lead) acc.M = Mt.leftCols(k).transpose();
+    parallel_for(0, nb, threads, [&](std::int64_t b) {
+      const Matrix M_abroad = Mt.middleCols(lead + b * k, k).transpose();
+      product_footprint(M_abroad, Yr, r0 + b, R, N, acc.D_imp.middleCols((r0 + b) * N, N));
+    });
+  }
+  parallel_for(0, R, threads, [&](std::int64_t r) {
+    product_footprint(acc.M, Yr, r, R, N, acc.D_cba.middleCols(r * N, N));
+  });
+}
+
+/// D_cba and D_imp from n forward solves, region by region (SectorPath::Demand);
+/// returns X = (I - A)^-1 Yr (n x R), solved with the first block.
+Matrix sector_by_demand(const LeontiefSolver& solver, const Eigen::Ref<const Matrix>& S,
+                        const Eigen::Ref<const Matrix>& Yr, Index R, int threads, Accounts& acc) {
+  const Index n = S.cols(), N = n / R;
+  const Index per_batch = std::clamp<Index>(kBatchDoubles / std::max<Index>(n * N, 1), 1, R);
+  Matrix X;
+  for (Index r0 = 0; r0 < R; r0 += per_batch) {
+    const Index nb = std::min(per_batch, R - r0);
+    const Index lead = r0 == 0 ? R : 0;  // Yr for X in the first block
+    // Column (r, j): y_(r,j)[(o,j)] = Yr[(o,j), r] for every origin o, 0 elsewhere.
+    Matrix rhs = Matrix::Zero(n, lead + nb * N);
+    if (lead) rhs.leftCols(R) = Yr;
+    for (Index b = 0; b < nb; ++b)
+      for (Index o = 0; o < R; ++o)
+        for (Index j = 0; j < N; ++j) rhs(o * N + j, lead + b * N + j) = Yr(o * N + j, r0 + b);
+    const Matrix Xd = solver.solve(rhs);  // n x (lead + nb*N): pymrio's x_diag, region by region
+    if (lead) X = Xd.leftCols(R);
+    parallel_for(0, nb, threads, [&](std::int64_t b) {
+      // Serial BLAS, also when the loop runs on the calling thread: the same
+      // bits for any thread count (regions run in parallel instead).
+      const SerialBlas serial;
+      const Index r = r0 + b;
+      const auto xr = Xd.middleCols(lead + b * N, N);
+      acc.D_cba.middleCols(r * N, N).noalias() = S * xr;
+      Matrix x_trade = xr;  // output abroad: the consuming region's own rows zeroed
+      x_trade.middleRows(r * N, N).setZero();
+      acc.D_imp.middleCols(r * N, N).noalias() = S * x_trade;
+    });
+  }
+  return X;
+}
+
 }  // namespace
+
+SectorPath choose_sector_path(Index n, Index R, Index k) {
+  // Every solve costs the same (2 n^2 flops with a dense LU, a few sweeps
+  // over A iteratively), so count them: Multipliers R*k, Demand n plus its
+  // products S x_diag (4 k n^2 flops) and the demand columns (R n^2), i.e.
+  // about 2k + R/2 solves' worth.
+  const double multipliers = static_cast<double>(R) * static_cast<double>(k);
+  const double demand = static_cast<double>(n) + 2.0 * static_cast<double>(k) + 0.5 * static_cast<double>(R);
+  return R > 1 && demand < multipliers ? SectorPath::Demand : SectorPath::Multipliers;
+}
 
 void regional_accounts(const Eigen::Ref<const Matrix>& S, const Eigen::Ref<const Matrix>& X,
                        const Eigen::Ref<const Matrix>& F_Y_r, Index R, int threads, Accounts& acc) {
@@ -82,14 +163,26 @@ Accounts calc_accounts(const LeontiefSolver& solver, const Eigen::Ref<const Matr
   const int threads = solver.options().threads;
 
   Accounts acc;
-  // X_r = (I - A)^-1 y_r: output induced by each region's final demand (n x R).
-  const Matrix X = solver.solve(Yr);
+  Matrix X;  // n x R, X_r = (I - A)^-1 y_r: output induced by each region's final demand
+  if (options.sector_level) {
+    // The sector-level solves come first, in wide blocks that include X (or
+    // M): an auto solver then sees the whole count at once and, when a dense
+    // LU is cheaper, factors once and serves every later solve from it.
+    acc.sector_path = options.sector_path == SectorPath::Auto ? choose_sector_path(n, R, k) : options.sector_path;
+    acc.D_cba.resize(k, n);
+    acc.D_imp.resize(k, n);
+    if (acc.sector_path == SectorPath::Multipliers)
+      sector_by_multipliers(solver, S, Yr, R, threads, acc);
+    else
+      X = sector_by_demand(solver, S, Yr, R, threads, acc);
+  }
+  if (X.size() == 0) X = solver.solve(Yr);
   acc.x = X.rowwise().sum();
 
   if (options.regional) regional_accounts(S, X, F_Y_r, R, threads, acc);
 
   if (options.sector_level) {
-    acc.M = calc_M(solver, S);
+    if (acc.M.size() == 0) acc.M = calc_M(solver, S);
     // D_pba = S o x (pymrio: calc_F(S, x_tot), x recomputed from L and y).
     acc.D_pba = S * acc.x.asDiagonal();
     // D_exp = S o x_exp, x_exp[(p,i)] = sum_{r != p} X[(p,i), r].
@@ -97,31 +190,6 @@ Accounts calc_accounts(const LeontiefSolver& solver, const Eigen::Ref<const Matr
     for (Index p = 0; p < R; ++p)
       x_exp.segment(p * N, N) = X.middleRows(p * N, N).rowwise().sum() - X.block(p * N, p, N, 1);
     acc.D_exp = S * x_exp.asDiagonal();
-
-    acc.D_cba.resize(k, n);
-    acc.D_imp.resize(k, n);
-    parallel_for(0, R, threads, [&](std::int64_t r) {
-      product_footprint(acc.M, Yr, r, R, N, acc.D_cba.middleCols(r * N, N));
-    });
-    // D_imp[:, (r,j)] uses M^(-r) = S^(-r) L, S^(-r) = S with region r's
-    // columns zeroed (emissions abroad). Computed directly rather than as
-    // D_cba minus the domestic part, which would cancel digits when imports
-    // are small. Regions are batched so the right-hand sides stay within
-    // ~256 MB however large R * k * n grows.
-    const Index per_batch = std::clamp<Index>(Index(32'000'000) / std::max<Index>(n * std::max<Index>(k, 1), 1), 1, R);
-    for (Index r0 = 0; r0 < R; r0 += per_batch) {
-      const Index nb = std::min(per_batch, R - r0);
-      Matrix rhs(n, nb * k);
-      for (Index b = 0; b < nb; ++b) {
-        rhs.middleCols(b * k, k) = S.transpose();
-        rhs.block((r0 + b) * N, b * k, N, k).setZero();
-      }
-      const Matrix Mt = solver.solve_transposed(rhs);  // n x nb*k
-      parallel_for(0, nb, threads, [&](std::int64_t b) {
-        const Matrix M_abroad = Mt.middleCols(b * k, k).transpose();
-        product_footprint(M_abroad, Yr, r0 + b, R, N, acc.D_imp.middleCols((r0 + b) * N, N));
-      });
-    }
     acc.sector_level = true;
   }
   return acc;
@@ -223,6 +291,7 @@ Accounts take_rows(const Accounts& a, Index first, Index count) {
   out.x = a.x;
   out.sector_level = a.sector_level;
   out.regional = a.regional;
+  out.sector_path = a.sector_path;
   const auto rows = [&](const Matrix& M) { return M.size() ? Matrix(M.middleRows(first, count)) : Matrix(); };
   out.M = rows(a.M);
   out.D_cba = rows(a.D_cba);

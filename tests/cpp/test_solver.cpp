@@ -3,6 +3,7 @@
 // the fallback on a nearly singular system, auto's choices and bad options.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 #include <string>
 
@@ -457,8 +458,14 @@ TEST(SolverDirectTest, BlockedResidualCheckIsReal) {
       }
       EXPECT_GT(r_blocked, 0.0);
       EXPECT_LT(r_blocked, 1e-14);
-      // Same residual up to the summation order of A x.
-      EXPECT_NEAR(r_blocked, r_single, 4e-16) << to_string(kind) << (transposed ? " transposed" : "");
+      if (kind == SolverKind::DenseLU) {
+        // Dense LU checks 4 random combinations of the 150 columns (probed_residual):
+        // round-off adds up to about sqrt(150) times a column's.
+        EXPECT_LE(r_blocked, 4.0 * std::sqrt(150.0) * r_single) << (transposed ? " transposed" : "");
+      } else {
+        // Same residual up to the summation order of A x.
+        EXPECT_NEAR(r_blocked, r_single, 4e-16) << to_string(kind) << (transposed ? " transposed" : "");
+      }
       SolverOptions strict = opts(kind, 2, 0);
       strict.max_residual = 1e-300;
       LeontiefSolver refuse(sys.A(), strict);

@@ -132,6 +132,7 @@ def test_targets_are_judged_from_the_same_run():
 
     report = {"results": [
         row("L", "pymrio", "all", 40.0, 4800.0),
+        row("L", "reference", "all", 25.0, 1500.0),
         row("L", "mriotrace:auto", "regional", 1.0, 1000.0, max_rel_diff=2e-12, diff_key="Q"),
         row("L", "mriotrace:auto", "all", 20.0, 3000.0, max_rel_diff=3e-10, diff_key="D_imp"),
         dict(workload="XL", n=19680, tool="mriotrace:auto", scope="regional", status="timeout", reason="timeout: 300 s"),
@@ -142,6 +143,8 @@ def test_targets_are_judged_from_the_same_run():
     assert "| L | regional | 1 s, 0.98 GB; 40.0x faster, memory 0.21 of pymrio | yes |" in lines
     assert "| L | all | 20 s, 2.93 GB; 2.0x faster, memory 0.62 of pymrio | no |" in lines
     assert "| XL | regional | timeout: timeout: 300 s | no |" in lines
+    # Issue 13: L all against the reference of the same run: 20 / 25 = 0.80 > 0.6 -> not met.
+    assert "| L | all | 20 s, 2.93 GB; 2.0x faster, memory 0.62 of pymrio; 0.80 x the reference's 25 s | no |" in lines
     assert "worst 3.0e-10 (L, mriotrace:auto, all, D_imp) | yes |" in lines
     assert bench_run._diag_note({"solver": "gmres", "iterations": 12, "fallback": False}) == "solver gmres, iterations 12"
 

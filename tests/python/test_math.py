@@ -97,3 +97,31 @@ def test_math_rejects_bad_shapes():
         mm.calc_accounts(np.ones((1, 2)), A, np.ones((2, 3)), 1)
     with pytest.raises(ValueError, match="Z has 2 columns; expected 3"):
         mm.calc_A(np.ones((2, 2)), np.ones(3))
+
+
+@pytest.mark.parametrize("stressors", [2, 40], ids=["multipliers", "demand"])
+def test_calc_accounts_paths_match_pymrio(stressors):
+    # k = 2: R*k = 10 transposed solves for D_imp (SectorPath::Multipliers); k = 40: R*k = 200 > n + 2k + R/2
+    # = 107, so auto solves pymrio's x_diag region by region instead (SectorPath::Demand, docs/solvers.md).
+    import mriotrace
+
+    s = mriotrace.datasets.generate(regions=5, sectors=5, stressors=stressors, domestic_density=0.6,
+                                    trade_density=0.3, seed=17)
+    R, N = len(s.regions), len(s.sectors)
+    A = sp.csc_array(s.A_sparse)
+    S = s.stressors.S.to_numpy()
+    Yr = np.asarray(s.core.Y_by_region())
+    idx = pd.MultiIndex.from_product([s.regions, s.sectors], names=["region", "sector"])
+    L = iomath.calc_L(pd.DataFrame(A.toarray(), index=idx, columns=idx))
+    ref = iomath.calc_accounts(pd.DataFrame(S, columns=idx), L,
+                               pd.DataFrame(Yr, index=idx, columns=pd.Index(s.regions, name="region")))
+    for solver in ("dense", "gmres", "umfpack"):
+        ours = mm.calc_accounts(S, A, Yr, R, solver=solver, threads=2)
+        for name, a, b in zip(["D_cba", "D_pba", "D_imp", "D_exp"], ours, ref):
+            assert_close(a, b.to_numpy(), rtol=1e-9, what=f"{name} ({solver})")
+    # Sparse and iterative solvers: the same bits for 1 and 2 threads (docs/hpc.md).
+    for solver in ("gmres", "umfpack"):
+        one = mm.calc_accounts(S, A, Yr, R, solver=solver, threads=1)
+        two = mm.calc_accounts(S, A, Yr, R, solver=solver, threads=2)
+        for a, b in zip(one, two):
+            np.testing.assert_array_equal(a, b)

@@ -29,11 +29,27 @@
 
 namespace mriotrace {
 
+/// How the sector-level D_cba and D_imp are computed (docs/solvers.md, "Sector-level accounts"):
+///   Multipliers  R*k transposed solves: M^(-r) = S^(-r) L for every region r
+///                (right-hand sides S^T with region r's rows zeroed), then
+///                D_imp[:, (r,j)] = sum_o M^(-r)[:, (o,j)] Yr[(o,j), r]; D_cba from M.
+///   Demand       n forward solves, region by region: column (r,j) of pymrio's
+///                x_diag = L y_(r,j), y_(r,j) = region r's demand for product j from
+///                every origin; D_cba = S x_diag, D_imp = S x_diag with the
+///                consuming region's rows zeroed. No n x n matrix is held.
+///   Auto         Demand when it needs fewer solves: R*k > n + 2k + R/2 (the
+///                products of Demand cost about 2k + R/2 solves' flops).
+enum class SectorPath { Auto, Multipliers, Demand };
+
 struct AccountsOptions {
   bool sector_level = true;         ///< M, D_cba, D_pba, D_imp, D_exp (k x n)
   bool regional = true;             ///< D_*_reg (k x R) and Q
   std::vector<Index> stressors;     ///< rows of S to use; empty = all
+  SectorPath sector_path = SectorPath::Auto;
 };
+
+/// The path Auto takes for n sectors, R regions and k stressor rows.
+SectorPath choose_sector_path(Index n, Index R, Index k);
 
 struct Accounts {
   std::vector<Index> stressors;     ///< stressor indices (into the system's stressors) of the rows
@@ -44,6 +60,7 @@ struct Accounts {
   Matrix Q;                         ///< k x R*R, column p*R + r, or empty when !regional
   bool sector_level = false;        ///< the k x n members are filled
   bool regional = false;            ///< the k x R members and Q are filled
+  SectorPath sector_path = SectorPath::Auto;  ///< path that computed D_cba and D_imp (sector level)
 };
 
 /// Regional accounts from the outputs each region's final demand induces.

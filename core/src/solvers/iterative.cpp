@@ -169,6 +169,13 @@ double SplitBackend::backward_error(const Eigen::Ref<const Matrix>& B, const Mat
   return iterative::backward_error(op, Bb.data(), Xb.data(), R.data(), B.cols());
 }
 
+Matrix SplitBackend::residual(const Eigen::Ref<const Matrix>& B, const Matrix& X, bool transposed) const {
+  const RowMat Bb = B, Xb = X;
+  RowMat R(n_, B.cols()), scratch(n_, B.cols());
+  make_operator(transposed).residual(Bb.data(), Xb.data(), R.data(), B.cols(), scratch.data());
+  return R;
+}
+
 SolveReport SplitBackend::solve(const Eigen::Ref<const Matrix>& B, const Matrix* X0, bool transposed,
                                 Matrix& X) const {
   const Index n = n_, m = B.cols();

@@ -120,6 +120,8 @@ class SplitBackend : public Backend {
   Source source() const { return Source{n_, nullptr, &fwd_, &P_, norm_rows_, norm_cols_}; }
   /// The normwise backward error of an answer X of op(I - A) X = B.
   double backward_error(const Eigen::Ref<const Matrix>& B, const Matrix& X, bool transposed) const;
+  /// The residual B - op(I - A) X (n x m), for checks on combinations of columns.
+  Matrix residual(const Eigen::Ref<const Matrix>& B, const Matrix& X, bool transposed) const;
   /// Flops of one sweep per column (the sparse product and the two block products).
   double flops_per_sweep() const {
     return 2.0 * static_cast<double>(fwd_.nnz()) + 4.0 * static_cast<double>(n_) * static_cast<double>(P_.bs);
