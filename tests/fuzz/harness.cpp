@@ -43,12 +43,14 @@ using Bytes = std::vector<std::uint8_t>;
 /// A per-process scratch folder in memory (/dev/shm) where it exists: every
 /// input is written to a file there, since the readers take paths.
 const fs::path& scratch() {
-  static const fs::path dir = [] {
+  // Never destroyed: the exit handler below runs after function-local statics
+  // constructed before its registration are gone.
+  static const fs::path* dir = [] {
     std::error_code ec;
     const fs::path base = fs::is_directory("/dev/shm", ec) ? fs::path("/dev/shm") : fs::temp_directory_path();
-    fs::path d = base / ("mriotrace-fuzz-" + std::to_string(::getpid()));
-    fs::remove_all(d, ec);
-    fs::create_directories(d);
+    auto* d = new fs::path(base / ("mriotrace-fuzz-" + std::to_string(::getpid())));
+    fs::remove_all(*d, ec);
+    fs::create_directories(*d);
     // Removed at exit (libFuzzer ends with exit()); a crash leaves it for inspection.
     std::atexit([] {
       std::error_code e;
@@ -56,7 +58,7 @@ const fs::path& scratch() {
     });
     return d;
   }();
-  return dir;
+  return *dir;
 }
 
 void write_file(const fs::path& path, const void* data, std::size_t size) {
