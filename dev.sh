@@ -4,6 +4,8 @@
 #   ./dev.sh demo    build, then run the demo on the embedded default system
 #   ./dev.sh test    build, then run the C++ (ctest) and Python (pytest) tests
 #   ./dev.sh bench   build, then run the benchmark suite (bench/run.py; options pass through)
+#   ./dev.sh fuzz [--minutes N]   build the libFuzzer targets (clang, build/fuzz) and fuzz
+#                    every target for N minutes in all (default 40); report in build/fuzz/long/report.json
 #   ./dev.sh setup   only install the system and Python dependencies
 #
 # System packages come from Debian (apt-get), Python packages from PyPI into
@@ -18,6 +20,7 @@ APT_PACKAGES=(
   libeigen3-dev libopenblas-dev libsuitesparse-dev libtbb-dev libhdf5-dev
   libopenmpi-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
   libtomlplusplus-dev openmpi-bin libzip-dev libexpat1-dev
+  clang libclang-rt-14-dev libomp-14-dev
 )
 PIP_PACKAGES=(
   "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
@@ -75,7 +78,43 @@ run_tests() {
   ctest --test-dir "$ROOT/build/test" -j "$(nproc)" --output-on-failure || status=1
   log "running the Python tests"
   (cd "$ROOT" && "$VENV/bin/python" -m pytest tests/python -q -p no:cacheprovider) || status=1
+  # A short bounded fuzz run of every reader (docs/reliability.md, "Fuzzing"):
+  # MRIOTRACE_FUZZ_SECONDS per target (7 targets), 0 switches it off.
+  local seconds=${MRIOTRACE_FUZZ_SECONDS:-20}
+  if [ "$seconds" != 0 ]; then
+    build_fuzz || status=1
+    log "fuzzing every reader for ${seconds} s (tests/fuzz/run.py)"
+    "$VENV/bin/python" "$ROOT/tests/fuzz/run.py" --seconds "$seconds" || status=1
+  fi
   return $status
+}
+
+build_fuzz() {
+  # Its own clang build with libFuzzer and sanitizers, beside the gcc package build.
+  log "building the fuzz targets with clang (build/fuzz)"
+  local launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  cmake -S "$ROOT" -B "$ROOT/build/fuzz" -G Ninja -Wno-dev \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ "${launcher[@]}" \
+    -DCMAKE_BUILD_TYPE=Fuzz -DCMAKE_CXX_FLAGS_FUZZ=-O1 -DCMAKE_C_FLAGS_FUZZ=-O1 \
+    -DMRIOTRACE_BUILD_FUZZ=ON -DMRIOTRACE_BUILD_TESTS=OFF -DMRIOTRACE_BUILD_CLI=OFF \
+    -DCMAKE_PREFIX_PATH="$VENV" >/dev/null
+  cmake --build "$ROOT/build/fuzz" --parallel "$(nproc)"
+}
+
+run_fuzz() {
+  local minutes=40
+  while (($#)); do
+    case "$1" in
+      --minutes) minutes=$2; shift 2 ;;
+      *) echo "usage: ./dev.sh fuzz [--minutes N]" >&2; return 2 ;;
+    esac
+  done
+  build_fuzz
+  local seconds=$((minutes * 60 / 7))
+  log "fuzzing 7 targets for ${seconds} s each, continuing from build/fuzz/long/corpus"
+  "$VENV/bin/python" "$ROOT/tests/fuzz/run.py" --seconds "$seconds" --keep-corpus \
+    --work "$ROOT/build/fuzz/long" --report "$ROOT/build/fuzz/long/report.json"
 }
 
 run_demo() {
@@ -97,5 +136,6 @@ case "$cmd" in
   test) setup; run_tests ;;
   demo) setup; run_demo "$@" ;;
   bench) setup; run_bench "$@" ;;
-  *) echo "usage: ./dev.sh {demo|test|bench|setup}" >&2; exit 2 ;;
+  fuzz) setup; run_fuzz "$@" ;;
+  *) echo "usage: ./dev.sh {demo|test|bench|fuzz|setup}" >&2; exit 2 ;;
 esac

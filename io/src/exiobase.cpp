@@ -479,9 +479,29 @@ std::unordered_map<std::string, Shape> file_shapes(const Release& release, const
   while (lines.next(line)) text += line + "\n";
   try {
     const auto j = nlohmann::json::parse(text);
-    auto as_int = [](const nlohmann::json& v) { return v.is_string() ? std::stoi(v.get<std::string>()) : v.get<int>(); };
+    // A count of index columns or header rows: a whole number (or a string
+    // of one, as the releases write them) in [1, 16]. A float is refused, not
+    // converted (1e300 to int is undefined), and so are counts no table has:
+    // the table reader indexes its cells with them.
+    auto as_count = [&](const nlohmann::json& f, const char* key) {
+      const nlohmann::json& v = f.at(key);
+      long long n = -1;
+      if (v.is_number_integer()) {
+        n = v.get<long long>();
+      } else if (v.is_string()) {
+        const std::string s = v.get<std::string>();
+        size_t used = 0;
+        n = std::stoll(s, &used);
+        if (used != s.size()) n = -1;
+      }
+      if (n < 1 || n > 16)
+        throw std::invalid_argument(concat("\"", key, "\" of \"", f.value("name", std::string("?")), "\" is ",
+                                           v.is_structured() ? std::string("not a number") : v.dump(),
+                                           "; expected a whole number from 1 to 16"));
+      return static_cast<int>(n);
+    };
     for (const auto& [key, f] : j.at("files").items())
-      out[f.at("name").get<std::string>()] = Shape{as_int(f.at("nr_index_col")), as_int(f.at("nr_header"))};
+      out[f.at("name").get<std::string>()] = Shape{as_count(f, "nr_index_col"), as_count(f, "nr_header")};
   } catch (const std::exception& e) {
     throw InputError(concat("\"", release.name(rel), "\" is not a valid file-parameters file: ", e.what()));
   }

@@ -17,6 +17,9 @@
 namespace mriotrace::io {
 namespace {
 
+/// The most (shared target, scenario) pairs a file may ask for.
+constexpr size_t kMaxSharedTargetCopies = 1'000'000;
+
 class Reader {
  public:
   explicit Reader(std::string source) : source_(std::move(source)) {}
@@ -105,6 +108,9 @@ class Reader {
       if (const toml::node* y = t.get(key)) {
         const auto* i = y->as_integer();
         if (!i) fail(y, where + ": \"" + key + "\" must be a year (an integer, e.g. 2020)");
+        // Checked before narrowing to int: 99999999999 would become another year.
+        if (i->get() < 1 || i->get() > 9999)
+          fail(y, where + ": \"" + key + "\" is " + std::to_string(i->get()) + "; expected a year from 1 to 9999");
         (std::string(key) == "base_year" ? out.base_year : out.target_year) = static_cast<int>(i->get());
       }
     if (const toml::node* b = t.get("baseline_change")) out.baseline_change = number(*b, where + ": \"baseline_change\"");
@@ -161,6 +167,12 @@ class Reader {
       set.targets.push_back(target(*targets[i], "[[targets]] " + std::to_string(i + 1)));
     const auto scenarios = array_of_tables(root, "scenario", "top level");
     if (scenarios.empty()) fail(&root, "no [[scenario]] tables; expected at least one");
+    // Every scenario carries its own copy of the shared [[targets]]: bounded,
+    // so that a small file cannot ask for billions of target copies.
+    if (targets.size() * scenarios.size() > kMaxSharedTargetCopies)
+      fail(&root, "the file has " + std::to_string(targets.size()) + " [[targets]] checked in each of " +
+                      std::to_string(scenarios.size()) + " [[scenario]] tables; expected at most " +
+                      std::to_string(kMaxSharedTargetCopies) + " targets x scenarios (split the file)");
     std::set<std::string> names;
     for (size_t i = 0; i < scenarios.size(); ++i) {
       const std::string where0 = "[[scenario]] " + std::to_string(i + 1);

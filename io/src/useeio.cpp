@@ -33,6 +33,23 @@ using ::mriotrace::detail::concat;
 using json = nlohmann::json;
 namespace fs = std::filesystem;
 
+/// USEEIO files nest 3 levels deep (a list of rows of numbers, a list of
+/// objects); deeper documents are refused while parsing. Why: nlohmann's
+/// parser is iterative, but printing a value (dump) and copying one recurse,
+/// and a damaged file nested a million levels deep ran them out of stack.
+constexpr int kMaxJsonDepth = 64;
+
+/// A value as a message shows it: scalars as written (strings cut at 60
+/// characters), lists and objects by their size, never by recursion, so a
+/// message stays short whatever the file holds.
+std::string preview(const json& v) {
+  if (v.is_array()) return concat("a list (", v.size(), " entries)");
+  if (v.is_object()) return concat("an object (", v.size(), " keys)");
+  std::string s = v.dump();
+  if (s.size() > 60) s = s.substr(0, 57) + "...";
+  return s;
+}
+
 json parse_json_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -43,8 +60,14 @@ json parse_json_file(const std::string& path) {
   // Parsing from one string is several times faster than from the stream.
   std::ostringstream text;
   text << in.rdbuf();
+  const json::parser_callback_t depth_limit = [&](int depth, json::parse_event_t event, json&) {
+    if (depth > kMaxJsonDepth && (event == json::parse_event_t::object_start || event == json::parse_event_t::array_start))
+      throw FileError(concat("cannot read \"", path, "\": lists or objects are nested more than ", kMaxJsonDepth,
+                             " levels deep; a USEEIO file nests at most 3 (the file is damaged)"));
+    return true;
+  };
   try {
-    return json::parse(text.str());
+    return json::parse(text.str(), depth_limit);
   } catch (const json::exception& e) {
     throw FileError(concat("cannot read \"", path, "\": not valid JSON (", e.what(), ")"));
   }
@@ -69,10 +92,13 @@ void expect_array(const json& j, const std::string& path, const char* of) {
 /// Matrices index rows/columns by list position: an "index" field, where
 /// present, must agree with it.
 void check_index(const json& entry, size_t position, const std::string& path) {
-  if (entry.contains("index"))
-    MRIOTRACE_CHECK(entry.at("index").get<std::int64_t>() == static_cast<std::int64_t>(position), "\"", path,
-                    "\": entry ", position, " has \"index\" ", entry.at("index").dump(),
-                    "; expected entries listed in index order");
+  if (!entry.is_object() || !entry.contains("index")) return;
+  // Compared as a whole number: converting 1e300 (or "0") to an integer is
+  // not defined, and would let a damaged index pass.
+  const json& index = entry.at("index");
+  MRIOTRACE_CHECK(index.is_number_integer() && index.get<std::int64_t>() == static_cast<std::int64_t>(position), "\"",
+                  path, "\": entry ", position, " has \"index\" ", preview(index),
+                  "; expected entries listed in index order (", position, ")");
 }
 
 void expect_shape(const Matrix& m, Index rows, Index cols, const std::string& path, const char* meaning) {
@@ -222,7 +248,7 @@ Matrix read_json_matrix(const std::string& path) {
                       " is not a list of ", cols, " numbers (as the first row)");
       for (Index c = 0; c < cols; ++c) {
         const json& v = row[static_cast<size_t>(c)];
-        MRIOTRACE_CHECK(v.is_number(), "\"", path, "\": entry (", i, ", ", c, ") is ", v.dump(),
+        MRIOTRACE_CHECK(v.is_number(), "\"", path, "\": entry (", i, ", ", c, ") is ", preview(v),
                         "; expected a number");
         m(i, c) = v.get<double>();
       }
