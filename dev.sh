@@ -17,7 +17,7 @@ APT_PACKAGES=(
   build-essential pkg-config
   libeigen3-dev libopenblas-dev libsuitesparse-dev libtbb-dev libhdf5-dev
   libopenmpi-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
-  libtomlplusplus-dev openmpi-bin libzip-dev
+  libtomlplusplus-dev openmpi-bin libzip-dev libcsv-dev
 )
 PIP_PACKAGES=(
   "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
