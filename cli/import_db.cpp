@@ -1,7 +1,8 @@
-// `mriotrace import-db exiobase3 PATH -o out.h5`: a published database (zip or
-// folder) read natively and written as an mriotrace HDF5 system, ready for
-// `mriotrace footprint`. Named import-db, not import, while `import` (Chinese
-// national tables) lives on another branch; the two are to be merged.
+// `mriotrace import-db DATABASE PATH -o out.h5`: a published database (zip,
+// folder or csv) read natively and written as an mriotrace HDF5 system, ready
+// for `mriotrace footprint`. DATABASE: exiobase3, oecd-icio (more in
+// docs/global-databases.md). Named import-db, not import, while `import`
+// (Chinese national tables) lives on another branch; the two are to be merged.
 #include "import_db.hpp"
 
 #include <iostream>
@@ -10,36 +11,57 @@
 
 #include "mriotrace/io/exiobase.hpp"
 #include "mriotrace/io/hdf5.hpp"
+#include "mriotrace/io/oecd_icio.hpp"
 
 namespace mriotrace::cli {
 
+namespace {
+
+/// The one line printed after an import.
+void report(const std::string& what, const MrioSystem& s, const std::string& output) {
+  std::cout << "imported " << what << ": " << s.R() << " regions x " << s.N() << " sectors, " << s.c()
+            << " final-demand categories, " << s.k() << " stressors (" << s.labels().monetary_unit << ") -> "
+            << output << "\n";
+}
+
+}  // namespace
+
 ImportDbCommand add_import_db_command(CLI::App& app) {
   struct Options {
-    std::string database, path, output;
+    std::string database, path, output, year;
     bool no_impacts = false, no_satellite = false;
     int threads = 0;
   };
   auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("import-db", "Import a published global MRIO database (zip or folder) into HDF5");
-  cmd->add_option("DATABASE", o->database, "Database format")->required()->check(CLI::IsMember({"exiobase3"}));
-  cmd->add_option("PATH", o->path, "The published zip (e.g. IOT_2011_ixi.zip) or its unpacked folder")->required();
-  cmd->add_flag("--no-satellite", o->no_satellite, "Leave out the satellite/ extension");
-  cmd->add_flag("--no-impacts", o->no_impacts, "Leave out the impacts/ extension");
+  cmd->add_option("DATABASE", o->database, "Database format")
+      ->required()
+      ->check(CLI::IsMember({"exiobase3", "oecd-icio"}));
+  cmd->add_option("PATH", o->path,
+                  "The published zip (e.g. IOT_2011_ixi.zip, ICIO-2016-2020-extended.zip), its unpacked folder, "
+                  "or the csv")
+      ->required();
+  cmd->add_flag("--no-satellite", o->no_satellite, "exiobase3: leave out the satellite/ extension");
+  cmd->add_flag("--no-impacts", o->no_impacts, "exiobase3: leave out the impacts/ extension");
+  cmd->add_option("--year", o->year, "oecd-icio: the year to read from a zip holding several");
   cmd->add_option("--threads", o->threads, "Threads (0 = OMP_NUM_THREADS or all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("-o,--output", o->output, "Output HDF5 file (.h5)")->required();
   return ImportDbCommand{[cmd, o] {
     if (!cmd->parsed()) return;
+    if (o->database == "oecd-icio") {
+      const io::OecdIcioTable table = io::read_oecd_icio(o->path, io::OecdIcioOptions{o->year, o->threads});
+      io::save(o->output, *table.system);
+      report("OECD ICIO" + (table.year.empty() ? "" : " " + table.year), *table.system, o->output);
+      return;
+    }
     io::ExiobaseOptions options;
     options.satellite = !o->no_satellite;
     options.impacts = !o->no_impacts;
     options.threads = o->threads;
     const io::ExiobaseTable table = io::read_exiobase3(o->path, options);
-    const MrioSystem& s = *table.system;
-    io::save(o->output, s);
-    std::cout << "imported EXIOBASE 3" << (table.kind.empty() ? "" : " " + table.kind)
-              << (table.year.empty() ? "" : " " + table.year) << ": " << s.R() << " regions x " << s.N()
-              << " sectors, " << s.c() << " final-demand categories, " << s.k() << " stressors ("
-              << s.labels().monetary_unit << ") -> " << o->output << "\n";
+    io::save(o->output, *table.system);
+    report("EXIOBASE 3" + (table.kind.empty() ? "" : " " + table.kind) + (table.year.empty() ? "" : " " + table.year),
+           *table.system, o->output);
   }};
 }
 

@@ -1,8 +1,10 @@
-"""Native readers of the global MRIO databases as published (EXIOBASE 3).
+"""Native readers of the global MRIO databases as published: EXIOBASE 3, GLORIA, Eora26, OECD ICIO, FIGARO.
 
-The tables are parsed by the C++ engine (io/src/exiobase.cpp) straight into
-the engine's system: no pandas DataFrame of the n x n tables is built.
-(This module is to move under ``mriotrace.readers`` when that package lands.)
+The tables are parsed by the C++ engine (io/src/exiobase.cpp, gloria.cpp,
+eora26.cpp, oecd_icio.cpp, figaro.cpp) straight into the engine's system: no
+pandas DataFrame of the n x n tables is built. Layouts, units and what is read:
+docs/global-databases.md. Exposed as ``mriotrace.readers.read_*`` (and at the
+top level).
 """
 
 from __future__ import annotations
@@ -53,3 +55,21 @@ def read_exiobase3_table(path, *, satellite: bool = True, impacts: bool = True, 
     system = MRIOSystem._from_core(raw["system"], name=name)
     return ExiobaseTable(system=system, kind=raw["kind"], year=raw["year"], root=raw["root"],
                          extensions=list(raw["extensions"]))
+
+
+def read_oecd_icio(path, *, year=None, threads: int = 0) -> MRIOSystem:
+    """Read an OECD ICIO table (2023 release, csv): ``ICIO2023_2019.csv`` / ``2019.csv``, a zip holding the
+    csv files of several years (``ICIO-2016-2020-extended.zip``; choose one with `year`), or a zip of such zips.
+
+    Z and Y in M.USD (million US dollars, current prices), CN1/CN2 added into CHN and MX1/MX2 into MEX
+    (as pymrio's parse_oecd); the TLS and VA rows as the extension ``factor_inputs``. ``system.metadata``
+    holds the file read, the year and the regions merged.
+    Raises mriotrace.FileError (missing or truncated file) and mriotrace.InputError (wrong header,
+    non-numeric cell), naming file, row and column.
+    """
+    raw = _core.read_oecd_icio(os.fspath(path), "" if year is None else str(year), threads)
+    system = MRIOSystem._from_core(raw["system"], name="OECD ICIO" + (f" {raw['year']}" if raw["year"] else ""))
+    system.metadata = {"database": "OECD ICIO", "file": raw["file"], "year": raw["year"],
+                       "merged_regions": list(raw["merged"])}
+    return system
+

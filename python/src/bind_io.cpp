@@ -1,4 +1,4 @@
-// Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3) and the synthetic datasets.
+// Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3, GLORIA, Eora26, OECD ICIO, FIGARO) and the synthetic datasets.
 // File errors surface as mriotrace.FileError (an OSError).
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
@@ -12,6 +12,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/exiobase.hpp"
 #include "mriotrace/io/hdf5.hpp"
+#include "mriotrace/io/oecd_icio.hpp"
 #include "mriotrace/io/useeio.hpp"
 
 namespace nb = nanobind;
@@ -157,6 +158,23 @@ void bind_io(nb::module_& m) {
       },
       "path"_a, "satellite"_a = true, "impacts"_a = true, "threads"_a = 0,
       "Read an EXIOBASE 3 zip or folder: dict(system, root, kind, year, extensions, extension_rows).");
+
+  m.def(
+      "read_oecd_icio",
+      [](const std::string& path, const std::string& year, int threads) {
+        io::OecdIcioTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_oecd_icio(path, io::OecdIcioOptions{year, threads});
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["file"] = table.file;
+        d["year"] = table.year;
+        d["merged"] = nb::cast(table.merged);
+        return d;
+      },
+      "path"_a, "year"_a = "", "threads"_a = 0,
+      "Read an OECD ICIO 2023 csv (or a zip of them): dict(system, file, year, merged).");
 
   const datasets::GeneratorOptions defaults;  // keep the Python defaults in sync with C++
   m.def(

@@ -1,0 +1,132 @@
+"""GLORIA, Eora26, OECD ICIO and FIGARO tables in the published layouts, generated.
+
+The real files are not on these machines: each writer below produces a small
+table in exactly the layout the publisher distributes (file names, headers,
+label order, separators, quoting, zip packaging), as documented by the
+publishers and as pymrio 0.7's parsers read it (docs/global-databases.md has a
+section per database). Values are rounded to 8 significant digits and printed
+with repr(), so every parser reads the same doubles, and every table is
+productive by construction (x >= 2 x column sums of the intermediate block).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from exiobase_fixture import _round8
+
+# ---------------------------------------------------------------- shared
+
+
+def _num(v: float) -> str:
+    return "0" if v == 0 else repr(float(v))
+
+
+def _flows(n: int, m: int, seed, density: float = 0.7, scale: float = 1.0) -> np.ndarray:
+    g = np.random.default_rng(seed)
+    return _round8(g.lognormal(0.0, 1.2, (n, m)) * (g.random((n, m)) < density) * scale)
+
+
+def _final_demand_for(Z: np.ndarray, cols: int, seed) -> np.ndarray:
+    """Y (n x cols) whose row sums make x = Z1 + Y1 >= 2 x (column sums of Z)."""
+    g = np.random.default_rng(seed)
+    Y = _round8(g.random((Z.shape[0], cols)) + 0.05)
+    need = np.maximum(2.0 * Z.sum(axis=0) - Z.sum(axis=1), 1.0)
+    return _round8(Y * (need / Y.sum(axis=1))[:, None] * 1.02)
+
+
+def _write_csv_text(rows, quote_labels: bool) -> str:
+    """Comma-separated text; label cells quoted (as R's write.csv and Excel do) when quote_labels."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    for row in rows:
+        if quote_labels:
+            buf.write(",".join(f'"{c}"' if isinstance(c, str) and not _is_number(c) else str(c) for c in row) + "\r\n")
+        else:
+            w.writerow(row)
+    return buf.getvalue()
+
+
+def _is_number(s: str) -> bool:
+    try:
+        float(s)
+        return True
+    except ValueError:
+        return False
+
+
+# ---------------------------------------------------------------- OECD ICIO 2023
+
+ICIO_INDUSTRIES = ["A01_02", "A03", "B05_06", "B07_08", "B09", "C10T12", "C13T15", "C16", "C17_18", "C19", "C20",
+                   "C21", "C22", "C23", "C24", "C25", "C26", "C27", "C28", "C29", "C30", "C31T33", "D", "E", "F",
+                   "G", "H49", "H50", "H51", "H52", "H53", "I", "J58T60", "J61", "J62_63", "K", "L", "M", "N", "O",
+                   "P", "Q", "R", "S", "T"]
+ICIO_FD = ["HFCE", "NPISH", "GGFC", "GFCF", "INVNT", "DPABR"]
+ICIO_REGIONS = ["ARG", "AUS", "CHN", "MEX", "USA", "ROW"]
+ICIO_SPLITS = ["MX1", "MX2", "CN1", "CN2"]  # after ROW, as in the extended tables
+
+
+def oecd_icio_table(regions=ICIO_REGIONS, industries=6, splits=ICIO_SPLITS, seed=11):
+    """(rows, as list of lists) of one ICIO 2023 'extended' csv: header, region x industry rows, TLS, VA, OUT.
+
+    CHN and MEX rows and columns of the intermediate block and CHN/MEX rows of Y are zero: in the
+    extended tables their flows are in CN1, CN2, MX1, MX2, which have no final-demand columns.
+    """
+    sectors = ICIO_INDUSTRIES[:industries] if isinstance(industries, int) else list(industries)
+    blocks = list(regions) + list(splits)
+    labels = [f"{r}_{s}" for r in blocks for s in sectors]
+    n, N = len(labels), len(sectors)
+    Z = _flows(n, n, [seed, 0])
+    zero = [i for i, lab in enumerate(labels) if lab.split("_")[0] in ("CHN", "MEX") and splits]
+    Z[zero, :] = 0
+    Z[:, zero] = 0
+    fd_labels = [f"{r}_{f}" for r in regions for f in ICIO_FD]
+    Y = _final_demand_for(Z, len(fd_labels), [seed, 1])
+    Y[zero, :] = 0
+    x = Z.sum(axis=1) + Y.sum(axis=1)
+    g = np.random.default_rng([seed, 2])
+    TLS_z = _round8(Z.sum(axis=0) * 0.02 * g.random(n))
+    TLS_y = _round8(Y.sum(axis=0) * 0.05 * g.random(len(fd_labels)))
+    VA = _round8(np.maximum(x - Z.sum(axis=0) - TLS_z, 0.0))
+    header = ["V1"] + labels + fd_labels + ["OUT"]
+    rows = [header]
+    for i in range(n):
+        rows.append([labels[i]] + [_num(v) for v in Z[i]] + [_num(v) for v in Y[i]] + [_num(_round8(x[i:i + 1])[0])])
+    rows.append(["TLS"] + [_num(v) for v in TLS_z] + [_num(v) for v in TLS_y] + ["0"])
+    rows.append(["VA"] + [_num(v) for v in VA] + ["0"] * len(fd_labels) + ["0"])
+    out_z = _round8(Z.sum(axis=0) + TLS_z + VA)
+    rows.append(["OUT"] + [_num(v) for v in out_z] + [_num(v) for v in _round8(Y.sum(axis=0) + TLS_y)] + ["0"])
+    return rows
+
+
+def write_oecd_icio(target, *, years=(2016, 2017), packaging="zip", regions=ICIO_REGIONS, industries=6,
+                    splits=ICIO_SPLITS, seed=11) -> Path:
+    """The 2023 release: ICIO-2016-2020-extended.zip holding <year>.csv (packaging="zip"), a zip of
+    <year>.zip each holding <year>.csv ("nested", the packaging after the 2024 updates), or the csv
+    files ICIO2023_<year>.csv in `target` ("csv", what pymrio's downloader leaves). Returns the zip or,
+    for "csv", the first csv."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    texts = {y: _write_csv_text(oecd_icio_table(regions, industries, splits, seed + i), quote_labels=True)
+             for i, y in enumerate(years)}
+    if packaging == "csv":
+        for y, t in texts.items():
+            (target / f"ICIO2023_{y}.csv").write_text(t, newline="")
+        return target / f"ICIO2023_{years[0]}.csv"
+    path = target / "ICIO-2016-2020-extended.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for y, t in texts.items():
+            if packaging == "nested":
+                inner = io.BytesIO()
+                with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as zi:
+                    zi.writestr(f"{y}.csv", t)
+                zf.writestr(f"{y}.zip", inner.getvalue())
+            else:
+                zf.writestr(f"{y}.csv", t)
+    return path
+
