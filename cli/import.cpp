@@ -18,13 +18,14 @@ namespace {
 
 // Checks that the package is there before handing over, so a missing package
 // is one clear line, not a Python traceback.
-constexpr const char* kBootstrap =
-    "import importlib.util, sys\n"
-    "if importlib.util.find_spec('mriotrace') is None:\n"
-    "    sys.stderr.write('mriotrace: error: the mriotrace Python package is not installed for ' + sys.executable +"
-    " '; mriotrace import needs it (pip install mriotrace, or set MRIOTRACE_PYTHON)\\n'); sys.exit(1)\n"
-    "from mriotrace.importers import main\n"
-    "sys.exit(main(sys.argv[1:]))\n";
+std::string bootstrap(const std::string& module, const std::string& function, const std::string& command) {
+  return "import importlib.util, sys\n"
+         "if importlib.util.find_spec('mriotrace') is None:\n"
+         "    sys.stderr.write('mriotrace: error: the mriotrace Python package is not installed for ' + sys.executable +"
+         " '; mriotrace " + command + " needs it (pip install mriotrace, or set MRIOTRACE_PYTHON)\\n'); sys.exit(1)\n"
+         "from " + module + " import " + function + "\n"
+         "sys.exit(" + function + "(sys.argv[1:]))\n";
+}
 
 std::string find_python() {
   if (const char* env = std::getenv("MRIOTRACE_PYTHON"); env != nullptr && *env != '\0') return env;
@@ -35,11 +36,23 @@ std::string find_python() {
     if (!ec && ::access(candidate.c_str(), X_OK) == 0) return candidate.string();
   }
   throw std::runtime_error("no Python interpreter beside " + (ec ? std::string("this program") : dir.string()) +
-                           " (python3 or python): mriotrace import runs the mriotrace Python package; install it "
+                           " (python3 or python): this command runs the mriotrace Python package; install it "
                            "with pip into the same environment, or set MRIOTRACE_PYTHON");
 }
 
 }  // namespace
+
+void exec_python(const std::string& module, const std::string& function, const std::string& command,
+                 const std::vector<std::string>& arguments) {
+  const std::string python = find_python();
+  std::vector<std::string> args{python, "-c", bootstrap(module, function, command)};
+  args.insert(args.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(python.c_str(), argv.data());
+  throw std::runtime_error("cannot run " + python + " for mriotrace " + command);
+}
 
 std::function<void()> add_import_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand(
@@ -49,15 +62,9 @@ std::function<void()> add_import_command(CLI::App& app) {
   cmd->allow_extras();
   return [cmd] {
     if (!cmd->parsed()) return;
-    const std::string python = find_python();
-    std::vector<std::string> args{python, "-c", kBootstrap};
-    for (const std::string& a : cmd->remaining()) args.push_back(a);
-    if (args.size() == 3) args.emplace_back("--help");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(python.c_str(), argv.data());
-    throw std::runtime_error("cannot run " + python + " for mriotrace import");
+    std::vector<std::string> args = cmd->remaining();
+    if (args.empty()) args.emplace_back("--help");
+    exec_python("mriotrace.importers", "main", "import", args);
   };
 }
 

@@ -1,17 +1,21 @@
 // `mriotrace import-db DATABASE PATH -o out.h5`: a published database (zip,
 // folder or csv) read natively and written as an mriotrace HDF5 system, ready
-// for `mriotrace footprint`. DATABASE: exiobase3, oecd-icio (more in
-// docs/global-databases.md). Named import-db, not import, while `import`
+// for `mriotrace footprint`. DATABASE: exiobase3, oecd-icio, gloria, eora26,
+// figaro (docs/global-databases.md). GLORIA's labels are in an xlsx workbook,
+// read in Python (python-calamine): `gloria` hands over to
+// mriotrace.global_readers.import_db_main, as `import` does (cli/import.cpp). Named import-db, not import, while `import`
 // (Chinese national tables) lives on another branch; the two are to be merged.
 #include "import_db.hpp"
 
 #include <iostream>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "mriotrace/io/exiobase.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/oecd_icio.hpp"
+#include "import.hpp"
 
 namespace mriotrace::cli {
 
@@ -28,7 +32,7 @@ void report(const std::string& what, const MrioSystem& s, const std::string& out
 
 ImportDbCommand add_import_db_command(CLI::App& app) {
   struct Options {
-    std::string database, path, output, year;
+    std::string database, path, output, year, release, price = "bp", construct = "B";
     bool no_impacts = false, no_satellite = false;
     int threads = 0;
   };
@@ -36,18 +40,30 @@ ImportDbCommand add_import_db_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("import-db", "Import a published global MRIO database (zip or folder) into HDF5");
   cmd->add_option("DATABASE", o->database, "Database format")
       ->required()
-      ->check(CLI::IsMember({"exiobase3", "oecd-icio"}));
+      ->check(CLI::IsMember({"exiobase3", "oecd-icio", "gloria"}));
   cmd->add_option("PATH", o->path,
                   "The published zip (e.g. IOT_2011_ixi.zip, ICIO-2016-2020-extended.zip), its unpacked folder, "
-                  "or the csv")
+                  "or the csv; gloria: the folder holding GLORIA_MRIOs_*, GLORIA_SatelliteAccounts_*, GLORIA_ReadMe_*")
       ->required();
   cmd->add_flag("--no-satellite", o->no_satellite, "exiobase3: leave out the satellite/ extension");
   cmd->add_flag("--no-impacts", o->no_impacts, "exiobase3: leave out the impacts/ extension");
-  cmd->add_option("--year", o->year, "oecd-icio: the year to read from a zip holding several");
+  cmd->add_option("--year", o->year, "oecd-icio, gloria: the year to read when several are there");
+  cmd->add_option("--release", o->release, "gloria: the release (e.g. 59) when several are there");
+  cmd->add_option("--price", o->price, "gloria: bp (basic prices) or pp (purchasers' prices)")
+      ->check(CLI::IsMember({"bp", "pp"}));
+  cmd->add_option("--construct", o->construct, "gloria: B (product by product) or D (industry by industry)")
+      ->check(CLI::IsMember({"B", "D"}));
   cmd->add_option("--threads", o->threads, "Threads (0 = OMP_NUM_THREADS or all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("-o,--output", o->output, "Output HDF5 file (.h5)")->required();
   return ImportDbCommand{[cmd, o] {
     if (!cmd->parsed()) return;
+    if (o->database == "gloria") {
+      std::vector<std::string> args{"gloria", o->path, "-o", o->output, "--price", o->price, "--construct",
+                                    o->construct, "--threads", std::to_string(o->threads)};
+      if (!o->year.empty()) args.insert(args.end(), {"--year", o->year});
+      if (!o->release.empty()) args.insert(args.end(), {"--release", o->release});
+      exec_python("mriotrace.global_readers", "import_db_main", "import-db gloria", args);
+    }
     if (o->database == "oecd-icio") {
       const io::OecdIcioTable table = io::read_oecd_icio(o->path, io::OecdIcioOptions{o->year, o->threads});
       io::save(o->output, *table.system);

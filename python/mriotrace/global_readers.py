@@ -73,3 +73,123 @@ def read_oecd_icio(path, *, year=None, threads: int = 0) -> MRIOSystem:
                        "merged_regions": list(raw["merged"])}
     return system
 
+
+def _one(pattern: str, folder: str, what: str) -> str:
+    """The one file or folder in `folder` matching the glob `pattern`."""
+    import glob
+
+    found = sorted(p for p in glob.glob(os.path.join(glob.escape(folder), pattern)) if not p.endswith(".part"))
+    if not found:
+        raise _core.FileError(f"{folder}: no {what} ({pattern}); expected the GLORIA release as downloaded "
+                              "(see docs/global-databases.md)")
+    zips = [p for p in found if p.endswith(".zip")]
+    if len(found) > 1 and len(zips) == 1:
+        return zips[0]  # the zip and the folder it was unpacked into: read the zip
+    if len(found) > 1:
+        raise _core.InputError(f"{folder}: {len(found)} candidates for {what} ({', '.join(map(os.path.basename, found[:4]))}); "
+                               "pass year= and version=")
+    return found[0]
+
+
+def read_gloria_labels(readme, country_names: str = "gloria") -> dict:
+    """The labels of GLORIA_ReadMe_0<version>.xlsx: dict(regions, sectors, final_demand, value_added,
+    sat_indicator, sat_head, sat_unit), each a list in the workbook's order.
+
+    country_names: "gloria" (the acronyms, e.g. AFG) or "full" (the names). Read with python-calamine.
+    """
+    from .readers._sheet import read_grid, text, where
+
+    def column(sheet, name):
+        grid = read_grid(readme, sheet)
+        head = [text(v) for v in grid[0]] if len(grid) else []
+        if name not in head:
+            raise _core.InputError(f"{where(readme, sheet)}: no column {name!r} in row 1 (has {head}); expected "
+                                   "the GLORIA ReadMe layout")
+        j = head.index(name)
+        values = [text(v) for v in grid[1:, j]]
+        while values and values[-1] == "":
+            values.pop()
+        return values
+
+    if country_names[:1].lower() not in ("g", "f"):
+        raise _core.InputError(f"country_names must be 'gloria' or 'full', not {country_names!r}")
+    return {
+        "regions": column("Regions", "Region_acronyms" if country_names[:1].lower() == "g" else "Region_names"),
+        "sectors": column("Sectors", "Sector_names"),
+        "final_demand": column("Value added and final demand", "Final_demand_names"),
+        "value_added": column("Value added and final demand", "Value_added_names"),
+        "sat_indicator": column("Satellites", "Sat_indicator"),
+        "sat_head": column("Satellites", "Sat_head_indicator"),
+        "sat_unit": column("Satellites", "Sat_unit"),
+    }
+
+
+def read_gloria(path, year=None, version=None, *, price: str = "bp", construct: str = "B",
+                country_names: str = "gloria", satellites: bool = True, value_added: bool = True,
+                threads: int = 0) -> MRIOSystem:
+    """Read GLORIA from the folder holding one year's release as downloaded (pymrio's layout):
+    ``GLORIA_MRIOs_<version>_<year>.zip`` (or its unpacked folder), ``GLORIA_SatelliteAccounts_0<version>_<year>.zip``
+    (or folder) and ``GLORIA_ReadMe_0<version>.xlsx``.
+
+    construct: "B" product by product (industry technology; pymrio's parse_gloria default) or "D"
+    industry by industry (fixed product sales structure). price: "bp" basic prices (Markup001) or "pp"
+    purchasers' prices (Markup005). Money in k.USD (thousand US dollars). Extensions ``Q`` (the
+    satellites: index stressor, category; F_Y from YQ) and ``VA`` (value added, index region, inputtype).
+    Regions without data in T are dropped (``system.metadata["dropped_regions"]``), as pymrio does.
+    Raises mriotrace.FileError / InputError naming file, row and column.
+    """
+    folder = os.fspath(path)
+    if not os.path.isdir(folder):
+        raise _core.FileError(f"{folder}: not a folder; expected the folder holding GLORIA_MRIOs_<version>_<year>.zip, "
+                              "GLORIA_SatelliteAccounts_0<version>_<year>.zip and GLORIA_ReadMe_0<version>.xlsx")
+    v = "*" if version is None else str(version).lstrip("0")
+    y = "*" if year is None else str(year)
+    y_glob = y if y == "*" else y + "*"
+    mrio = _one(f"GLORIA_MRIOs_{v}_{y_glob}", folder, "MRIO tables")
+    sat = _one(f"GLORIA_SatelliteAccounts_0{v}_{y_glob}", folder, "satellite accounts") if satellites else ""
+    name = os.path.basename(mrio)
+    parts = name.split("_")  # GLORIA_MRIOs_<version>_<year>[.zip]
+    found_version = parts[2] if len(parts) > 3 else ""
+    found_year = parts[3][:4] if len(parts) > 3 else ""
+    readme = _one(f"GLORIA_ReadMe_0{found_version or v}*.xlsx", folder, "label workbook")
+    labels = _core.GloriaLabels()
+    for key, values in read_gloria_labels(readme, country_names).items():
+        setattr(labels, key, values)
+    raw = _core.read_gloria(mrio, sat, labels, found_year, found_version.rstrip("abcdefghijklmnopqrstuvwxyz"), price,
+                            construct, satellites, value_added, threads)
+    kind = "product by product" if construct == "B" else "industry by industry"
+    system = MRIOSystem._from_core(raw["system"], name=f"GLORIA {raw['version']} {raw['year']} ({kind}, {price})")
+    system.metadata = {"database": "GLORIA", "year": raw["year"], "version": raw["version"], "construct": construct,
+                       "price": price, "dropped_regions": list(raw["dropped_regions"]), "files": list(raw["files"]),
+                       "readme": readme}
+    return system
+
+
+def import_db_main(argv) -> int:
+    """``mriotrace import-db gloria PATH -o OUT.h5`` (the C++ CLI hands GLORIA over to Python for its
+    xlsx labels): read, save, print one line; errors as one line on stderr, exit code 1."""
+    import argparse
+    import sys
+
+    from .io import save
+
+    p = argparse.ArgumentParser(prog="mriotrace import-db")
+    p.add_argument("database", choices=["gloria"])
+    p.add_argument("path")
+    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--year")
+    p.add_argument("--release")
+    p.add_argument("--price", default="bp", choices=["bp", "pp"])
+    p.add_argument("--construct", default="B", choices=["B", "D"])
+    p.add_argument("--threads", type=int, default=0)
+    a = p.parse_args(argv)
+    try:
+        s = read_gloria(a.path, a.year, a.release, price=a.price, construct=a.construct, threads=a.threads)
+        save(s, a.output)
+    except (ValueError, OSError, RuntimeError) as e:
+        sys.stderr.write(f"mriotrace: error: {' '.join(str(e).split())}\n")
+        return 1
+    k = sum(len(s.extension(e).get_rows()) for e in s.extensions_instance_names)
+    print(f"imported {s.name}: {len(s.regions)} regions x {len(s.sectors)} sectors, {len(s.Y_categories)} "
+          f"final-demand categories, {k} stressors ({s.monetary_unit}) -> {a.output}")
+    return 0

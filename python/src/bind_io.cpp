@@ -11,6 +11,7 @@
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/exiobase.hpp"
+#include "mriotrace/io/gloria.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/oecd_icio.hpp"
 #include "mriotrace/io/useeio.hpp"
@@ -158,6 +159,45 @@ void bind_io(nb::module_& m) {
       },
       "path"_a, "satellite"_a = true, "impacts"_a = true, "threads"_a = 0,
       "Read an EXIOBASE 3 zip or folder: dict(system, root, kind, year, extensions, extension_rows).");
+
+  nb::class_<io::GloriaLabels>(m, "GloriaLabels", "Labels of the GLORIA ReadMe workbook (lists of str).")
+      .def(nb::init<>())
+      .def_rw("regions", &io::GloriaLabels::regions)
+      .def_rw("sectors", &io::GloriaLabels::sectors)
+      .def_rw("final_demand", &io::GloriaLabels::final_demand)
+      .def_rw("value_added", &io::GloriaLabels::value_added)
+      .def_rw("sat_indicator", &io::GloriaLabels::sat_indicator)
+      .def_rw("sat_head", &io::GloriaLabels::sat_head)
+      .def_rw("sat_unit", &io::GloriaLabels::sat_unit);
+
+  m.def(
+      "read_gloria",
+      [](const std::string& mrio, const std::string& satellites, const io::GloriaLabels& labels, const std::string& year,
+         const std::string& version, const std::string& price, const std::string& construct, bool with_satellites,
+         bool value_added, int threads) {
+        io::GloriaOptions o;
+        o.year = year;
+        o.version = version;
+        o.price = price;
+        o.construct = construct;
+        o.satellites = with_satellites;
+        o.value_added = value_added;
+        o.threads = threads;
+        io::GloriaTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_gloria(mrio, satellites, labels, o);
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["year"] = table.year;
+        d["version"] = table.version;
+        d["dropped_regions"] = nb::cast(table.dropped_regions);
+        d["files"] = nb::cast(table.files);
+        return d;
+      },
+      "mrio"_a, "satellites"_a, "labels"_a, "year"_a = "", "version"_a = "", "price"_a = "bp", "construct"_a = "B",
+      "with_satellites"_a = true, "value_added"_a = true, "threads"_a = 0,
+      "Read GLORIA's csv tables (zip or folder) with its labels: dict(system, year, version, dropped_regions, files).");
 
   m.def(
       "read_oecd_icio",

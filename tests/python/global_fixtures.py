@@ -130,3 +130,100 @@ def write_oecd_icio(target, *, years=(2016, 2017), packaging="zip", regions=ICIO
                 zf.writestr(f"{y}.csv", t)
     return path
 
+
+# ---------------------------------------------------------------- GLORIA
+
+GLORIA_FD = ["Household final consumption P.3h", "Non-profit institutions serving households P.3n",
+             "Government final consumption P.3g", "Gross fixed capital formation P.51g",
+             "Changes in inventories P.52", "Acquisitions less disposals of valuables P.53"]
+GLORIA_VA = ["Compensation of employees D.1", "Taxes on production D.29", "Subsidies on production D.39",
+             "Net operating surplus B.2n", "Net mixed income B.3n", "Consumption of fixed capital K.1"]
+GLORIA_REGIONS = [("AFG", "Afghanistan"), ("ALB", "Albania"), ("DYE", "Yemen Democratic"), ("USA", "USA")]
+GLORIA_SECTORS = ["Wheat", "Rice", "Electric power generation, transmission and distribution"]
+GLORIA_SATELLITES = [("Emissions (EDGAR)", "'co2_excl_short_cycle_org_c_total_EDGAR_consistent'", "kilotonnes"),
+                     ("Emissions (EDGAR)", "'ch4_total_EDGAR_consistent'", "kilotonnes"),
+                     ("Land use", "Cropland/pasture", "1000 ha"),
+                     ("Employment", "Employment, total", "1000 persons")]
+GLORIA_PREFIX = "20230314_120secMother_AllCountries_002_"
+
+
+def gloria_tables(regions=GLORIA_REGIONS, sectors=GLORIA_SECTORS, satellites=GLORIA_SATELLITES, empty=("DYE",),
+                  seed=21, scale=1.0):
+    """The GLORIA arrays (T, Y, V, TQ, YQ) of one year: regions in `empty` have no data (all zeros)."""
+    R, N, c, nva, k = len(regions), len(sectors), len(GLORIA_FD), len(GLORIA_VA), len(satellites)
+    n, W = R * N, 2 * R * N
+    live = np.array([r[0] not in empty for r in regions for _ in range(N)])
+    U = _flows(n, n, [seed, 0], scale=scale) * np.outer(live, live)
+    Y = _final_demand_for(U, R * c, [seed, 1])
+    live_y = np.repeat([r[0] not in empty for r in regions], c)
+    Y = Y * np.outer(live, live_y)
+    q = U.sum(axis=1) + Y.sum(axis=1)
+    T = np.zeros((W, W))
+    ind = np.array([r * 2 * N + i for r in range(R) for i in range(N)])  # industry rows / columns of T
+    prod = ind + N
+    T[np.ix_(prod, ind)] = U
+    T[ind, prod] = q  # each industry makes its own product only: diagonal supply
+    Yt = np.zeros((W, R * c))
+    Yt[prod, :] = Y
+    g = np.random.default_rng([seed, 2])
+    Vt = np.zeros((R * nva, W))
+    for r in range(R):
+        block = _round8(g.random((nva, N)) * (q[r * N:(r + 1) * N] * 0.1))
+        Vt[r * nva:(r + 1) * nva, ind[r * N:(r + 1) * N]] = block * live[r * N]
+    TQ = np.zeros((k, W))
+    TQ[:, ind] = _round8(g.lognormal(2.0, 1.5, (k, n)) * (g.random((k, n)) < 0.8)) * live
+    YQ = _round8(g.lognormal(1.0, 1.5, (k, R * c)) * (g.random((k, R * c)) < 0.4)) * live_y
+    return {"T": T, "Y": Yt, "V": Vt, "TQ": TQ, "YQ": YQ}
+
+
+def _numbers_csv(a: np.ndarray) -> str:
+    return "".join(",".join(_num(v) for v in row) + "\n" for row in a)
+
+
+def write_gloria(target, *, year=2022, version=59, as_zip=True, regions=GLORIA_REGIONS, sectors=GLORIA_SECTORS,
+                 satellites=GLORIA_SATELLITES, empty=("DYE",), with_pp=True, seed=21) -> Path:
+    """The GLORIA release of one year in `target` (pymrio's download folder): GLORIA_MRIOs_<v>_<y>.zip
+    (T, Y, V-Results), GLORIA_SatelliteAccounts_0<v>_<y>.zip (TQ, YQ), GLORIA_ReadMe_0<v>.xlsx
+    (sheets Regions, Sectors, "Value added and final demand", Satellites). as_zip=False: the unpacked
+    folders. with_pp: also T and Y at purchasers' prices (Markup005), with other numbers. Returns target."""
+    import xlsxwriter
+
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    t = gloria_tables(regions, sectors, satellites, empty, seed)
+    files = {"MRIOs": {}, "Sat": {}}
+    for kind in ("T", "Y"):
+        files["MRIOs"][f"{GLORIA_PREFIX}{kind}-Results_{year}_0{version}_Markup001(full).csv"] = _numbers_csv(t[kind])
+    files["MRIOs"][f"{GLORIA_PREFIX}V-Results_{year}_0{version}_Markup001(full).csv"] = _numbers_csv(t["V"])
+    if with_pp:
+        pp = gloria_tables(regions, sectors, satellites, empty, seed + 100, scale=1.3)
+        for kind in ("T", "Y"):
+            files["MRIOs"][f"{GLORIA_PREFIX}{kind}-Results_{year}_0{version}_Markup005(full).csv"] = _numbers_csv(pp[kind])
+    for kind in ("TQ", "YQ"):
+        files["Sat"][f"{GLORIA_PREFIX}{kind}-Results_{year}_0{version}_Markup001(full).csv"] = _numbers_csv(t[kind])
+    for key, name in (("MRIOs", f"GLORIA_MRIOs_{version}_{year}"), ("Sat", f"GLORIA_SatelliteAccounts_0{version}_{year}")):
+        if as_zip:
+            with zipfile.ZipFile(target / f"{name}.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+                for fn, text in files[key].items():
+                    zf.writestr(fn, text)
+        else:
+            (target / name).mkdir(exist_ok=True)
+            for fn, text in files[key].items():
+                (target / name / fn).write_text(text)
+    wb = xlsxwriter.Workbook(str(target / f"GLORIA_ReadMe_0{version}.xlsx"))
+    sheets = {
+        "Read_me": (["Content"], [["Generated GLORIA layout fixture (mriotrace tests)"]]),
+        "Regions": (["Lfd_Nr", "Region_acronyms", "Region_names"], [[i + 1, a, b] for i, (a, b) in enumerate(regions)]),
+        "Sectors": (["Lfd_Nr", "Sector_names"], [[i + 1, s] for i, s in enumerate(sectors)]),
+        "Value added and final demand": (["Lfd_Nr", "Value_added_names", "Final_demand_names"],
+                                         [[i + 1, v, f] for i, (v, f) in enumerate(zip(GLORIA_VA, GLORIA_FD))]),
+        "Satellites": (["Lfd_Nr", "Sat_head_indicator", "Sat_indicator", "Sat_unit"],
+                       [[i + 1, h, s, u] for i, (h, s, u) in enumerate(satellites)]),
+    }
+    for name, (head, rows) in sheets.items():
+        ws = wb.add_worksheet(name)
+        ws.write_row(0, 0, head)
+        for i, row in enumerate(rows):
+            ws.write_row(i + 1, 0, row)
+    wb.close()
+    return target
