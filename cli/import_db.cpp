@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "mriotrace/io/eora26.hpp"
 #include "mriotrace/io/exiobase.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/oecd_icio.hpp"
@@ -32,7 +33,7 @@ void report(const std::string& what, const MrioSystem& s, const std::string& out
 
 ImportDbCommand add_import_db_command(CLI::App& app) {
   struct Options {
-    std::string database, path, output, year, release, price = "bp", construct = "B";
+    std::string database, path, output, year, release, price = "bp", construct = "B", money_unit = "k.USD";
     bool no_impacts = false, no_satellite = false;
     int threads = 0;
   };
@@ -40,19 +41,21 @@ ImportDbCommand add_import_db_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("import-db", "Import a published global MRIO database (zip or folder) into HDF5");
   cmd->add_option("DATABASE", o->database, "Database format")
       ->required()
-      ->check(CLI::IsMember({"exiobase3", "oecd-icio", "gloria"}));
+      ->check(CLI::IsMember({"exiobase3", "oecd-icio", "gloria", "eora26"}));
   cmd->add_option("PATH", o->path,
                   "The published zip (e.g. IOT_2011_ixi.zip, ICIO-2016-2020-extended.zip), its unpacked folder, "
                   "or the csv; gloria: the folder holding GLORIA_MRIOs_*, GLORIA_SatelliteAccounts_*, GLORIA_ReadMe_*")
       ->required();
   cmd->add_flag("--no-satellite", o->no_satellite, "exiobase3: leave out the satellite/ extension");
   cmd->add_flag("--no-impacts", o->no_impacts, "exiobase3: leave out the impacts/ extension");
-  cmd->add_option("--year", o->year, "oecd-icio, gloria: the year to read when several are there");
+  cmd->add_option("--year", o->year, "oecd-icio, gloria, eora26: the year to read when several are there");
   cmd->add_option("--release", o->release, "gloria: the release (e.g. 59) when several are there");
-  cmd->add_option("--price", o->price, "gloria: bp (basic prices) or pp (purchasers' prices)")
+  cmd->add_option("--price", o->price, "gloria, eora26: bp (basic prices) or pp (purchasers' prices)")
       ->check(CLI::IsMember({"bp", "pp"}));
   cmd->add_option("--construct", o->construct, "gloria: B (product by product) or D (industry by industry)")
       ->check(CLI::IsMember({"B", "D"}));
+  cmd->add_option("--money-unit", o->money_unit, "eora26: k.USD (as published) or M.USD (divided by 1000)")
+      ->check(CLI::IsMember({"k.USD", "M.USD"}));
   cmd->add_option("--threads", o->threads, "Threads (0 = OMP_NUM_THREADS or all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("-o,--output", o->output, "Output HDF5 file (.h5)")->required();
   return ImportDbCommand{[cmd, o] {
@@ -63,6 +66,13 @@ ImportDbCommand add_import_db_command(CLI::App& app) {
       if (!o->year.empty()) args.insert(args.end(), {"--year", o->year});
       if (!o->release.empty()) args.insert(args.end(), {"--release", o->release});
       exec_python("mriotrace.global_readers", "import_db_main", "import-db gloria", args);
+    }
+    if (o->database == "eora26") {
+      const io::Eora26Table table =
+          io::read_eora26(o->path, io::Eora26Options{o->year, o->price, o->money_unit, true, true, o->threads});
+      io::save(o->output, *table.system);
+      report("Eora26 " + table.year + " " + table.price, *table.system, o->output);
+      return;
     }
     if (o->database == "oecd-icio") {
       const io::OecdIcioTable table = io::read_oecd_icio(o->path, io::OecdIcioOptions{o->year, o->threads});

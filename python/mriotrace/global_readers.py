@@ -86,8 +86,8 @@ def _one(pattern: str, folder: str, what: str) -> str:
     if len(found) > 1 and len(zips) == 1:
         return zips[0]  # the zip and the folder it was unpacked into: read the zip
     if len(found) > 1:
-        raise _core.InputError(f"{folder}: {len(found)} candidates for {what} ({', '.join(map(os.path.basename, found[:4]))}); "
-                               "pass year= and version=")
+        names = ", ".join(map(os.path.basename, found[:4]))
+        raise _core.InputError(f"{folder}: {len(found)} candidates for {what} ({names}); pass year= and version=")
     return found[0]
 
 
@@ -162,6 +162,26 @@ def read_gloria(path, year=None, version=None, *, price: str = "bp", construct: 
     system.metadata = {"database": "GLORIA", "year": raw["year"], "version": raw["version"], "construct": construct,
                        "price": price, "dropped_regions": list(raw["dropped_regions"]), "files": list(raw["files"]),
                        "readme": readme}
+    return system
+
+
+def read_eora26(path, year=None, *, price: str = "bp", money_unit: str = "k.USD", satellites: bool = True,
+                value_added: bool = True, threads: int = 0) -> MRIOSystem:
+    """Read Eora26: ``Eora26_<year>_<bp|pp>.zip`` (labels inside it or in ``indices.zip`` beside it) or
+    the unpacked folder.
+
+    Money is in **thousand US dollars** (``k.USD``), as the Eora FAQ documents (not million: a known
+    mislabelling in older peers); ``money_unit="M.USD"`` divides Z, Y and VA by 1000. The rest of the
+    world (ROW, one aggregate row) is left out, as pymrio does (``system.metadata["dropped_flows"]``:
+    the flows of T left out). Extensions ``Q`` (index stressor, source; units from the labels' "(unit)")
+    and ``VA`` (index inputtype, category). Raises mriotrace.FileError / InputError naming file, line
+    and column.
+    """
+    raw = _core.read_eora26(os.fspath(path), "" if year is None else str(year), price, money_unit, satellites,
+                            value_added, threads)
+    system = MRIOSystem._from_core(raw["system"], name=f"Eora26 {raw['year']} {raw['price']}")
+    system.metadata = {"database": "Eora26", "year": raw["year"], "price": raw["price"], "money_unit": money_unit,
+                       "dropped_regions": list(raw["dropped"]), "dropped_flows": raw["dropped_flows"]}
     return system
 
 

@@ -10,6 +10,7 @@
 #include "common.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/eora26.hpp"
 #include "mriotrace/io/exiobase.hpp"
 #include "mriotrace/io/gloria.hpp"
 #include "mriotrace/io/hdf5.hpp"
@@ -198,6 +199,26 @@ void bind_io(nb::module_& m) {
       "mrio"_a, "satellites"_a, "labels"_a, "year"_a = "", "version"_a = "", "price"_a = "bp", "construct"_a = "B",
       "with_satellites"_a = true, "value_added"_a = true, "threads"_a = 0,
       "Read GLORIA's csv tables (zip or folder) with its labels: dict(system, year, version, dropped_regions, files).");
+
+  m.def(
+      "read_eora26",
+      [](const std::string& path, const std::string& year, const std::string& price, const std::string& money_unit,
+         bool satellites, bool value_added, int threads) {
+        io::Eora26Table table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_eora26(path, io::Eora26Options{year, price, money_unit, satellites, value_added, threads});
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["year"] = table.year;
+        d["price"] = table.price;
+        d["dropped"] = nb::cast(table.dropped);
+        d["dropped_flows"] = table.dropped_flows;
+        return d;
+      },
+      "path"_a, "year"_a = "", "price"_a = "bp", "money_unit"_a = "k.USD", "satellites"_a = true,
+      "value_added"_a = true, "threads"_a = 0,
+      "Read an Eora26 zip or folder: dict(system, year, price, dropped, dropped_flows).");
 
   m.def(
       "read_oecd_icio",

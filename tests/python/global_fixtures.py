@@ -227,3 +227,72 @@ def write_gloria(target, *, year=2022, version=59, as_zip=True, regions=GLORIA_R
             ws.write_row(i + 1, 0, row)
     wb.close()
     return target
+
+
+# ---------------------------------------------------------------- Eora26
+
+EORA_COUNTRIES = [("Afghanistan", "AFG"), ("Albania", "ALB"), ("Cote dIvoire", "CIV"), ("United States", "USA")]
+EORA_SECTORS = ["Agriculture", "Fishing", "Mining and Quarrying", "Electricity, Gas and Water"]
+EORA_FD = ["Household final consumption P.3h", "Non-profit institutions serving households P.3n",
+           "Government final consumption P.3g", "Gross fixed capital formation P.51",
+           "Changes in inventories P.52", "Acquisitions less disposals of valuables P.53"]
+EORA_VA = [("Primary input", "Compensation of employees D.1"), ("Primary input", "Taxes on production D.29"),
+           ("Primary input", "Subsidies on production D.39"), ("Primary input", "Net operating surplus B.2n"),
+           ("Primary input", "Net mixed income B.3n"), ("Primary input", "Consumption of fixed capital K.1")]
+EORA_Q = [("Total CO2 emissions from EDGAR (Gg)", "Total"), ("CH4 emissions from EDGAR (Gg)", "Total"),
+          ("Energy Usage (TJ)", "Natural Gas"), ("Energy Usage (TJ)", "Coal"),
+          ("Water Footprint/Blue (Mm3)", "Total")]
+
+
+def eora26_tables(countries=EORA_COUNTRIES, sectors=EORA_SECTORS, seed=31):
+    """Labels and arrays of one Eora26 year: the countries x sectors, then ROW with one row "TOTAL"."""
+    N, c = len(sectors), len(EORA_FD)
+    lab_T = [(name, code, "Industries", s) for name, code in countries for s in sectors]
+    lab_T.append(("Rest of the World", "ROW", "Industries", "TOTAL"))
+    lab_FD = [(name, code, "Final Demand", f) for name, code in list(countries) + [("Rest of the World", "ROW")]
+              for f in EORA_FD]
+    n = len(lab_T)
+    T = _flows(n, n, [seed, 0], density=0.8)
+    FD = _final_demand_for(T, len(lab_FD), [seed, 1])
+    g = np.random.default_rng([seed, 2])
+    VA = _round8(g.random((len(EORA_VA), n)) * (T.sum(axis=0) + 1.0) * 0.3)
+    Q = _round8(g.lognormal(2.0, 1.5, (len(EORA_Q), n)) * (g.random((len(EORA_Q), n)) < 0.85))
+    QY = _round8(g.lognormal(1.0, 1.5, (len(EORA_Q), len(lab_FD))) * (g.random((len(EORA_Q), len(lab_FD))) < 0.3))
+    return {"labels_T": lab_T, "labels_FD": lab_FD, "labels_Q": EORA_Q, "labels_VA": EORA_VA,
+            "T": T, "FD": FD, "VA": VA, "Q": Q, "QY": QY}
+
+
+def _tsv(rows) -> str:
+    return "".join("\t".join(r) + "\n" for r in rows)
+
+
+def _numbers_tsv(a: np.ndarray) -> str:
+    return "".join("\t".join(_num(v) for v in row) + "\n" for row in a)
+
+
+def write_eora26(target, *, year=2015, price="bp", labels="indices", as_zip=True, seed=31) -> Path:
+    """Eora26_<year>_<price>.zip (labels="indices": the label files in indices.zip beside it, as the
+    worldmrio.com downloads now come; labels="inside": in the zip) or the unpacked folder
+    Eora26_<year>_<price>/ (as_zip=False, labels inside it). Tab-separated, no header rows.
+    Returns the zip (or the folder)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    t = eora26_tables(seed=seed)
+    stem = f"Eora26_{year}_{price}_"
+    data = {f"{stem}{k}.txt": _numbers_tsv(t[k]) for k in ("T", "FD", "VA", "Q", "QY")}
+    lab = {f"{k}.txt": _tsv(t[k]) for k in ("labels_T", "labels_FD", "labels_Q", "labels_VA")}
+    if not as_zip:
+        folder = target / f"Eora26_{year}_{price}"
+        folder.mkdir(exist_ok=True)
+        for name, text in {**data, **lab}.items():
+            (folder / name).write_text(text)
+        return folder
+    path = target / f"Eora26_{year}_{price}.zip"
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name, text in {**data, **(lab if labels == "inside" else {})}.items():
+            zf.writestr(name, text)
+    if labels == "indices":
+        with zipfile.ZipFile(target / "indices.zip", "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, text in lab.items():
+                zf.writestr(name, text)
+    return path
