@@ -14,6 +14,7 @@
 
 #include "mriotrace/io/eora26.hpp"
 #include "mriotrace/io/exiobase.hpp"
+#include "mriotrace/io/figaro.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/oecd_icio.hpp"
 #include "import.hpp"
@@ -33,7 +34,7 @@ void report(const std::string& what, const MrioSystem& s, const std::string& out
 
 ImportDbCommand add_import_db_command(CLI::App& app) {
   struct Options {
-    std::string database, path, output, year, release, price = "bp", construct = "B", money_unit = "k.USD";
+    std::string database, path, output, year, kind, release, price = "bp", construct = "B", money_unit = "k.USD";
     bool no_impacts = false, no_satellite = false;
     int threads = 0;
   };
@@ -41,14 +42,16 @@ ImportDbCommand add_import_db_command(CLI::App& app) {
   auto* cmd = app.add_subcommand("import-db", "Import a published global MRIO database (zip or folder) into HDF5");
   cmd->add_option("DATABASE", o->database, "Database format")
       ->required()
-      ->check(CLI::IsMember({"exiobase3", "oecd-icio", "gloria", "eora26"}));
+      ->check(CLI::IsMember({"exiobase3", "oecd-icio", "gloria", "eora26", "figaro"}));
   cmd->add_option("PATH", o->path,
                   "The published zip (e.g. IOT_2011_ixi.zip, ICIO-2016-2020-extended.zip), its unpacked folder, "
                   "or the csv; gloria: the folder holding GLORIA_MRIOs_*, GLORIA_SatelliteAccounts_*, GLORIA_ReadMe_*")
       ->required();
   cmd->add_flag("--no-satellite", o->no_satellite, "exiobase3: leave out the satellite/ extension");
   cmd->add_flag("--no-impacts", o->no_impacts, "exiobase3: leave out the impacts/ extension");
-  cmd->add_option("--year", o->year, "oecd-icio, gloria, eora26: the year to read when several are there");
+  cmd->add_option("--year", o->year, "oecd-icio, gloria, eora26, figaro: the year to read when several are there");
+  cmd->add_option("--kind", o->kind, "figaro: ixi (industry by industry) or pxp (product by product)")
+      ->check(CLI::IsMember({"ixi", "pxp"}));
   cmd->add_option("--release", o->release, "gloria: the release (e.g. 59) when several are there");
   cmd->add_option("--price", o->price, "gloria, eora26: bp (basic prices) or pp (purchasers' prices)")
       ->check(CLI::IsMember({"bp", "pp"}));
@@ -72,6 +75,12 @@ ImportDbCommand add_import_db_command(CLI::App& app) {
           io::read_eora26(o->path, io::Eora26Options{o->year, o->price, o->money_unit, true, true, o->threads});
       io::save(o->output, *table.system);
       report("Eora26 " + table.year + " " + table.price, *table.system, o->output);
+      return;
+    }
+    if (o->database == "figaro") {
+      const io::FigaroTable table = io::read_figaro(o->path, io::FigaroOptions{o->year, o->kind, o->threads});
+      io::save(o->output, *table.system);
+      report("FIGARO " + table.year + (table.kind.empty() ? "" : " " + table.kind), *table.system, o->output);
       return;
     }
     if (o->database == "oecd-icio") {

@@ -5,8 +5,6 @@
 // intermediate block row by row into compressed sparse rows.
 #include "mriotrace/io/oecd_icio.hpp"
 
-#include <algorithm>
-#include <filesystem>
 #include <regex>
 
 #include "table_stream.hpp"
@@ -16,40 +14,8 @@ namespace mriotrace::io {
 
 using ::mriotrace::detail::concat;
 using namespace ::mriotrace::io::detail;
-namespace fs = std::filesystem;
 
 namespace {
-
-bool ends_with_ci(const std::string& s, const std::string& suffix) {
-  if (s.size() < suffix.size()) return false;
-  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(),
-                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
-}
-
-std::string base_name(const std::string& member) {
-  const size_t slash = member.rfind('/');
-  return slash == std::string::npos ? member : member.substr(slash + 1);
-}
-
-/// The member of `archive` ending in `suffix` (".csv", ".zip") for `year`
-/// (or the only one); "" when there is none. InputError when several fit.
-std::string pick_member(const Archive& archive, const std::string& suffix, const std::string& year) {
-  std::vector<std::string> found;
-  for (const auto& f : archive.files())
-    if (ends_with_ci(f, suffix) && base_name(f).rfind("__MACOSX", 0) != 0 &&
-        (year.empty() || year_in_name(base_name(f)) == year))
-      found.push_back(f);
-  if (found.size() > 1 && year.empty()) {
-    std::string list;
-    for (size_t i = 0; i < found.size() && i < 6; ++i) list += (i ? ", " : "") + found[i];
-    throw InputError(concat("OECD ICIO \"", archive.path(), "\" holds ", found.size(), " tables (", list,
-                            found.size() > 6 ? ", ..." : "", "); choose one with year= (--year)"));
-  }
-  if (found.size() > 1)
-    throw InputError(concat("OECD ICIO \"", archive.path(), "\" holds ", found.size(), " tables for ", year,
-                            " (", found[0], ", ", found[1], "); pass the csv itself"));
-  return found.empty() ? "" : found[0];
-}
 
 OecdIcioTable read_csv(CsvReader& csv, const std::string& file_name, const OecdIcioOptions& options) {
   WideLayout layout;
@@ -79,38 +45,8 @@ OecdIcioTable read_csv(CsvReader& csv, const std::string& file_name, const OecdI
 }  // namespace
 
 OecdIcioTable read_oecd_icio(const std::string& path, const OecdIcioOptions& options) {
-  std::error_code ec;
-  if (fs::is_regular_file(path, ec) && ends_with_ci(path, ".csv")) {
-    CsvReader csv(open_disk(path, path), path);
-    return read_csv(csv, fs::path(path).filename().string(), options);
-  }
-  const Archive archive(path, "OECD ICIO");
-  if (!archive.is_zip()) {
-    // A folder of csv files (the zip unpacked).
-    const std::string member = pick_member(archive, ".csv", options.year);
-    if (member.empty())
-      throw FileError(concat("OECD ICIO folder \"", path, "\" holds no ", options.year.empty() ? "" : options.year + " ",
-                             "csv table; expected ICIO2023_<year>.csv or <year>.csv"));
-    CsvReader csv(archive.open(member), archive.name(member));
-    return read_csv(csv, base_name(member), options);
-  }
-  std::string member = pick_member(archive, ".csv", options.year);
-  if (!member.empty()) {
-    CsvReader csv(archive.open(member), archive.name(member));
-    return read_csv(csv, base_name(member), options);
-  }
-  // A zip of zips (<year>.zip inside ICIO-<from>-<to>-extended.zip).
-  const std::string inner_zip = pick_member(archive, ".zip", options.year);
-  if (inner_zip.empty())
-    throw FileError(concat("OECD ICIO zip \"", path, "\" holds no ", options.year.empty() ? "" : options.year + " ",
-                           "csv table (nor a zip of one); expected the published ICIO-<years>-extended.zip"));
-  const Archive inner(archive, inner_zip);
-  member = pick_member(inner, ".csv", options.year.empty() ? "" : options.year);
-  if (member.empty()) member = pick_member(inner, ".csv", "");
-  if (member.empty())
-    throw FileError(concat("OECD ICIO zip \"", inner.path(), "\" holds no csv table"));
-  CsvReader csv(inner.open(member), inner.name(member));
-  return read_csv(csv, base_name(member), options);
+  WideSource src = open_wide_csv(path, "OECD ICIO", options.year);
+  return read_csv(*src.csv, src.file_name, options);
 }
 
 }  // namespace mriotrace::io

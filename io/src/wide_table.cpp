@@ -2,6 +2,8 @@
 #include "wide_table.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <filesystem>
 #include <regex>
 #include <unordered_map>
 
@@ -27,7 +29,121 @@ bool split_label(const std::string& label, std::string& region, std::string& cod
   return true;
 }
 
+bool ends_with_ci(const std::string& s, const std::string& suffix) {
+  if (s.size() < suffix.size()) return false;
+  return std::equal(suffix.rbegin(), suffix.rend(), s.rbegin(),
+                    [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) == b; });
+}
+
+std::string base_name(const std::string& member) {
+  const size_t slash = member.rfind('/');
+  return slash == std::string::npos ? member : member.substr(slash + 1);
+}
+
+/// The member of `archive` ending in `suffix` (".csv", ".zip") for `year`
+/// (or the only one); "" when there is none. InputError when several fit.
+std::string pick_member(const Archive& archive, const std::string& suffix, const std::string& year,
+                        const std::function<bool(const std::string&)>& filter) {
+  std::vector<std::string> found;
+  for (const auto& f : archive.files())
+    if (ends_with_ci(f, suffix) && f.rfind("__MACOSX", 0) != 0 && (year.empty() || year_in_name(base_name(f)) == year) &&
+        (!filter || suffix != ".csv" || filter(base_name(f))))
+      found.push_back(f);
+  if (found.size() > 1 && year.empty()) {
+    std::string list;
+    for (size_t i = 0; i < found.size() && i < 6; ++i) list += (i ? ", " : "") + found[i];
+    throw InputError(concat(archive.what(), " \"", archive.path(), "\" holds ", found.size(), " tables (", list,
+                            found.size() > 6 ? ", ..." : "", "); choose one with year= (--year)"));
+  }
+  if (found.size() > 1)
+    throw InputError(concat(archive.what(), " \"", archive.path(), "\" holds ", found.size(), " tables for ", year,
+                            " (", found[0], ", ", found[1], "); pass the csv itself"));
+  return found.empty() ? "" : found[0];
+}
+
+/// Region-major blocks of (region, code) columns (file columns `at`): the
+/// block length is the most common run of one region, the region of a block
+/// and the code at a position are the majority's, so that one wrong label is
+/// reported as that label (not as a wrong count). InputError naming the first
+/// column that differs.
+void region_blocks(const std::vector<std::pair<std::string, std::string>>& cols, const std::vector<Index>& at,
+                   const std::vector<std::string>& header, const std::string& file, const char* codes_name,
+                   std::vector<std::string>& regions, std::vector<std::string>& codes) {
+  std::vector<size_t> runs;
+  for (size_t j = 0; j < cols.size(); ++j)
+    if (j == 0 || cols[j].first != cols[j - 1].first) runs.push_back(1);
+    else ++runs.back();
+  size_t N = runs[0], best = 0;
+  for (size_t len : runs) {
+    const auto count = static_cast<size_t>(std::count(runs.begin(), runs.end(), len));
+    if (count > best) best = count, N = len;
+  }
+  auto majority = [](std::vector<std::string> v) {
+    std::sort(v.begin(), v.end());
+    std::string top;
+    size_t top_n = 0;
+    for (size_t i = 0; i < v.size();) {
+      size_t e = i;
+      while (e < v.size() && v[e] == v[i]) ++e;
+      if (e - i > top_n) top_n = e - i, top = v[i];
+      i = e;
+    }
+    return top;
+  };
+  if (cols.size() % N != 0)
+    throw InputError(concat("\"", file, "\" has ", cols.size(), " columns of ", codes_name, ", not a multiple of the ",
+                            N, " of most regions; expected every region with the same ", codes_name,
+                            ", region by region"));
+  regions.clear();
+  codes.clear();
+  for (size_t b = 0; b < cols.size() / N; ++b) {
+    std::vector<std::string> names;
+    for (size_t p = 0; p < N; ++p) names.push_back(cols[b * N + p].first);
+    regions.push_back(majority(names));
+  }
+  for (size_t p = 0; p < N; ++p) {
+    std::vector<std::string> v;
+    for (size_t b = 0; b < regions.size(); ++b) v.push_back(cols[b * N + p].second);
+    codes.push_back(majority(v));
+  }
+  for (size_t j = 0; j < cols.size(); ++j)
+    if (cols[j].first != regions[j / N] || cols[j].second != codes[j % N])
+      throw InputError(concat("\"", file, "\" row 1, column ", at[j] + 1, " is ", header[static_cast<size_t>(at[j])],
+                              "; expected ", regions[j / N], "_", codes[j % N], " (every region with the same ", N, " ",
+                              codes_name, ", in the same order)"));
+}
+
 }  // namespace
+
+WideSource open_wide_csv(const std::string& path, const std::string& what, const std::string& year,
+                         const std::function<bool(const std::string&)>& filter) {
+  WideSource src;
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(path, ec) && ends_with_ci(path, ".csv")) {
+    src.csv = std::make_unique<CsvReader>(open_disk(path, path), path);
+    src.file_name = std::filesystem::path(path).filename().string();
+    return src;
+  }
+  src.outer = std::make_unique<Archive>(path, what);
+  const Archive* in = src.outer.get();
+  std::string member = pick_member(*in, ".csv", year, filter);
+  if (member.empty() && src.outer->is_zip()) {
+    // A zip of zips (<year>.zip inside ICIO-<from>-<to>-extended.zip).
+    const std::string inner_zip = pick_member(*in, ".zip", year, filter);
+    if (!inner_zip.empty()) {
+      src.inner = std::make_unique<Archive>(*src.outer, inner_zip);
+      in = src.inner.get();
+      member = pick_member(*in, ".csv", "", filter);
+    }
+  }
+  if (member.empty())
+    throw FileError(concat(what, " ", src.outer->is_zip() ? "zip" : "folder", " \"", path, "\" holds no ",
+                           year.empty() ? "" : year + " ", "csv table", src.outer->is_zip() ? " (nor a zip of one)" : "",
+                           "; expected the published layout (see docs/global-databases.md)"));
+  src.csv = std::make_unique<CsvReader>(in->open(member), in->name(member));
+  src.file_name = base_name(member);
+  return src;
+}
 
 std::string year_in_name(const std::string& name) {
   static const std::regex four(R"((^|[^0-9])((19|20)\d\d)(?![0-9]))");
@@ -75,50 +191,9 @@ WideTable read_wide_table(CsvReader& csv, const WideLayout& layout, int threads)
   }
   if (z_cols.empty())
     throw InputError(concat("\"", file, "\" has no REGION_SECTOR columns; expected the published header"));
-  // Input regions of the intermediate block, region by region, each with the
-  // same sectors. The block length N is the most common run of one region (so
-  // that one wrong label is reported as that label, not as a wrong count), the
-  // region of a block and the sector at a position are the majority's.
-  std::vector<size_t> runs;
-  for (size_t j = 0; j < z_cols.size(); ++j)
-    if (j == 0 || z_cols[j].first != z_cols[j - 1].first) runs.push_back(1);
-    else ++runs.back();
-  size_t N = runs[0], best = 0;
-  for (size_t len : runs) {
-    const auto count = static_cast<size_t>(std::count(runs.begin(), runs.end(), len));
-    if (count > best) best = count, N = len;
-  }
-  auto majority = [](std::vector<std::string> v) {
-    std::sort(v.begin(), v.end());
-    std::string top;
-    size_t top_n = 0;
-    for (size_t i = 0; i < v.size();) {
-      size_t e = i;
-      while (e < v.size() && v[e] == v[i]) ++e;
-      if (e - i > top_n) top_n = e - i, top = v[i];
-      i = e;
-    }
-    return top;
-  };
-  if (z_cols.size() % N != 0)
-    throw InputError(concat("\"", file, "\" has ", z_cols.size(), " REGION_SECTOR columns, not a multiple of the ", N,
-                            " sectors of most regions; expected every region with the same sectors, region by region"));
   std::vector<std::string> in_regions, sectors;
-  for (size_t b = 0; b < z_cols.size() / N; ++b) {
-    std::vector<std::string> names;
-    for (size_t p = 0; p < N; ++p) names.push_back(z_cols[b * N + p].first);
-    in_regions.push_back(majority(names));
-  }
-  for (size_t p = 0; p < N; ++p) {
-    std::vector<std::string> codes;
-    for (size_t b = 0; b < in_regions.size(); ++b) codes.push_back(z_cols[b * N + p].second);
-    sectors.push_back(majority(codes));
-  }
-  for (size_t j = 0; j < z_cols.size(); ++j)
-    if (z_cols[j].first != in_regions[j / N] || z_cols[j].second != sectors[j % N])
-      throw InputError(concat("\"", file, "\" row 1, column ", z_at[j] + 1, " is ", header[static_cast<size_t>(z_at[j])],
-                              "; expected ", in_regions[j / N], "_", sectors[j % N],
-                              " (every region with the same ", N, " sectors, in the same order)"));
+  region_blocks(z_cols, z_at, header, file, "sectors", in_regions, sectors);
+  const size_t N = sectors.size();
   // Output regions: the input regions less those merged into another present one.
   std::vector<std::string> regions;
   std::unordered_map<std::string, Index> region_index;
@@ -146,32 +221,23 @@ WideTable read_wide_table(CsvReader& csv, const WideLayout& layout, int threads)
     columns[static_cast<size_t>(z_at[j])].out = o;
     z_label_out[header[static_cast<size_t>(z_at[j])]] = o;
   }
-  // Final-demand categories: those of the first region with final demand, the same in every region.
-  std::vector<std::string> categories;
-  for (const auto& [reg, code] : fd_cols) {
-    if (reg != fd_cols[0].first) break;
-    categories.push_back(code);
-  }
-  const Index c = static_cast<Index>(categories.size());
-  if (c == 0)
+  // Final-demand categories: the same in every region with final demand.
+  if (fd_cols.empty())
     throw InputError(concat("\"", file, "\" has no final-demand columns (REGION_", *layout.fd_codes.begin(),
                             ", ...); expected the published header"));
-  std::vector<char> fd_seen(static_cast<size_t>(R * c), 0);
-  for (size_t j = 0; j < fd_cols.size(); ++j) {
-    const auto& [reg, code] = fd_cols[j];
-    const auto ri = region_index.find(reg);
-    const auto ci = std::find(categories.begin(), categories.end(), code);
-    if (ri == region_index.end() || ci == categories.end())
-      throw InputError(concat("\"", file, "\" row 1, column ", fd_at[j] + 1, " is ", header[static_cast<size_t>(fd_at[j])],
-                              ri == region_index.end() ? "; its region is not a region of the REGION_SECTOR columns"
-                                                       : concat("; expected the final-demand categories of ",
-                                                                fd_cols[0].first, " in every region")));
-    const Index o = ri->second * c + (ci - categories.begin());
-    if (fd_seen[static_cast<size_t>(o)]++)
-      throw InputError(concat("\"", file, "\" row 1, column ", fd_at[j] + 1, ": ", header[static_cast<size_t>(fd_at[j])],
-                              " appears twice"));
-    columns[static_cast<size_t>(fd_at[j])].out = o;
+  std::vector<std::string> fd_regions, categories;
+  region_blocks(fd_cols, fd_at, header, file, "final-demand categories", fd_regions, categories);
+  const Index c = static_cast<Index>(categories.size());
+  for (size_t b = 0; b < fd_regions.size(); ++b) {
+    const auto ri = region_index.find(fd_regions[b]);
+    if (ri == region_index.end())
+      throw InputError(concat("\"", file, "\" row 1, column ", fd_at[b * static_cast<size_t>(c)] + 1, " is ",
+                              header[static_cast<size_t>(fd_at[b * static_cast<size_t>(c)])],
+                              "; its region is not a region of the REGION_SECTOR columns"));
+    for (Index f = 0; f < c; ++f) columns[static_cast<size_t>(fd_at[b * static_cast<size_t>(c) + static_cast<size_t>(f)])].out = ri->second * c + f;
   }
+  if (std::set<std::string>(fd_regions.begin(), fd_regions.end()).size() != fd_regions.size())
+    throw InputError(concat("\"", file, "\": a region has two blocks of final-demand columns"));
 
   // ---- rows
   SparseRowBuilder Z(n, n, static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(n));

@@ -48,6 +48,19 @@ struct WideTable {
 /// length; FileError when rows of the intermediate block are missing.
 WideTable read_wide_table(CsvReader& csv, const WideLayout& layout, int threads);
 
+/// A wide table's csv opened for reading: the csv itself, a folder or zip of
+/// csv files (one per year: pick with `year`), or a zip of such zips (OECD
+/// ICIO since 2024). `filter` (may be empty) narrows the csv files by base
+/// name (FIGARO: ind-by-ind or prod-by-prod). The archives stay open as long
+/// as the reader.
+struct WideSource {
+  std::unique_ptr<Archive> outer, inner;
+  std::unique_ptr<CsvReader> csv;
+  std::string file_name;  ///< base name of the csv
+};
+WideSource open_wide_csv(const std::string& path, const std::string& what, const std::string& year,
+                         const std::function<bool(const std::string&)>& filter = {});
+
 /// The 4-digit year in a file name ("ICIO2023_2019.csv" -> "2019": the last one), else "".
 std::string year_in_name(const std::string& name);
 

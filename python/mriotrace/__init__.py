@@ -23,7 +23,7 @@ from ._core import FileError, InputError, NumericError
 from . import batch, concordance, datasets, math, readers, sda, tracing
 from .characterization import characterize
 from .footprint_split import footprint_by_category, footprint_by_product
-from .global_readers import (ExiobaseTable, read_eora26, read_exiobase3, read_exiobase3_table, read_gloria,
+from .global_readers import (ExiobaseTable, read_eora26, read_exiobase3, read_exiobase3_table, read_figaro, read_gloria,
                              read_oecd_icio)
 from .io import UseeioModel, inspect, load, read_useeio, save
 from .pymrio_compat import from_pymrio, to_pymrio
@@ -42,6 +42,6 @@ __all__ = [
     "UseeioModel", "datasets", "readers", "concordance", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
     "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
     "operation_parameters", "read_exiobase3", "read_exiobase3_table", "ExiobaseTable",
-    "read_oecd_icio", "read_gloria", "read_eora26",
+    "read_oecd_icio", "read_gloria", "read_eora26", "read_figaro",
     "characterize", "footprint_by_category", "footprint_by_product",
 ]

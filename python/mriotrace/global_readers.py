@@ -185,6 +185,23 @@ def read_eora26(path, year=None, *, price: str = "bp", money_unit: str = "k.USD"
     return system
 
 
+def read_figaro(path, year=None, *, kind=None, threads: int = 0) -> MRIOSystem:
+    """Read a FIGARO input-output table (Eurostat, csv matrix format):
+    ``matrix_eu-ic-io_ind-by-ind_23ed_2021.csv`` (kind "ixi") or ``..._prod-by-prod_...`` ("pxp"), or a
+    folder / zip holding them (choose with `year` and `kind`).
+
+    Z and Y in M.EUR (million euro, current prices); the value-added and tax rows (W2_D1, W2_B2A3G,
+    ...) as the extension ``factor_inputs``. ``system.metadata`` holds the file, year and kind.
+    Raises mriotrace.FileError / InputError naming file, row and column.
+    """
+    raw = _core.read_figaro(os.fspath(path), "" if year is None else str(year), kind or "", threads)
+    label = {"ixi": "industry by industry", "pxp": "product by product"}.get(raw["kind"], "")
+    system = MRIOSystem._from_core(raw["system"], name=" ".join(
+        p for p in ("FIGARO", raw["year"], f"({label})" if label else "") if p))
+    system.metadata = {"database": "FIGARO", "file": raw["file"], "year": raw["year"], "kind": raw["kind"]}
+    return system
+
+
 def import_db_main(argv) -> int:
     """``mriotrace import-db gloria PATH -o OUT.h5`` (the C++ CLI hands GLORIA over to Python for its
     xlsx labels): read, save, print one line; errors as one line on stderr, exit code 1."""

@@ -12,6 +12,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/eora26.hpp"
 #include "mriotrace/io/exiobase.hpp"
+#include "mriotrace/io/figaro.hpp"
 #include "mriotrace/io/gloria.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/oecd_icio.hpp"
@@ -219,6 +220,23 @@ void bind_io(nb::module_& m) {
       "path"_a, "year"_a = "", "price"_a = "bp", "money_unit"_a = "k.USD", "satellites"_a = true,
       "value_added"_a = true, "threads"_a = 0,
       "Read an Eora26 zip or folder: dict(system, year, price, dropped, dropped_flows).");
+
+  m.def(
+      "read_figaro",
+      [](const std::string& path, const std::string& year, const std::string& kind, int threads) {
+        io::FigaroTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_figaro(path, io::FigaroOptions{year, kind, threads});
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["file"] = table.file;
+        d["year"] = table.year;
+        d["kind"] = table.kind;
+        return d;
+      },
+      "path"_a, "year"_a = "", "kind"_a = "", "threads"_a = 0,
+      "Read a FIGARO input-output csv (or a folder / zip of them): dict(system, file, year, kind).");
 
   m.def(
       "read_oecd_icio",

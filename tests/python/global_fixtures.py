@@ -296,3 +296,55 @@ def write_eora26(target, *, year=2015, price="bp", labels="indices", as_zip=True
             for name, text in lab.items():
                 zf.writestr(name, text)
     return path
+
+
+# ---------------------------------------------------------------- FIGARO
+
+FIGARO_REGIONS = ["AR", "AT", "FI", "FIGW1", "US"]  # ISO 2-letter codes; FIGW1 (rest of the world) after FI
+FIGARO_INDUSTRIES = ["A01", "A02", "B", "C10T12", "D35", "F"]
+FIGARO_FD = ["P3_S13", "P3_S14", "P3_S15", "P51G", "P5M"]
+FIGARO_VA = ["W2_D21X31", "W2_OP_RES", "W2_OP_NRES", "W2_D1", "W2_D29X39", "W2_B2A3G"]
+
+
+def figaro_rows(kind="ixi", regions=FIGARO_REGIONS, industries=FIGARO_INDUSTRIES, seed=41):
+    """The rows (header first) of one FIGARO matrix csv."""
+    codes = list(industries) if kind == "ixi" else [f"CPA_{c}" for c in industries]
+    labels = [f"{r}_{c}" for r in regions for c in codes]
+    fd = [f"{r}_{f}" for r in regions for f in FIGARO_FD]
+    n = len(labels)
+    Z = _flows(n, n, [seed, 0 if kind == "ixi" else 5], density=0.75)
+    Y = _final_demand_for(Z, len(fd), [seed, 1])
+    g = np.random.default_rng([seed, 2])
+    x = Z.sum(axis=1) + Y.sum(axis=1)
+    VA_z = _round8(g.random((len(FIGARO_VA), n)) * np.maximum(x - Z.sum(axis=0), 0) / len(FIGARO_VA))
+    VA_y = np.zeros((len(FIGARO_VA), len(fd)))
+    VA_y[:3, :] = _round8(g.random((3, len(fd))) * 2.0 - 0.5)  # taxes on products and purchases abroad (may be < 0)
+    rows = [["rowLabels"] + labels + fd]
+    for i in range(n):
+        rows.append([labels[i]] + [_num(v) for v in Z[i]] + [_num(v) for v in Y[i]])
+    for k, lab in enumerate(FIGARO_VA):
+        rows.append([lab] + [_num(v) for v in VA_z[k]] + [_num(v) for v in VA_y[k]])
+    return rows
+
+
+def write_figaro(target, *, years=(2021,), edition="23ed", kinds=("ixi", "pxp"), as_zip=False, quote_labels=False,
+                 seed=41) -> Path:
+    """matrix_eu-ic-io_<ind-by-ind|prod-by-prod>_<edition>_<year>.csv files in `target` (as Eurostat serves
+    them; as_zip: in one zip, FIGARO.zip). Returns the first csv (or the zip)."""
+    target = Path(target)
+    target.mkdir(parents=True, exist_ok=True)
+    files = {}
+    for i, year in enumerate(years):
+        for kind in kinds:
+            word = "ind-by-ind" if kind == "ixi" else "prod-by-prod"
+            files[f"matrix_eu-ic-io_{word}_{edition}_{year}.csv"] = _write_csv_text(
+                figaro_rows(kind, seed=seed + 10 * i), quote_labels=quote_labels)
+    if as_zip:
+        path = target / "FIGARO.zip"
+        with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
+            for name, text in files.items():
+                zf.writestr(name, text)
+        return path
+    for name, text in files.items():
+        (target / name).write_bytes(text.encode())
+    return target / next(iter(files))
