@@ -40,6 +40,21 @@ def _final_demand_for(Z: np.ndarray, cols: int, seed) -> np.ndarray:
     return _round8(Y * (need / Y.sum(axis=1))[:, None] * 1.02)
 
 
+def rewrite_zip(src: Path, dst: Path, pick, edit) -> Path:
+    """Copy a zip, passing the text of the members for which pick(name) is true through edit
+    (edit returning None leaves the member out): the bad-file tests' damaged releases."""
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if pick(info.filename):
+                text = edit(data.decode())
+                if text is None:
+                    continue
+                data = text.encode()
+            zout.writestr(info.filename, data)
+    return dst
+
+
 def _write_csv_text(rows, quote_labels: bool) -> str:
     """Comma-separated text; label cells quoted (as R's write.csv and Excel do) when quote_labels."""
     buf = io.StringIO()

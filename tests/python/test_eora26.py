@@ -6,7 +6,6 @@ import csv
 import os
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +13,7 @@ import pytest
 
 import mriotrace
 from conftest import assert_close
-from global_fixtures import EORA_COUNTRIES, EORA_FD, EORA_Q, EORA_SECTORS, eora26_tables, write_eora26
+from global_fixtures import EORA_COUNTRIES, EORA_FD, EORA_Q, EORA_SECTORS, eora26_tables, rewrite_zip, write_eora26
 
 pymrio = pytest.importorskip("pymrio")
 
@@ -92,16 +91,7 @@ def test_accounts_equal_from_pymrio(eora_zip, oracle):
 
 
 def _rewrite(src: Path, dst: Path, member: str, edit) -> Path:
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == member:
-                text = edit(data.decode())
-                if text is None:
-                    continue
-                data = text.encode()
-            zout.writestr(info.filename, data)
-    return dst
+    return rewrite_zip(src, dst, lambda name: name == member, edit)
 
 
 def _set_cell(text: str, line: int, column: int, value: str) -> str:

@@ -6,7 +6,6 @@ import csv
 import os
 import shutil
 import subprocess
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 import mriotrace
 from conftest import assert_close
 from global_fixtures import (GLORIA_FD, GLORIA_PREFIX, GLORIA_REGIONS, GLORIA_SATELLITES, GLORIA_SECTORS, GLORIA_VA,
-                             gloria_tables, write_gloria)
+                             gloria_tables, rewrite_zip, write_gloria)
 
 pymrio = pytest.importorskip("pymrio")
 
@@ -115,16 +114,7 @@ def test_purchasers_prices_and_options(release):
 
 
 def _rewrite(src: Path, dst: Path, member_suffix: str, edit) -> Path:
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename.endswith(member_suffix):
-                text = edit(data.decode())
-                if text is None:
-                    continue
-                data = text.encode()
-            zout.writestr(info.filename, data)
-    return dst
+    return rewrite_zip(src, dst, lambda name: name.endswith(member_suffix), edit)
 
 
 def _copy_release(release: Path, tmp_path: Path) -> Path:
