@@ -285,6 +285,7 @@ Eora26Table read_eora26(const std::string& path, const Eora26Options& options) {
   l.sectors = sectors;
   l.fd_categories = categories;
   l.monetary_unit = options.money_unit;
+  flows_to_coefficients(in);
   out.system = build_shared(in, options.threads, concat("Eora26 \"", path, "\""));
   return out;
 }

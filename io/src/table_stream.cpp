@@ -544,6 +544,24 @@ std::shared_ptr<MrioSystem> build_shared(SystemInput& in, int threads, const std
   }
 }
 
+void flows_to_coefficients(SystemInput& in) {
+  SparseMatrix& Z = in.Z;
+  in.x = in.Y.rowwise().sum();
+  for (Index j = 0; j < Z.outerSize(); ++j)
+    for (SparseMatrix::InnerIterator it(Z, j); it; ++it) in.x[it.row()] += it.value();
+  // As build: round-off can leave -1e-17 where the output is 0 (a negative x is build's error to report).
+  const double tiny = 1e-12 * std::max(1.0, in.x.size() ? in.x.cwiseAbs().maxCoeff() : 0.0);
+  for (Index j = 0; j < in.x.size(); ++j)
+    if (in.x[j] < 0 && in.x[j] > -tiny) in.x[j] = 0;
+  for (Index j = 0; j < Z.outerSize(); ++j) {
+    const double r = in.x[j] == 0.0 ? 0.0 : 1.0 / in.x[j];
+    for (SparseMatrix::InnerIterator it(Z, j); it; ++it) it.valueRef() *= r;
+  }
+  in.A.swap(Z);
+  Z.resize(0, 0);
+  Z.data().squeeze();
+}
+
 namespace {
 std::string escape_part(const std::string& s) {
   std::string out;

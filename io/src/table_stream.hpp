@@ -195,6 +195,12 @@ class SparseRowBuilder {
 /// ("OECD ICIO \"ICIO2023_2019.csv\" is inconsistent: ...").
 std::shared_ptr<MrioSystem> build_shared(SystemInput& in, int threads, const std::string& what);
 
+/// Turns in.Z into in.A = Z diag(x)^-1 in place, with x = Z1 + Y1 computed
+/// exactly as MrioSystem::build computes it (same order of sums, 1/0 = 0), so
+/// the system is bit-identical to building from Z, without holding Z and A
+/// together (build would form A beside Z: 12 bytes more per nonzero).
+void flows_to_coefficients(SystemInput& in);
+
 /// The flat stressor name (python/mriotrace/_names.py) of row `parts` of
 /// extension `ext` whose index levels are `level_names`: the bracket with the
 /// names is left out when they are pymrio's defaults ("stressor",

@@ -302,6 +302,7 @@ WideTable read_wide_table(CsvReader& csv, const WideLayout& layout, int threads)
   in.labels.monetary_unit = layout.monetary_unit;
   in.Z = Z.finish();
   in.Y = std::move(Y);
+  flows_to_coefficients(in);
   const Index k = static_cast<Index>(ext_labels.size());
   if (k > 0) {
     in.F.resize(k, n);

@@ -69,9 +69,9 @@ struct GloriaTable {
   std::vector<std::string> files;           ///< the csv files read
 };
 
-/// Read GLORIA: `mrio` is GLORIA_MRIOs_<version>_<year>.zip or its folder (or
-/// the folder holding it and the satellite zip, when `satellites` is ""),
-/// `satellites` GLORIA_SatelliteAccounts_0<version>_<year>.zip or its folder.
+/// Read GLORIA: `mrio` is GLORIA_MRIOs_<version>_<year>.zip or its folder,
+/// `satellites` GLORIA_SatelliteAccounts_0<version>_<year>.zip or its folder
+/// ("" = none). (Python's read_gloria finds both and the ReadMe in one folder.)
 /// Throws FileError (missing, truncated file, naming it) and InputError (a
 /// table of the wrong size for the labels, a non-numeric cell: naming file,
 /// row and column).
