@@ -131,3 +131,17 @@ def test_cli_import(folder, tmp_path):
     assert "imported FIGARO 2021 pxp: 5 regions x 6 sectors, 5 final-demand categories, 6 stressors (M.EUR)" in res.stdout
     back = mriotrace.load(h5)
     assert_close(back.Y.to_numpy(), mriotrace.read_figaro(folder, kind="pxp").Y.to_numpy(), rtol=0, what="Y")
+
+
+def test_coefficients_bit_identical_to_building_from_Z(folder):
+    # The reader hands the engine A (Z scaled in place, x summed as build sums it): the same doubles as
+    # building the system from the flows.
+    csv_path = folder / "matrix_eu-ic-io_ind-by-ind_23ed_2021.csv"
+    raw = pd.read_csv(csv_path, index_col=0)
+    fd = [c for c in raw.columns if c.split("_", 1)[1] in FIGARO_FD]
+    z = [c for c in raw.columns if c not in fd]
+    s = mriotrace.read_figaro(csv_path)
+    ref = mriotrace.MRIOSystem.from_arrays(list(s.regions), list(s.sectors), list(s.Y_categories),
+                                           Z=raw.loc[z, z].to_numpy(), Y=raw.loc[z, fd].to_numpy())
+    np.testing.assert_array_equal(s.A.to_numpy(), ref.A.to_numpy())
+    np.testing.assert_array_equal(s.x.to_numpy(), ref.x.to_numpy())
