@@ -121,8 +121,8 @@ Vector safe_inverse(const Vector& v) {
 
 }  // namespace
 
-GloriaTable read_gloria(const std::string& mrio, const std::string& satellites, const GloriaLabels& labels,
-                        const GloriaOptions& options) {
+GloriaSut read_gloria_sut(const std::string& mrio, const std::string& satellites, const GloriaLabels& labels,
+                          const GloriaOptions& options) {
   const Index R = static_cast<Index>(labels.regions.size()), N = static_cast<Index>(labels.sectors.size());
   const Index c = static_cast<Index>(labels.final_demand.size()), nva = static_cast<Index>(labels.value_added.size());
   const Index k = static_cast<Index>(labels.sat_indicator.size());
@@ -132,13 +132,10 @@ GloriaTable read_gloria(const std::string& mrio, const std::string& satellites, 
                   "GLORIA labels: sat_indicator, sat_head and sat_unit must have the same length");
   MRIOTRACE_CHECK(options.price == "bp" || options.price == "pp", "GLORIA price must be \"bp\" or \"pp\", not \"",
                   options.price, "\"");
-  MRIOTRACE_CHECK(options.construct == "B" || options.construct == "D", "GLORIA construct must be \"B\" (product by ",
-                  "product) or \"D\" (industry by industry), not \"", options.construct, "\"");
   const std::string markup = options.price == "bp" ? "1" : "5";
   const Index n = R * N, W = 2 * n;  // W: rows and columns of T (industries and products of every region)
 
-  GloriaTable out;
-  out.construct = options.construct;
+  GloriaSut out;
   const Archive archive(mrio, "GLORIA", options.threads != 1);
   const Found t_file = find_table(archive, "T", markup, options);
   GloriaOptions same = options;
@@ -226,7 +223,7 @@ GloriaTable read_gloria(const std::string& mrio, const std::string& satellites, 
 
   // ---- drop regions without data (pymrio does the same: their x = 0 would make the table singular)
   SparseMatrix Um = U.finish(), Vm = V.finish();
-  std::vector<std::string> regions;
+  std::vector<std::string>& regions = out.regions;
   for (Index r = 0; r < R; ++r) {
     if (region_has_data[static_cast<size_t>(r)])
       regions.push_back(labels.regions[static_cast<size_t>(r)]);
@@ -248,6 +245,35 @@ GloriaTable read_gloria(const std::string& mrio, const std::string& satellites, 
     }
   }
 
+  out.U = std::move(Um);
+  out.V = std::move(Vm);
+  out.Y = std::move(Yp);
+  out.VA = std::move(VA);
+  out.TQ = std::move(TQ);
+  out.YQ = std::move(YQ);
+  return out;
+}
+
+GloriaTable read_gloria(const std::string& mrio, const std::string& satellites, const GloriaLabels& labels,
+                        const GloriaOptions& options) {
+  MRIOTRACE_CHECK(options.construct == "B" || options.construct == "D", "GLORIA construct must be \"B\" (product by ",
+                  "product) or \"D\" (industry by industry), not \"", options.construct, "\"");
+  GloriaSut sut = read_gloria_sut(mrio, satellites, labels, options);
+  GloriaTable out;
+  out.construct = options.construct;
+  out.year = sut.year;
+  out.version = sut.version;
+  out.dropped_regions = sut.dropped_regions;
+  out.files = sut.files;
+  const std::vector<std::string>& regions = sut.regions;
+  const Index N = static_cast<Index>(labels.sectors.size()), c = static_cast<Index>(labels.final_demand.size());
+  const Index Rk = static_cast<Index>(regions.size()), nk = Rk * N;
+  SparseMatrix& Um = sut.U;
+  SparseMatrix& Vm = sut.V;
+  Matrix& Yp = sut.Y;
+  Matrix& VA = sut.VA;
+  Matrix& TQ = sut.TQ;
+  Matrix& YQ = sut.YQ;
   // ---- the input-output table
   const Vector g = Vm * Vector::Ones(nk);                       // industry output
   const Vector q = Um * Vector::Ones(nk) + Yp.rowwise().sum();  // product output

@@ -12,6 +12,9 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+import numpy as np
+import pandas as pd
+
 from . import _core
 from .system import MRIOSystem
 
@@ -124,20 +127,8 @@ def read_gloria_labels(readme, country_names: str = "gloria") -> dict:
     }
 
 
-def read_gloria(path, year=None, version=None, *, price: str = "bp", construct: str = "B",
-                country_names: str = "gloria", satellites: bool = True, value_added: bool = True,
-                threads: int = 0) -> MRIOSystem:
-    """Read GLORIA from the folder holding one year's release as downloaded (pymrio's layout):
-    ``GLORIA_MRIOs_<version>_<year>.zip`` (or its unpacked folder), ``GLORIA_SatelliteAccounts_0<version>_<year>.zip``
-    (or folder) and ``GLORIA_ReadMe_0<version>.xlsx``.
-
-    construct: "B" product by product (industry technology; pymrio's parse_gloria default) or "D"
-    industry by industry (fixed product sales structure). price: "bp" basic prices (Markup001) or "pp"
-    purchasers' prices (Markup005). Money in k.USD (thousand US dollars). Extensions ``Q`` (the
-    satellites: index stressor, category; F_Y from YQ) and ``VA`` (value added, index region, inputtype).
-    Regions without data in T are dropped (``system.metadata["dropped_regions"]``), as pymrio does.
-    Raises mriotrace.FileError / InputError naming file, row and column.
-    """
+def _gloria_files(path, year, version, country_names, satellites):
+    """(MRIO zip/folder, satellite zip/folder or "", ReadMe, core labels, year, version) of a GLORIA folder."""
     folder = os.fspath(path)
     if not os.path.isdir(folder):
         raise _core.FileError(f"{folder}: not a folder; expected the folder holding GLORIA_MRIOs_<version>_<year>.zip, "
@@ -155,7 +146,26 @@ def read_gloria(path, year=None, version=None, *, price: str = "bp", construct: 
     labels = _core.GloriaLabels()
     for key, values in read_gloria_labels(readme, country_names).items():
         setattr(labels, key, values)
-    raw = _core.read_gloria(mrio, sat, labels, found_year, found_version.rstrip("abcdefghijklmnopqrstuvwxyz"), price,
+    return mrio, sat, readme, labels, found_year, found_version.rstrip("abcdefghijklmnopqrstuvwxyz")
+
+
+def read_gloria(path, year=None, version=None, *, price: str = "bp", construct: str = "B",
+                country_names: str = "gloria", satellites: bool = True, value_added: bool = True,
+                threads: int = 0) -> MRIOSystem:
+    """Read GLORIA from the folder holding one year's release as downloaded (pymrio's layout):
+    ``GLORIA_MRIOs_<version>_<year>.zip`` (or its unpacked folder), ``GLORIA_SatelliteAccounts_0<version>_<year>.zip``
+    (or folder) and ``GLORIA_ReadMe_0<version>.xlsx``.
+
+    construct: "B" product by product (industry technology; pymrio's parse_gloria default) or "D"
+    industry by industry (fixed product sales structure). price: "bp" basic prices (Markup001) or "pp"
+    purchasers' prices (Markup005). Money in k.USD (thousand US dollars). Extensions ``Q`` (the
+    satellites: index stressor, category; F_Y from YQ) and ``VA`` (value added, index region, inputtype).
+    Regions without data in T are dropped (``system.metadata["dropped_regions"]``), as pymrio does.
+    Raises mriotrace.FileError / InputError naming file, row and column.
+    """
+    mrio, sat, readme, labels, found_year, found_version = _gloria_files(path, year, version, country_names,
+                                                                         satellites)
+    raw = _core.read_gloria(mrio, sat, labels, found_year, found_version, price,
                             construct, satellites, value_added, threads)
     kind = "product by product" if construct == "B" else "industry by industry"
     system = MRIOSystem._from_core(raw["system"], name=f"GLORIA {raw['version']} {raw['year']} ({kind}, {price})")
@@ -163,6 +173,58 @@ def read_gloria(path, year=None, version=None, *, price: str = "bp", construct: 
                        "price": price, "dropped_regions": list(raw["dropped_regions"]), "files": list(raw["files"]),
                        "readme": readme}
     return system
+
+
+@dataclass
+class GloriaSut:
+    """GLORIA's supply-use tables as published (regions without data dropped), from :func:`read_gloria_sut`.
+
+    U (products x industries) and V (industries x products) as scipy.sparse CSC arrays with the
+    (region, sector) labels in ``index``; Y (products x (region, category)), VA ((region, inputtype) x
+    industries), Q (satellites (stressor, category, unit) x industries) and QY (x (region, category)) as
+    DataFrames labelled like pymrio's parse_gloria_sut. Money in k.USD.
+    """
+
+    U: object
+    V: object
+    index: pd.MultiIndex
+    Y: pd.DataFrame
+    VA: pd.DataFrame | None
+    Q: pd.DataFrame | None
+    QY: pd.DataFrame | None
+    metadata: dict
+
+
+def read_gloria_sut(path, year=None, version=None, *, price: str = "bp", country_names: str = "gloria",
+                    satellites: bool = True, value_added: bool = True, threads: int = 0) -> GloriaSut:
+    """GLORIA's supply-use form (arguments as :func:`read_gloria`): the tables the input-output
+    constructs are built from, without building one."""
+    import scipy.sparse as sp
+
+    mrio, sat, readme, labels, found_year, found_version = _gloria_files(path, year, version, country_names,
+                                                                         satellites)
+    raw = _core.read_gloria_sut(mrio, sat, labels, found_year, found_version, price, satellites, value_added, threads)
+    regions, sectors = list(raw["regions"]), list(labels.sectors)
+    index = pd.MultiIndex.from_product([regions, sectors], names=["region", "sector"])
+    ycols = pd.MultiIndex.from_product([regions, list(labels.final_demand)], names=["region", "category"])
+
+    def csc(views):
+        shape, data, indices, indptr = views
+        return sp.csc_array((np.array(data), np.array(indices), np.array(indptr)), shape=shape)
+
+    def frame(a, rows, cols):
+        a = np.asarray(a)
+        return pd.DataFrame(a, index=rows, columns=cols) if a.size else None
+
+    sat_rows = pd.MultiIndex.from_arrays([list(labels.sat_indicator), list(labels.sat_head), list(labels.sat_unit)],
+                                         names=["stressor", "category", "unit"])
+    va_rows = pd.MultiIndex.from_product([regions, list(labels.value_added)], names=["region", "inputtype"])
+    return GloriaSut(U=csc(raw["U"]), V=csc(raw["V"]), index=index, Y=frame(raw["Y"], index, ycols),
+                     VA=frame(raw["VA"], va_rows, index), Q=frame(raw["TQ"], sat_rows, index),
+                     QY=frame(raw["YQ"], sat_rows, ycols),
+                     metadata={"database": "GLORIA", "year": raw["year"], "version": raw["version"], "price": price,
+                               "dropped_regions": list(raw["dropped_regions"]), "files": list(raw["files"]),
+                               "readme": readme})
 
 
 def read_eora26(path, year=None, *, price: str = "bp", money_unit: str = "k.USD", satellites: bool = True,

@@ -239,6 +239,49 @@ void bind_io(nb::module_& m) {
       "Read a FIGARO input-output csv (or a folder / zip of them): dict(system, file, year, kind).");
 
   m.def(
+      "read_gloria_sut",
+      [](const std::string& mrio, const std::string& satellites, const io::GloriaLabels& labels, const std::string& year,
+         const std::string& version, const std::string& price, bool with_satellites, bool value_added, int threads) {
+        io::GloriaOptions o;
+        o.year = year;
+        o.version = version;
+        o.price = price;
+        o.satellites = with_satellites;
+        o.value_added = value_added;
+        o.threads = threads;
+        auto* sut = new io::GloriaSut;
+        {
+          nb::gil_scoped_release release;
+          try {
+            *sut = io::read_gloria_sut(mrio, satellites, labels, o);
+          } catch (...) {
+            delete sut;
+            throw;
+          }
+        }
+        sut->U.makeCompressed();
+        sut->V.makeCompressed();
+        nb::capsule owner(sut, [](void* p) noexcept { delete static_cast<io::GloriaSut*>(p); });
+        nb::dict d;
+        d["regions"] = nb::cast(sut->regions);
+        d["U"] = csc_views(sut->U, owner);  // views kept alive by the capsule
+        d["V"] = csc_views(sut->V, owner);
+        d["Y"] = to_numpy(std::move(sut->Y));
+        d["VA"] = to_numpy(std::move(sut->VA));
+        d["TQ"] = to_numpy(std::move(sut->TQ));
+        d["YQ"] = to_numpy(std::move(sut->YQ));
+        d["year"] = sut->year;
+        d["version"] = sut->version;
+        d["dropped_regions"] = nb::cast(sut->dropped_regions);
+        d["files"] = nb::cast(sut->files);
+        return d;
+      },
+      "mrio"_a, "satellites"_a, "labels"_a, "year"_a = "", "version"_a = "", "price"_a = "bp",
+      "with_satellites"_a = true, "value_added"_a = true, "threads"_a = 0,
+      "GLORIA's supply-use tables: dict(regions, U, V as ((n, n), data, indices, indptr) CSC views, Y, VA, TQ, YQ, "
+      "year, version, dropped_regions, files).");
+
+  m.def(
       "read_oecd_icio",
       [](const std::string& path, const std::string& year, int threads) {
         io::OecdIcioTable table = [&] {

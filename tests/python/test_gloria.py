@@ -202,3 +202,20 @@ def test_cli_import_then_footprint(release, tmp_path):
     res = subprocess.run([CLI, "import-db", "gloria", str(tmp_path / "none"), "-o", str(h5)], capture_output=True,
                          text=True, timeout=60)
     assert res.returncode == 1 and res.stderr.count("\n") == 1 and "none" in res.stderr, res.stderr
+
+
+def test_supply_use_form_identical_to_pymrio(release):
+    sut = mriotrace.readers.read_gloria_sut(release)
+    theirs, _ = pymrio.parse_gloria_sut(release, 2022, 59)
+    assert list(sut.index) == list(theirs["U"].index) == list(theirs["V"].columns)
+    np.testing.assert_array_equal(sut.U.toarray(), theirs["U"].to_numpy())
+    np.testing.assert_array_equal(sut.V.toarray(), theirs["V"].to_numpy())
+    for ours, key in ((sut.Y, "Y"), (sut.VA, "VA"), (sut.Q, "Q"), (sut.QY, "QY")):
+        assert list(ours.index) == list(theirs[key].index) and list(ours.columns) == list(theirs[key].columns), key
+        assert list(ours.index.names) == list(theirs[key].index.names), key
+        np.testing.assert_array_equal(ours.to_numpy(), theirs[key].to_numpy())
+    assert sut.metadata["dropped_regions"] == ["DYE"]
+    # The product-by-product system is built from exactly these tables: A = U diag(g)^-1 V diag(q)^-1.
+    U, V, Y = sut.U.toarray(), sut.V.toarray(), sut.Y.to_numpy()
+    g, q = V.sum(axis=1), U.sum(axis=1) + Y.sum(axis=1)
+    assert_close(mriotrace.read_gloria(release).A.to_numpy(), U / g @ V / q, rtol=1e-14, what="A from the SUT")

@@ -11,8 +11,8 @@ from .ceads import CeadsInventory, read_ceads_inventory
 from .ceads_mrio import CeadsMrio, read_ceads_mrio
 from .nbs import NbsTable, read_nbs
 from ..global_readers import (ExiobaseTable, read_eora26, read_exiobase3, read_exiobase3_table, read_figaro, read_gloria,
-                              read_gloria_labels, read_oecd_icio)
+                              read_gloria_labels, read_gloria_sut, GloriaSut, read_oecd_icio)
 
 __all__ = ["read_nbs", "NbsTable", "read_ceads_inventory", "CeadsInventory", "read_ceads_mrio", "CeadsMrio",
            "read_exiobase3", "read_exiobase3_table", "ExiobaseTable", "read_oecd_icio",
-           "read_gloria", "read_gloria_labels", "read_eora26", "read_figaro"]
+           "read_gloria", "read_gloria_labels", "read_gloria_sut", "GloriaSut", "read_eora26", "read_figaro"]

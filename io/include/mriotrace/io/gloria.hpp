@@ -69,6 +69,23 @@ struct GloriaTable {
   std::vector<std::string> files;           ///< the csv files read
 };
 
+/// The supply-use form as published (regions without data dropped): U
+/// (products x industries) and V (industries x products), n x n sparse; Y the
+/// product rows of final demand (n x R*c); VA (R*v x n) and TQ (k x n) over the
+/// industry columns; YQ (k x R*c). Matrices not read are empty. Money in k.USD.
+struct GloriaSut {
+  std::vector<std::string> regions;          ///< kept regions (R')
+  SparseMatrix U, V;
+  Matrix Y, VA, TQ, YQ;
+  std::string year, version;
+  std::vector<std::string> dropped_regions;
+  std::vector<std::string> files;
+};
+
+/// Read GLORIA's supply-use tables (arguments as read_gloria; construct is not used).
+GloriaSut read_gloria_sut(const std::string& mrio, const std::string& satellites, const GloriaLabels& labels,
+                          const GloriaOptions& options = {});
+
 /// Read GLORIA: `mrio` is GLORIA_MRIOs_<version>_<year>.zip or its folder,
 /// `satellites` GLORIA_SatelliteAccounts_0<version>_<year>.zip or its folder
 /// ("" = none). (Python's read_gloria finds both and the ReadMe in one folder.)
