@@ -842,7 +842,7 @@ TEST(ScenarioToml, ErrorsNameFileLineScenarioAndParameter) {
 }
 
 TEST(ScenarioToml, ExampleFilesRunOnTheSyntheticSystem) {
-  const auto examples = std::filesystem::path(__FILE__).parent_path().parent_path().parent_path() / "datasets" / "scenarios";
+  const auto examples = std::filesystem::path(MRIOTRACE_SOURCE_DIR) / "datasets" / "scenarios";
   const MrioSystem sys = datasets::china_synthetic();
   LeontiefSolver solver(sys.A());
   const BaseResults base = compute_base(sys, solver);
