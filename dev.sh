@@ -17,11 +17,11 @@ APT_PACKAGES=(
   build-essential pkg-config
   libeigen3-dev libopenblas-dev libsuitesparse-dev libtbb-dev libhdf5-dev
   libopenmpi-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
-  libtomlplusplus-dev openmpi-bin libzip-dev libcsv-dev
+  libtomlplusplus-dev openmpi-bin libzip-dev libexpat1-dev libcsv-dev
 )
 PIP_PACKAGES=(
   "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
-  numpy scipy pandas h5py pytest pymrio matplotlib tqdm pint python-calamine xlsxwriter
+  numpy scipy pandas h5py pytest pymrio matplotlib tqdm pint python-calamine xlsxwriter requests platformdirs
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

@@ -11,9 +11,12 @@ satellite/ and impacts/ F, F_Y, unit); A.txt and S.txt are left out so that
 pymrio does not parse tables the native reader skips.
 
 Each reader runs in its own fresh Python process, one after the other, on
-the same file; the child reports its wall time (reading only, after imports)
-and its peak RSS right after reading (getrusage(RUSAGE_SELF).ru_maxrss,
-imports included, with the RSS after imports for reference), then sums of F
+the same file, --repeat times (default 3) in alternating order, so that both
+see the same share of whatever else the machine is doing; the figures are the
+medians of the repeats. The child reports its wall time (reading only, after imports)
+and its peak RSS right after reading (VmHWM of /proc/self/status, imports
+included, with the peak after imports for reference; not getrusage's
+ru_maxrss, which inherits the parent's peak through fork and exec), then sums of F
 and Y that must agree between the two. Results: bench/results/readers-global-<date>-<host>.{json,md}.
 """
 
@@ -25,6 +28,7 @@ import json
 import os
 import platform
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -36,23 +40,33 @@ sys.path.insert(0, str(HERE.parent / "tests" / "python"))
 SHAPE = dict(regions=49, sectors=200, categories=7, stressors=1104, impacts=126, density=0.10)
 
 CHILD = r"""
-import json, resource, sys, time
+import json, sys, time
 which, path = sys.argv[1], sys.argv[2]
+
+def hwm_mb():
+    # VmHWM is the peak RSS of this process image: it starts afresh at exec,
+    # where getrusage's ru_maxrss carries the forking parent's peak over.
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    raise SystemExit("no VmHWM in /proc/self/status")
+
 if which == "mriotrace":
     import mriotrace
     read = lambda p: mriotrace.read_exiobase3(p)
 else:
     import pymrio
     read = lambda p: pymrio.parse_exiobase3(p)
-rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+rss0 = hwm_mb()
 t = time.perf_counter()
 io = read(path)
 wall = time.perf_counter() - t
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # before the checks below allocate
+peak = hwm_mb()  # before the checks below allocate
 ext = io.satellite
 F = ext.F
-out = {"wall_s": wall, "peak_rss_mb": peak / 1024,
-       "rss_after_imports_mb": rss0 / 1024, "n": int(io.Y.shape[0]), "k_satellite": int(F.shape[0]),
+out = {"wall_s": wall, "peak_rss_mb": peak,
+       "rss_after_imports_mb": rss0, "n": int(io.Y.shape[0]), "k_satellite": int(F.shape[0]),
        "checksum_F": float(F.to_numpy().sum()), "checksum_Y": float(io.Y.to_numpy().sum())}
 print(json.dumps(out))
 """
@@ -84,19 +98,39 @@ def run_child(which: str, path: Path) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
+def median_run(rs: list) -> dict:
+    """Medians of the timing and memory figures over repeats; checksums must not vary."""
+    out = dict(rs[0])
+    for key in ("wall_s", "peak_rss_mb", "rss_after_imports_mb"):
+        out[key] = statistics.median(r[key] for r in rs)
+    out["wall_s_runs"] = [r["wall_s"] for r in rs]
+    out["peak_rss_mb_runs"] = [r["peak_rss_mb"] for r in rs]
+    for key in ("checksum_F", "checksum_Y"):
+        if len({r[key] for r in rs}) != 1:
+            raise SystemExit(f"{key} differs between repeats of the same reader: {[r[key] for r in rs]}")
+    return out
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     default_cache = os.environ.get("MRIOTRACE_BENCH_CACHE", str(Path.home() / ".cache" / "mriotrace-bench"))
     ap.add_argument("--cache", default=default_cache, help="where the generated zip is kept")
     ap.add_argument("--out", default=str(HERE / "results"), help="results folder")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each reader (medians are reported)")
     args = ap.parse_args()
+    if args.repeat < 1:
+        ap.error("--repeat must be >= 1")
 
     path = generate(Path(args.cache))
-    results = {}
-    for which in ("mriotrace", "pymrio"):
-        print(f"reading with {which} ...", flush=True)
-        results[which] = run_child(which, path)
-        print(f"  {results[which]['wall_s']:.1f} s, peak RSS {results[which]['peak_rss_mb']:.0f} MB", flush=True)
+    runs = {"mriotrace": [], "pymrio": []}
+    for i in range(args.repeat):
+        order = ("mriotrace", "pymrio") if i % 2 == 0 else ("pymrio", "mriotrace")
+        for which in order:
+            print(f"[{i + 1}/{args.repeat}] reading with {which} ...", flush=True)
+            r = run_child(which, path)
+            runs[which].append(r)
+            print(f"  {r['wall_s']:.1f} s, peak RSS {r['peak_rss_mb']:.0f} MB", flush=True)
+    results = {which: median_run(rs) for which, rs in runs.items()}
     m, p = results["mriotrace"], results["pymrio"]
     same = (abs(m["checksum_F"] - p["checksum_F"]) <= 1e-9 * abs(p["checksum_F"])
             and abs(m["checksum_Y"] - p["checksum_Y"]) <= 1e-9 * abs(p["checksum_Y"]))
@@ -106,7 +140,8 @@ def main() -> int:
     date = dt.date.today().isoformat()
     summary = {
         "benchmark": "readers-global", "date": date, "host": host, "cpus": os.cpu_count(),
-        "python": platform.python_version(), "command": "python bench/bench_readers_global.py",
+        "python": platform.python_version(), "command": f"python bench/bench_readers_global.py --repeat {args.repeat}",
+        "repeat": args.repeat,
         "file": {"path": str(path), "bytes": path.stat().st_size, **SHAPE},
         "results": results, "speedup": speedup, "peak_memory_ratio": memory_ratio, "same_sums": same,
         "targets": {"speedup_min": 10, "peak_memory_ratio_max": 0.25},
@@ -119,17 +154,19 @@ def main() -> int:
     md = [
         f"# Reading EXIOBASE 3 (generated, full size): mriotrace vs pymrio ({date}, {host})",
         "",
-        f"Command: `python bench/bench_readers_global.py` (one run of each, fresh processes, same file).",
+        f"Command: `python bench/bench_readers_global.py --repeat {args.repeat}` ({args.repeat} runs of each in "
+        "alternating order, fresh processes, same file; medians, all runs in the json).",
         f"File: generated {path.name}, {path.stat().st_size / 2**20:.0f} MiB zip; 49 regions x 200 products "
         f"(n = 9,800), 7 categories, {SHAPE['stressors']} satellite + {SHAPE['impacts']} impact rows, "
         f"Z {SHAPE['density']:.0%} nonzero.",
         "",
-        "| reader | wall time (s) | peak RSS (MB) | RSS after imports (MB) |",
-        "|---|---:|---:|---:|",
+        "| reader | wall time (s), median | runs (s) | peak RSS (MB), median | RSS after imports (MB) |",
+        "|---|---:|---|---:|---:|",
     ]
     for which, r in results.items():
         label = "mriotrace.read_exiobase3" if which == "mriotrace" else "pymrio.parse_exiobase3"
-        md.append(f"| {label} | {r['wall_s']:.1f} | {r['peak_rss_mb']:.0f} | {r['rss_after_imports_mb']:.0f} |")
+        runs_s = ", ".join(f"{w:.1f}" for w in r["wall_s_runs"])
+        md.append(f"| {label} | {r['wall_s']:.1f} | {runs_s} | {r['peak_rss_mb']:.0f} | {r['rss_after_imports_mb']:.0f} |")
     md += [
         "",
         f"Speed-up: **{speedup:.1f}x** (target >= 10x). Peak memory: **{memory_ratio:.2f}** of pymrio's "

@@ -15,6 +15,9 @@ namespace mriotrace::cli {
 /// (replacing this process by the Python importer) and is a no-op otherwise.
 std::function<void()> add_import_command(CLI::App& app);
 
+/// Registers `datasets` (fetch, list: python -m mriotrace.downloads) the same way.
+std::function<void()> add_datasets_command(CLI::App& app);
+
 /// Replaces this process by `python -c ...` calling module.function(arguments)
 /// (its return value is the exit code), with the interpreter beside this
 /// program ($MRIOTRACE_PYTHON overrides). `command` names the CLI command in

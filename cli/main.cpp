@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
   const BatchCommands batch = add_batch_commands(app);  // batch run, batch merge, sda
 
   const auto run_import = add_import_command(app);  // import china-national | ceads-mrio (Python readers)
-  const ImportDbCommand import_db = add_import_db_command(app);  // import-db exiobase3
+  const ImportDbCommand import_db = add_import_db_command(app);  // import-db exiobase3 | wiod2016
+  const auto run_datasets = add_datasets_command(app);  // datasets fetch | list (Python downloader)
   const FootprintSplitCommand footprint_split = add_footprint_split_command(app);
 
   ScenarioRunOptions scen;
@@ -224,6 +225,7 @@ int main(int argc, char** argv) {
     if (cmd_scen_run->parsed()) run_scenario_command(scen);
     batch.run();
     run_import();
+    run_datasets();
     import_db.run();
     footprint_split.run();
   } catch (const UsageError& e) {

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from ._core import FileError, InputError
 
@@ -231,23 +232,26 @@ def aggregate(system, regions=None, sectors=None, *, by="equal", name: str | Non
         Wr.columns = R
     if sectors is None:
         Ws.columns = S
-    W = np.kron(Wr.to_numpy(), Ws.to_numpy())                      # (n, n')
+    # W is sparse: a global database's n x n' weights would be dense GBs (EXIOBASE: 9,800 x n'),
+    # and Z stays sparse through W' Z W.
+    W = sp.csr_array(sp.kron(sp.csr_array(Wr.to_numpy()), sp.csr_array(Ws.to_numpy())))  # (n, n')
     c = len(system.get_Y_categories())
-    Wy = np.kron(Wr.to_numpy(), np.eye(c))                          # (R c, R' c)
-    Z = W.T @ (system.Z_sparse @ W)
-    x = W.T @ system.x.to_numpy()[:, 0]
-    Y = W.T @ system.Y.to_numpy() @ Wy
+    Wy = sp.csr_array(sp.kron(sp.csr_array(Wr.to_numpy()), sp.eye_array(c)))             # (R c, R' c)
+    Wt = sp.csr_array(W.T)
+    Z = sp.csc_array(Wt @ (system.Z_sparse @ W))
+    x = Wt @ system.x.to_numpy()[:, 0]
+    Y = np.asarray((Wt @ system.Y.to_numpy()) @ Wy)
     exts = {}
     for inst in system.extensions_instance_names:
         ext = system.extension(inst)
         if ext._value_added:
             continue
         F_Y = ext.F_Y
-        exts[inst] = dict(F=ext.F.to_numpy() @ W, F_Y=None if F_Y is None else F_Y.to_numpy() @ Wy,
+        exts[inst] = dict(F=np.asarray(ext.F.to_numpy() @ W), F_Y=None if F_Y is None else np.asarray(F_Y.to_numpy() @ Wy),
                           stressors=ext.get_rows(), unit=list(ext.unit["unit"]), name=ext.name)
     v = system.v
-    out = MRIOSystem.from_arrays(Wr.columns, Ws.columns, system.get_Y_categories(), Z=np.asarray(Z), x=x, Y=Y,
-                                 extensions=exts, v=None if v is None else W.T @ v.to_numpy(),
+    out = MRIOSystem.from_arrays(Wr.columns, Ws.columns, system.get_Y_categories(), Z=Z, x=x, Y=Y,
+                                 extensions=exts, v=None if v is None else Wt @ v.to_numpy(),
                                  monetary_unit=system.monetary_unit, name=name or f"{system.name} (aggregated)")
     total_before, total_after = float(system.x.to_numpy().sum()), float(x.sum())
     # W's rows sum to 1, so the total is kept up to the round-off of n additions

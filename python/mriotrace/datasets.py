@@ -1,5 +1,6 @@
 """Systems: synthetic ones (the generator, the firm network, china_synthetic) and real China
-(china_demo, shipped; china_national, from the NBS and CEADs files)."""
+(china_demo, shipped; china_national, from the NBS and CEADs files); :func:`fetch` downloads the
+published global databases into the user cache (:mod:`mriotrace.downloads`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import _core
+from .downloads import fetch, registry  # noqa: F401  (mriotrace.datasets.fetch)
 from .system import MRIOSystem
 
 

@@ -1,7 +1,8 @@
-// Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3, GLORIA, Eora26, OECD ICIO, FIGARO) and the synthetic datasets.
+// Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3, GLORIA, Eora26, OECD ICIO, WIOD 2016, FIGARO) and the synthetic datasets.
 // File errors surface as mriotrace.FileError (an OSError).
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
 #include <nanobind/stl/vector.h>
 
 #include <optional>
@@ -17,6 +18,7 @@
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/oecd_icio.hpp"
 #include "mriotrace/io/useeio.hpp"
+#include "mriotrace/io/wiod2016.hpp"
 
 namespace nb = nanobind;
 using namespace nb::literals;
@@ -297,6 +299,32 @@ void bind_io(nb::module_& m) {
       },
       "path"_a, "year"_a = "", "threads"_a = 0,
       "Read an OECD ICIO 2023 csv (or a zip of them): dict(system, file, year, merged).");
+
+  m.def(
+      "read_wiod2016",
+      [](const std::string& path, const std::string& sheet,
+         const std::vector<std::tuple<std::string, std::string, std::string>>& env) {
+        io::WiodOptions options;
+        options.sheet = sheet;
+        for (const auto& [file, name, unit] : env) options.env.push_back({file, name, unit});
+        io::WiodTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_wiod2016(path, options);
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["year"] = table.year;
+        d["sheet"] = table.sheet;
+        d["sector_names"] = nb::cast(table.sector_names);
+        d["category_names"] = nb::cast(table.category_names);
+        d["factor_rows"] = nb::cast(table.factor_rows);
+        d["max_imbalance"] = table.max_imbalance;
+        d["imbalance"] = table.imbalance;
+        return d;
+      },
+      "path"_a, "sheet"_a = "", "env"_a = std::vector<std::tuple<std::string, std::string, std::string>>{},
+      "Read a WIOD 2016 WIOT .xlsx (env: [(workbook, name, unit)]): dict(system, year, sheet, sector_names, "
+      "category_names, factor_rows, max_imbalance, imbalance).");
 
   const datasets::GeneratorOptions defaults;  // keep the Python defaults in sync with C++
   m.def(
