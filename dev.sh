@@ -22,6 +22,7 @@ APT_PACKAGES=(
 PIP_PACKAGES=(
   "cmake>=3.25" ninja "nanobind>=2" "scikit-build-core>=0.10"
   numpy scipy pandas h5py pytest pymrio matplotlib tqdm pint python-calamine xlsxwriter requests platformdirs
+  pyarrow xarray  # tidy exports of results (to_parquet, to_xarray); optional at run time
 )
 
 log() { printf '\033[1m[dev.sh]\033[0m %s\n' "$*" >&2; }

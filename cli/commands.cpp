@@ -57,6 +57,7 @@ void run_info(const InfoOptions& o) {
   std::string results;
   for (const auto& name : info.result_names) results += (results.empty() ? "" : ", ") + name;
   row("results", info.result_names.empty() ? "none" : results);
+  if (info.spa_paths >= 0) row("paths", thousands(info.spa_paths) + " (structural path analysis, /tracing/spa)");
 }
 
 void run_footprint(const FootprintOptions& o) {

@@ -465,8 +465,9 @@ void write_atomically(const std::string& path, Body&& body) {
 
 class Reader {
  public:
-  /// Opens `path` read-only and checks that it is an mriotrace file this build can read.
-  explicit Reader(const std::string& path) : ctx_(path, false) {
+  /// Opens `path` read-only and checks that it is an mriotrace file this build can read
+  /// (`check_root` false: only opens it, for file_format(), which reports what the root says).
+  explicit Reader(const std::string& path, bool check_root = true) : ctx_(path, false) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::exists(path, ec)) ctx_.fail("no such file");
@@ -495,7 +496,7 @@ class Reader {
       ctx_.fail("the HDF5 file cannot be opened: it is truncated or corrupt");
     }
     file_ = Hid(file, H5Fclose);
-    check_format();
+    if (check_root) check_format();
   }
 
   /// Opens a file image (the bytes of an .h5 file held in memory) read-only
@@ -1020,6 +1021,7 @@ void encode(Encoder& e, const FileInfo& f) {
   e.labels(f.labels);
   e.u64(static_cast<std::uint64_t>(f.nnz_A));
   e.strs(f.result_names);
+  e.u64(static_cast<std::uint64_t>(f.spa_paths));
 }
 void decode(Decoder& d, FileInfo& f) {
   f.format_version = static_cast<int>(d.u64());
@@ -1028,7 +1030,10 @@ void decode(Decoder& d, FileInfo& f) {
   f.labels = d.labels();
   f.nnz_A = static_cast<Index>(d.u64());
   f.result_names = d.strs();
+  f.spa_paths = static_cast<Index>(d.u64());
 }
+void encode(Encoder& e, const std::string& s) { e.str(s); }
+void decode(Decoder& d, std::string& s) { s = d.str(); }
 
 /// Seconds and bytes a guarded read may take (MRIOTRACE_HDF5_GUARD_SECONDS
 /// overrides the time; MRIOTRACE_HDF5_GUARD=0 switches the guard off).
@@ -1284,6 +1289,10 @@ FileInfo inspect_unguarded(const std::string& path) {
     info.nnz_A = d.size() == 1 ? static_cast<Index>(d[0]) : 0;
   }
   if (r.exists("/results")) info.result_names = r.children("/results");
+  if (r.exists("/tracing/spa/values")) {
+    const Dims d = r.dims("/tracing/spa/values");
+    info.spa_paths = d.size() == 1 ? static_cast<Index>(d[0]) : 0;
+  }
   return info;
 }
 }  // namespace
@@ -1315,6 +1324,14 @@ std::vector<NamedAccounts> load_results(const std::string& path) {
 
 FileInfo inspect(const std::string& path) {
   return guarded<FileInfo>(path, [&] { return inspect_unguarded(path); });
+}
+
+std::string file_format(const std::string& path) {
+  return guarded<std::string>(path, [&] {
+    Session session;
+    const Reader r(path, false);
+    return r.has_attr("/", "format") ? r.attr_string("/", "format") : std::string();
+  });
 }
 
 }  // namespace mriotrace::io

@@ -331,6 +331,21 @@ class ScenarioResult:
             return out
         raise ValueError(f'what = {what!r}; expected "regions", "targets" or "sectors"')
 
+    def to_xarray(self, what: str = "regions"):
+        """:meth:`to_frame` as an xarray.Dataset, one variable per metric (mriotrace.export)."""
+        from . import export
+        return export.frame_xarray(self.to_frame(what), **export.SCENARIO_XARRAY[what])
+
+    def to_parquet(self, path, what: str = "regions") -> None:
+        """:meth:`to_frame` as a Parquet file (pyarrow)."""
+        from . import export
+        export.write_parquet(self.to_frame(what), path)
+
+    def to_csv(self, path, what: str = "regions") -> None:
+        """:meth:`to_frame` as CSV (read back exactly with ``mriotrace.export.read_csv``)."""
+        from . import export
+        export.write_csv(self.to_frame(what), path)
+
     def _padded(self, base) -> np.ndarray:
         """A base vector per (region, sector) in the scenario's shape: split-off sectors are 0."""
         b = np.asarray(base).reshape(len(self._regions), -1)

@@ -636,6 +636,13 @@ class MRIOSystem:
                 "direct": pd.DataFrame(out["direct"], index=rows, columns=idx),
                 "x": pd.Series(out["x"], index=idx, name="indout")}
 
+    def results(self):
+        """The accounts of the last calc_all as a :class:`mriotrace.results.AccountsResults`
+        (the tables ``mriotrace.load_results`` gives for a saved file; tidy exports
+        ``to_frame``, ``to_parquet``, ``to_csv``, ``to_xarray``)."""
+        from .results import AccountsResults
+        return AccountsResults.from_system(self)
+
     # ------------------------------------------------------------ conversion
     def save(self, path) -> None:
         """Write the system and any computed accounts to an HDF5 file (atomically)."""

@@ -137,6 +137,16 @@ class SPAResult:
         """:func:`plot_paths` of this result."""
         return plot_paths(self, top=top, **kwargs)
 
+    def to_parquet(self, path) -> None:
+        """The paths as a flat table (``mriotrace.export.spa_frame``) in a Parquet file (pyarrow)."""
+        from . import export
+        export.write_parquet(export.spa_frame(self), path)
+
+    def to_csv(self, path) -> None:
+        """The paths as a flat table (``mriotrace.export.spa_frame``) in a CSV file."""
+        from . import export
+        export.write_csv(export.spa_frame(self), path)
+
 
 def spa(system, stressor: str | None = None, *, region=None, product=None, y=None, s=None, tau: float = 1e-4,
         absolute: bool = False, max_depth: int = 8, max_paths: int = 10_000_000, keep: int = 100_000,
@@ -165,19 +175,15 @@ def spa(system, stressor: str | None = None, *, region=None, product=None, y=Non
     return _spa_result(system, raw, name, unit, what, [str(f) for f in (csv, h5) if f is not None])
 
 
-def _spa_result(system, raw: dict, name: str, unit: str, what: str, files: list) -> SPAResult:
-    offsets = np.asarray(raw["offsets"])
-    depths = np.asarray(raw["depths"])
-    nodes = np.asarray(raw["nodes"])
-    inten = np.asarray(raw["intensities"])
-    coef = np.asarray(raw["coefficients"])
-    values = np.asarray(raw["values"])
-    idx = system.get_index()
-    labels = list(idx)
+def _paths_frame(labels: list, values, depths, offsets, nodes, total: float, name: str, unit: str,
+                 intensities=None, coefficients=None) -> pd.DataFrame:
+    """SPAResult.paths from flat arrays (path p's nodes: nodes[offsets[p]:offsets[p+1]], emitter
+    first; labels: the (region, sector) of each system index). intensities and coefficients are
+    columns only when given (a spa() run has them; a paths file does not store them)."""
+    values, depths, offsets, nodes = (np.asarray(a) for a in (values, depths, offsets, nodes))
     P = len(values)
     path_nodes = [tuple(int(j) for j in nodes[offsets[p]:offsets[p + 1]]) for p in range(P)]
-    total = raw["total"]
-    df = pd.DataFrame({
+    cols = {
         "value": values,
         "share": values / total if total != 0 else np.zeros(P),
         "depth": depths.astype(int),
@@ -186,13 +192,23 @@ def _spa_result(system, raw: dict, name: str, unit: str, what: str, files: list)
         "final_region": [labels[p[-1]][0] for p in path_nodes],
         "final_sector": [labels[p[-1]][1] for p in path_nodes],
         "path": [tuple(labels[j] for j in p) for p in path_nodes],
-        "intensities": [tuple(inten[offsets[p]:offsets[p + 1]]) for p in range(P)],
-        "coefficients": [tuple(coef[offsets[p] - p:offsets[p + 1] - p - 1]) for p in range(P)],
-        "nodes": path_nodes,
-    })
+    }
+    if intensities is not None:
+        inten, coef = np.asarray(intensities), np.asarray(coefficients)
+        cols["intensities"] = [tuple(inten[offsets[p]:offsets[p + 1]]) for p in range(P)]
+        cols["coefficients"] = [tuple(coef[offsets[p] - p:offsets[p + 1] - p - 1]) for p in range(P)]
+    cols["nodes"] = path_nodes
+    df = pd.DataFrame(cols)
     df.index.name = "rank"
     df.attrs["unit"] = unit
     df.attrs["stressor"] = name
+    return df
+
+
+def _spa_result(system, raw: dict, name: str, unit: str, what: str, files: list) -> SPAResult:
+    total = raw["total"]
+    df = _paths_frame(list(system.get_index()), raw["values"], raw["depths"], raw["offsets"], raw["nodes"], total,
+                      name, unit, raw["intensities"], raw["coefficients"])
     cov = pd.Series(np.asarray(raw["coverage_by_depth"]), index=pd.RangeIndex(len(raw["coverage_by_depth"]),
                                                                               name="depth"), name="coverage")
     return SPAResult(stressor=name, unit=unit, demand=what, total=total, threshold=raw["threshold"],

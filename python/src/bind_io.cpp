@@ -120,9 +120,20 @@ void bind_io(nb::module_& m) {
         d["labels"] = nb::cast(std::move(info.labels));
         d["nnz_A"] = info.nnz_A;
         d["result_names"] = nb::cast(info.result_names);
+        d["spa_paths"] = info.spa_paths;
         return d;
       },
       "path"_a, "Summary of a file without reading the matrices (dict).");
+
+  m.def(
+      "file_format",
+      [](const std::string& path) {
+        nb::gil_scoped_release release;
+        return io::file_format(path);
+      },
+      "path"_a,
+      "The root attribute \"format\" of an HDF5 file (\"mriotrace\", \"mriotrace-batch\", ... or \"\"), read "
+      "under the guard; OSError for a missing, non-HDF5 or damaged file.");
 
   m.attr("FORMAT_VERSION") = io::kFormatVersion;
 

@@ -373,6 +373,35 @@ TEST_F(Hdf5Test, ResultsOnlyFileHasLabelsButNoSystem) {
   H5Fclose(f);
 }
 
+TEST_F(Hdf5Test, FileFormatReportsTheRootFormatOfAnyHdf5File) {
+  // What tells a batch results file (its own format name) from systems and
+  // results before a reader checks the version.
+  const MrioSystem s = hand_built_system();
+  const auto p = path("system.h5");
+  io::save(p, s);
+  EXPECT_EQ(io::file_format(p), "mriotrace");
+  EXPECT_EQ(io::inspect(p).spa_paths, -1);  // no /tracing/spa
+  const auto other = path("other.h5");
+  hid_t f = H5Fcreate(other.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+  hid_t type = H5Tcopy(H5T_C_S1);
+  H5Tset_size(type, 15);
+  hid_t space = H5Screate(H5S_SCALAR);
+  hid_t attr = H5Acreate2(f, "format", type, space, H5P_DEFAULT, H5P_DEFAULT);
+  H5Awrite(attr, type, "mriotrace-batch");
+  H5Aclose(attr);
+  H5Sclose(space);
+  H5Tclose(type);
+  H5Fclose(f);
+  EXPECT_EQ(io::file_format(other), "mriotrace-batch");
+  expect_error<FileError>([&] { io::inspect(other); }, {other, "foreign HDF5 file"});
+  const auto bare = path("bare.h5");
+  H5Fclose(H5Fcreate(bare.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT));
+  EXPECT_EQ(io::file_format(bare), "");
+  std::ofstream(path("text.h5")) << "not hdf5\n";
+  expect_error<FileError>([&] { io::file_format(path("text.h5")); }, {"text.h5", "not an HDF5 file"});
+  expect_error<FileError>([&] { io::file_format(path("missing.h5")); }, {"missing.h5", "no such file"});
+}
+
 TEST_F(Hdf5Test, InspectReadsSummaryWithoutMatrices) {
   const MrioSystem s = hand_built_system();
   const auto p = path("inspect.h5");

@@ -78,7 +78,15 @@ struct FileInfo {
   Labels labels;
   Index nnz_A = 0;                  ///< nonzeros of A (0 if no system)
   std::vector<std::string> result_names;
+  Index spa_paths = -1;             ///< paths in /tracing/spa (a `spa -o x.h5` file), -1 if none
 };
 FileInfo inspect(const std::string& path);
+
+/// The root attribute "format" of an HDF5 file: "mriotrace" (systems and
+/// results), "mriotrace-batch" (batch results, io/batch_store.hpp), another
+/// tool's name, or "" when there is none. Read under the same guard as every
+/// read; FileError for a missing, non-HDF5 or damaged file. Tells the kinds
+/// of file apart before the matching reader checks its version.
+std::string file_format(const std::string& path);
 
 }  // namespace mriotrace::io
