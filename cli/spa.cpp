@@ -12,6 +12,7 @@
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/io/path_writer.hpp"
+#include "mriotrace/spa_report.hpp"
 #include "mriotrace/tracing.hpp"
 #include "util.hpp"
 
@@ -106,10 +107,6 @@ Index parse_product(const MrioSystem& sys, const std::string& text) {
   throw InputError("\"" + text + "\" does not start with a known region followed by '/'; expected REGION/SECTOR");
 }
 
-std::string node_name(const Labels& l, Index j) {
-  return l.regions[static_cast<size_t>(j / l.N())] + "/" + l.sectors[static_cast<size_t>(j % l.N())];
-}
-
 Index region_or_all(const MrioSystem& sys, const std::string& region) {
   return region.empty() ? -1 : sys.region_index(region);
 }
@@ -193,29 +190,8 @@ void run_spa(const SpaCli& o) {
   if (csv) csv->finish();
   if (h5) h5->finish(r);
 
-  std::cout << format("%s of %s: total %.6g %s\n", target.c_str(), what.c_str(),
-                      r.total, unit.c_str())
-            << format("paths >= %.4g %s (depth <= %d): %s found, coverage %.2f %%%s\n", r.threshold, unit.c_str(),
-                      r.max_depth, thousands(r.paths_found).c_str(), 100 * r.coverage,
-                      r.truncated ? (", TRUNCATED by " + r.truncation).c_str() : "")
-            << "coverage by depth:";
-  for (Index d = 0; d < r.coverage_by_depth.size(); ++d)
-    std::cout << format(" %lld: %.2f %%", static_cast<long long>(d), 100 * r.coverage_by_depth[d]);
-  std::cout << "\n\n";
-  if (!r.paths.empty()) {
-    std::cout << format("%4s %12s %7s %5s  %s\n", "rank", "value", "share", "depth",
-                        "path (emitter > ... > final product)");
-    for (size_t i = 0; i < r.paths.size(); ++i) {
-      const SpaPath& p = r.paths[i];
-      std::string path;
-      for (size_t t = 0; t < p.nodes.size(); ++t) {
-        if (t) path += " > ";
-        path += clip(node_name(l, p.nodes[t]), 48);
-      }
-      std::cout << format("%4zu %12.5g %6.2f%% %5d  %s\n", i + 1, p.value, 100 * p.value / r.total, p.depth(),
-                          path.c_str());
-    }
-  }
+  // The one formatter (core/src/spa_report.cpp), also SPAResult.report() in Python.
+  std::cout << spa_report(l, r, target, unit, what, r.paths.size());
   std::cerr << format("mriotrace: %s nodes expanded in %.3f s (%.3g nodes/s), setup %.3f s, total %.2f s%s\n",
                       thousands(r.nodes_expanded).c_str(), r.search_seconds,
                       r.search_seconds > 0 ? static_cast<double>(r.nodes_expanded) / r.search_seconds : 0.0,

@@ -65,29 +65,10 @@ class Stopwatch {
 /// One progress line on stderr (stdout stays clean for results).
 inline void progress(const std::string& what) { std::cerr << "mriotrace: " << what << std::endl; }
 
-/// printf into a std::string.
-template <class... Args>
-std::string format(const char* fmt, Args... args) {
-  const int len = std::snprintf(nullptr, 0, fmt, args...);
-  std::string out(static_cast<size_t>(len > 0 ? len : 0), '\0');
-  std::snprintf(out.data(), out.size() + 1, fmt, args...);
-  return out;
-}
-
-/// 1234567 -> "1,234,567".
-inline std::string thousands(Index value) {
-  std::string digits = std::to_string(value < 0 ? -value : value), out;
-  for (size_t i = 0; i < digits.size(); ++i) {
-    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
-    out += digits[i];
-  }
-  return value < 0 ? "-" + out : out;
-}
-
-/// Cut a label to `width` characters, marking the cut with "...".
-inline std::string clip(const std::string& s, size_t width) {
-  return s.size() <= width ? s : s.substr(0, width - 3) + "...";
-}
+/// printf into a string, 1,234,567 and clipped labels: the core's (text.hpp).
+using ::mriotrace::clip;
+using ::mriotrace::format;
+using ::mriotrace::thousands;
 
 /// Lines wrapped at 100 columns: the one implementation is the core's (text.hpp).
 using ::mriotrace::wrap_lines;

@@ -14,15 +14,17 @@ namespace {
 
 struct Multiple {
   const char* symbol;
-  double factor;  // in the family's base unit
+  double factor;      // in the family's base unit
+  bool pick = true;   // chosen by readable(); false: recognised as published, never chosen
 };
 using Family = std::vector<Multiple>;
 
 /// Families in increasing order; the first word of a unit is looked up here.
 const std::vector<Family>& families() {
   static const std::vector<Family> all = {
-      {{"g", 1e-6}, {"kg", 1e-3}, {"t", 1}, {"kt", 1e3}, {"Mt", 1e6}, {"Gt", 1e9}},
-      {{"kgce", 1e-3}, {"tce", 1}, {"ktce", 1e3}, {"Mtce", 1e6}, {"Gtce", 1e9}},
+      // Chinese statistics publish in units of 10^4 (wan): "10^4 t", "10^4 tce".
+      {{"g", 1e-6}, {"kg", 1e-3}, {"t", 1}, {"kt", 1e3}, {"10^4 t", 1e4, false}, {"Mt", 1e6}, {"Gt", 1e9}},
+      {{"kgce", 1e-3}, {"tce", 1}, {"ktce", 1e3}, {"10^4 tce", 1e4, false}, {"Mtce", 1e6}, {"Gtce", 1e9}},
       {{"kJ", 1e-6}, {"MJ", 1e-3}, {"GJ", 1}, {"TJ", 1e3}, {"PJ", 1e6}, {"EJ", 1e9}},
       {{"CNY", 1}, {"10^4 CNY", 1e4}, {"10^8 CNY", 1e8}},
       {{"USD", 1}, {"k.USD", 1e3}, {"M.USD", 1e6}, {"bn.USD", 1e9}},
@@ -64,7 +66,7 @@ ScaledValue readable(double value, const std::string& unit) {
   const double base = std::abs(value) * f[p.member].factor;
   size_t pick = 0;  // the largest multiple that keeps |value| >= 1; else the smallest
   for (size_t m = 0; m < f.size(); ++m)
-    if (base / f[m].factor >= 1) pick = m;
+    if (f[m].pick && base / f[m].factor >= 1) pick = m;
   return {value * f[p.member].factor / f[pick].factor, f[pick].symbol + p.rest};
 }
 

@@ -65,3 +65,8 @@ def decode(flat: str) -> tuple[str, list[str], tuple]:
     if len(level_names) != len(row):  # not one of ours: keep the whole name as one label
         return DEFAULT_EXTENSION, ["stressor"], (flat,)
     return _unescape(ext), level_names, row
+
+
+def row_name(row) -> str:
+    """A row label as text for reports and plots: ("emission_type1", "air") -> "emission_type1 / air"."""
+    return " / ".join(str(v) for v in row) if isinstance(row, tuple) else str(row)

@@ -232,6 +232,83 @@ class BatchResults:
             cols[f"effect_{fct}"] = eff[i].ravel()
         return pd.DataFrame(cols, index=index)
 
+    def to_frame(self, account: str = "D_cba_reg", stressor: str | None = None) -> pd.DataFrame:
+        """Tidy table of every grid item: system, scenario, draw (-1 = unperturbed), region (Q: region
+        and demand_region), account, stressor, value; failed items are left out."""
+        name = self.stressors[self._stressor(stressor)]
+        d = self.draws(account, name)
+        ok = self._grid_rows()["status"].to_numpy() == "ok"
+        long = d[ok].stack(list(range(d.columns.nlevels)), future_stack=True).rename("value").reset_index()
+        long.insert(long.columns.get_loc("value"), "account", account)
+        long.insert(long.columns.get_loc("value"), "stressor", name)
+        return long
+
+    def report(self, account: str | None = None, stressor: str | None = None) -> str:
+        """A readable summary: items done / failed, the labels, and per (system, scenario) the
+        `account` (default: D_cba_reg, else the first kept) of `stressor` summed over regions:
+        the unperturbed value and, with draws, median and 95 % interval over the draws, the change
+        from the base scenario of the same draw, and P(target met). Units are those of the job's
+        systems (the results file does not record them)."""
+        from .units import number
+
+        account = account or ("D_cba_reg" if "D_cba_reg" in self.accounts else self.accounts[0])
+        if account not in self.accounts:
+            raise KeyError(f"account {account!r} is not in {str(self.path)!r}; kept: {self.accounts}")
+        stressors = [stressor] if stressor is not None else self.stressors
+        g = self._grid_rows()
+        done = len(self.items)
+        lines = [f"batch results {str(self.path)!r}: {'complete' if self.complete else 'PARTIAL'}, {done} of "
+                 f"{self.attrs.get('total_items')} items done, {len(self.failures)} failed",
+                 f"  systems: {', '.join(self.systems)}; scenarios: {', '.join(self.scenarios)}; "
+                 f"{len(self.regions)} regions; accounts kept: {', '.join(self.accounts)}"]
+        draws = sorted(set(int(v) for v in g["draw"]) - {-1})
+        targets = self.target()
+        for name in stressors:
+            d = self.draws(account, name)
+            totals = d.sum(axis=1, min_count=1)
+            lines.append("")
+            head = f"{account} of {name}" + (", summed over regions" if account != "Q" else ", all flows")
+            lines.append(head + (f" ({len(draws)} draws: median [2.5 %, 97.5 %])" if draws else ""))
+            rows = []
+            for sys_name in self.systems:
+                for sc in self.scenarios:
+                    key = (sys_name, sc)
+                    if key not in totals.index.droplevel("draw"):
+                        continue
+                    t = totals.loc[key]
+                    base = totals.loc[(sys_name, self.scenarios[0])] if sc != self.scenarios[0] else None
+                    cell = [sys_name, sc, number(t.get(-1, np.nan))]
+                    if draws:
+                        v = t.drop(-1, errors="ignore").dropna()
+                        cell.append(f"{number(v.median())} [{number(v.quantile(0.025))}, {number(v.quantile(0.975))}]"
+                                    if len(v) else "n/a")
+                        if base is not None:
+                            dv = (t - base).drop(-1, errors="ignore").dropna()
+                            cell.append(f"{number(dv.median(), sign=True)} [{number(dv.quantile(0.025), sign=True)}, "
+                                        f"{number(dv.quantile(0.975), sign=True)}]" if len(dv) else "n/a")
+                        else:
+                            cell.append("")
+                    if targets is not None and key in targets.index:
+                        cell.append(f"{100 * targets.loc[key, 'p_met']:.0f} %")
+                    rows.append(cell)
+            header = ["system", "scenario", "unperturbed"] + (["over the draws", "change from base"] if draws else [])
+            if targets is not None:
+                header.append("P(target met)")
+            widths = [max(len(str(r[i])) for r in rows + [header]) for i in range(len(header))]
+            for r in [header] + rows:
+                lines.append("  " + "  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
+                                              for i, (c, w) in enumerate(zip(r, widths))).rstrip())
+        for _, f in self.failures.head(5).iterrows():
+            lines.append(f"failed item {f.name}: {f['message']}")
+        if len(self.failures) > 5:
+            lines.append(f"... and {len(self.failures) - 5} more failed items (BatchResults.failures)")
+        return "\n".join(lines) + "\n"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.report().rstrip())}</pre>"
+
     def _stressor(self, stressor: str | None) -> int:
         if stressor is None:
             if len(self.stressors) != 1:

@@ -184,7 +184,7 @@ def china_national(year: int, sectors: int = 153, data_dir=None, *, fuels: bool 
         H[cats.index(hh_cat[h]), j] = 1.0
 
     def extension(F47, FH, rows, name):
-        return dict(F=F47.to_numpy() @ W.to_numpy(), F_Y=FH.to_numpy() @ H.T, stressors=rows, unit=ceads.UNIT,
+        return dict(F=F47.to_numpy() @ W.to_numpy(), F_Y=FH.to_numpy() @ H.T, stressors=rows, unit=inv.unit,
                     name=name)
 
     F, FY = inv.stressors(fuels=False)
@@ -196,7 +196,7 @@ def china_national(year: int, sectors: int = 153, data_dir=None, *, fuels: bool 
     name = f"China {year} (NBS {sectors} sectors{note})"
     system = MRIOSystem.from_arrays(["China"], table.labels(), cats, Z=table.Z.to_numpy(), x=table.x.to_numpy(),
                                     Y=table.Y.to_numpy(), extensions=exts, v=table.v.to_numpy(),
-                                    monetary_unit="10^4 CNY", name=name)
+                                    monetary_unit=table.monetary_unit, name=name)
     system.metadata = {
         "source": "REAL data: NBS input-output table + CEADs national CO2 inventory",
         "nbs_file": str(nbs_path), "ceads_file": str(ceads_path), "year": year, "co2_year": inv_year,

@@ -24,7 +24,6 @@ factorisation; ``result.path`` says which path was used.
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -504,68 +503,9 @@ class ScenarioResult:
 
     # ----- plot
     def waterfall(self, stressor: str | None = None, by: str = "region", top: int = 10, ax=None):
-        """Waterfall of the change of production-based emissions from base to scenario total.
+        """Waterfall of the change of production-based emissions from base to scenario:
+        :func:`mriotrace.plot.waterfall` (by "region", "sector" or "region_sector"; the `top` largest
+        changes, the rest as "other", then the net change). Returns the matplotlib Axes."""
+        from . import plot
 
-        by: "region" (dPBA per region), "sector" (direct emission change summed over regions) or
-        "region_sector" (per (region, sector)); the `top` largest changes get their own bar, the
-        rest one "other" bar. Returns the matplotlib Axes.
-        """
-        import matplotlib.pyplot as plt
-
-        name = stressor if stressor is not None else self._stressors[0]
-        if name not in self._stressors:
-            raise ValueError(f"unknown stressor {name!r}; known: {list(self._stressors)}")
-        i = self._stressors.get_loc(name)
-        if by == "region":
-            parts = self.dpba.loc[name]
-        elif by == "sector":
-            parts = self.dF.loc[name].groupby(level="sector").sum()
-        elif by == "region_sector":
-            parts = self.dF.loc[name]
-            parts.index = [f"{r} | {s}" for r, s in parts.index]
-        else:
-            raise ValueError(f'by = {by!r}; expected "region", "sector" or "region_sector"')
-        parts = parts[parts != 0]
-        order = parts.abs().sort_values(ascending=False).index
-        shown = parts[order[:top]]
-        other = parts[order[top:]].sum()
-        if len(order) > top:
-            shown = pd.concat([shown, pd.Series({"other": other})])
-        base_total = float(np.asarray(self._base.pba)[i].sum())
-        total = base_total + float(np.asarray(self._raw["dpba"])[i].sum())
-        if ax is None:
-            _, ax = plt.subplots(figsize=(max(7, 1.3 * (len(shown) + 2)), 5.5))
-        import textwrap
-        # Full labels, wrapped (never cut): every bar says what it is.
-        labels = (["base"] + [textwrap.fill(str(s), 16, break_on_hyphens=False, break_long_words=False)
-                              for s in shown.index] + ["scenario"])
-        # Bars float from the running total; base and scenario bars are drawn from a common floor
-        # close to the totals so the small changes stay visible.
-        steps = np.concatenate([[0.0], np.cumsum(shown.values)])
-        span = max(abs(steps).max(), abs(shown.values).max() if len(shown) else 0.0, 1e-300)
-        floor = min(base_total, total) - 2 * span
-        ax.bar(0, base_total - floor, bottom=floor, color="0.6")
-        for j, d in enumerate(shown.values, start=1):
-            # An edge keeps a bar too small for the axis visible as a line.
-            ax.bar(j, d, bottom=base_total + steps[j - 1], color="tab:red" if d > 0 else "tab:green",
-                   edgecolor="tab:red" if d > 0 else "tab:green", linewidth=1.2)
-            top = base_total + steps[j - 1] + max(d, 0.0)
-            ax.annotate(f"{d:+.3g}", (j, top), xytext=(0, 3), textcoords="offset points", ha="center",
-                        va="bottom", fontsize=8)
-        ax.bar(len(labels) - 1, total - floor, bottom=floor, color="0.3")
-        for j, v in ((0, base_total), (len(labels) - 1, total)):
-            ax.annotate(f"{v:.6g}", (j, v), xytext=(0, 3), textcoords="offset points", ha="center", va="bottom",
-                        fontsize=8)
-        ax.set_xticks(range(len(labels)), labels, fontsize=7)
-        ax.set_ylim(floor, max(base_total, total) + 1.5 * span)
-        ax.ticklabel_format(axis="y", style="plain", useOffset=False)
-        ax.grid(axis="y", color="0.9")
-        ax.set_axisbelow(True)
-        unit = self._units[i]
-        ax.set_ylabel(f"{name} [{unit}]" if unit else name)
-        ax.set_title(f"{self.name}\nchange of {name} (production-based): "
-                     f"{total - base_total:+.4g}{' ' + unit if unit else ''}", fontsize=10)
-        with warnings.catch_warnings():  # long labels may not fit; the figure is still usable
-            warnings.simplefilter("ignore", UserWarning)
-            ax.figure.tight_layout()
-        return ax
+        return plot.waterfall(self, stressor, by=by, top=top, ax=ax)

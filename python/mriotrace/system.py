@@ -413,9 +413,127 @@ class MRIOSystem:
 
     # ------------------------------------------------------------- properties
     def __repr__(self) -> str:
-        return (f"MRIOSystem {self.name!r}: {len(self._regions)} regions x {len(self._sectors)} sectors, "
-                f"{len(self._categories)} final-demand categories, extensions: "
+        R, N, c = len(self._regions), len(self._sectors), len(self._categories)
+        return (f"MRIOSystem {self.name!r}: {R} region{'s' * (R != 1)} x {N} sector{'s' * (N != 1)}, "
+                f"{c} final-demand categor{'ies' if c != 1 else 'y'}, extensions: "
                 f"{', '.join(self._extensions) or 'none'}")
+
+    # ---------------------------------------------------------------- reports
+    def _stressor_rows(self, stressors):
+        """[(extension, row label, unit)] of the named stressors (default: every stressor row)."""
+        out = []
+        for ext in self._extensions.values():
+            if ext._value_added:
+                continue
+            for row, unit in zip(ext.get_rows(), ext._units):
+                if stressors is None or row in stressors or str(row) in stressors:
+                    out.append((ext, row, unit))
+        if stressors is not None:
+            found = {str(r) for _, r, _ in out}
+            missing = [s for s in stressors if str(s) not in found]
+            if missing:
+                known = [r for e in self._extensions.values() if not e._value_added for r in e.get_rows()]
+                raise ValueError(f"unknown stressor(s) {missing}; known: {known[:20]}")
+        return out
+
+    def _accounts_ready(self, sector_level: bool) -> bool:
+        exts = [e for e in self._extensions.values() if not e._value_added]
+        return all(e.D_cba_reg is not None and (not sector_level or e.D_cba is not None) for e in exts)
+
+    def to_frame(self, stressors=None) -> pd.DataFrame:
+        """Tidy accounts (calc_all() first): one row per (stressor, region, account) with unit and value;
+        accounts pba, cba, imp, exp (pymrio's D_*_reg) and their difference net_imports = cba - pba."""
+        if not self._accounts_ready(False):
+            raise ValueError("the accounts are not calculated: call calc_all() first")
+        rows = []
+        for ext, row, unit in self._stressor_rows(stressors):
+            acc = {a: getattr(ext, f"D_{a}_reg").loc[row] for a in ("pba", "cba", "imp", "exp")}
+            acc["net_imports"] = acc["cba"] - acc["pba"]
+            for account, series in acc.items():
+                for region, value in series.items():
+                    rows.append((ext.instance_name, _names.row_name(row), unit, region, account, float(value)))
+        return pd.DataFrame(rows, columns=["extension", "stressor", "unit", "region", "account", "value"])
+
+    def report(self, stressors=None, top: int = 10, calculate: bool = True) -> str:
+        """A readable summary: size, monetary totals, and per stressor (unit at a readable
+        magnitude) the production- and consumption-based totals by region (the `top` largest and
+        "other"), the largest emitting sectors and the largest consumption-based footprints by
+        product. calculate: run calc_all() when the accounts are missing (else they are left out)."""
+        from .units import number, scale_for
+
+        money = self._monetary_unit or "monetary units"
+
+        def big(v):  # money stays in the table's unit; 4 digits of a large total say enough
+            return f"{v:.4g}" if abs(v) >= 1e6 else number(v)
+        R, N = len(self._regions), len(self._sectors)
+        x = np.asarray(self._core.x)
+        lines = [repr(self).split(", extensions:")[0] + f"; money in {money}",
+                 f"  gross output {big(x.sum())} {money}"
+                 + (f"; value added {big(np.asarray(self._core.v).sum())}" if self._core.has_value_added else "")
+                 + (f"; final demand {big(np.asarray(self._core.Y).sum())}" if self._core.Y.shape[1] else "")]
+        if calculate and not self._accounts_ready(True) and self._core.k and self._core.Y.shape[1]:
+            self.calc_all()
+        rows = self._stressor_rows(stressors)
+        shown = rows if stressors is not None else rows[:10]
+        regional = self._accounts_ready(False)
+        for ext, row, unit in shown:
+            F = ext.F.loc[row]
+            F_Y = ext.F_Y.loc[row] if ext.F_Y is not None else None
+            direct_fd = float(F_Y.sum()) if F_Y is not None else 0.0
+            pba_total = float(F.sum()) + direct_fd
+            f, u = scale_for([pba_total, float(F.abs().max())], unit)
+            head = f"{_names.row_name(row)} [{u}]" if u else _names.row_name(row)
+            lines.append("")
+            lines.append(f"{head}: {number(pba_total * f)} emitted in total"
+                         + (f", of which {number(direct_fd * f)} directly by final demand (F_Y)" if direct_fd else ""))
+            if regional:
+                pba, cba = ext.D_pba_reg.loc[row], ext.D_cba_reg.loc[row]
+                order = cba.abs().sort_values(ascending=False, kind="stable").index
+                width = max(len(str(r)) for r in list(order[:top]) + ["region", f"other ({len(order) - top})"])
+                lines.append(f"  {'region':<{width}} {'production':>12} {'consumption':>12} {'net imports':>12}")
+                for r in order[:top]:
+                    lines.append(f"  {str(r):<{width}} {number(pba[r] * f):>12} {number(cba[r] * f):>12} "
+                                 f"{number((cba[r] - pba[r]) * f, sign=True):>12}")
+                if len(order) > top:
+                    rest = order[top:]
+                    lines.append(f"  {'other (' + str(len(rest)) + ')':<{width}} {number(pba[rest].sum() * f):>12} "
+                                 f"{number(cba[rest].sum() * f):>12} "
+                                 f"{number((cba[rest] - pba[rest]).sum() * f, sign=True):>12}")
+            by_sector = F.groupby(level=1, sort=False).sum()
+            lines.append(f"  largest emitting sectors (production-based, {u or 'stressor unit'}):")
+            for name, v in by_sector.abs().sort_values(ascending=False, kind="stable").head(min(top, 5)).items():
+                v = by_sector[name]
+                lines.append(f"    {number(v * f):>10}  {100 * v / pba_total if pba_total else 0:5.1f} %  {name}")
+            if ext.D_cba is not None:
+                by_product = ext.D_cba.loc[row].groupby(level=1, sort=False).sum()
+                cba_total = float(by_product.sum()) + direct_fd
+                lines.append(f"  largest footprints by final product (consumption-based, {u or 'stressor unit'}):")
+                for name in by_product.abs().sort_values(ascending=False, kind="stable").head(min(top, 5)).index:
+                    v = by_product[name]
+                    lines.append(f"    {number(v * f):>10}  {100 * v / cba_total if cba_total else 0:5.1f} %  {name}")
+        if len(rows) > len(shown):
+            lines += ["", f"({len(rows) - len(shown)} more stressors: report(stressors=[...]) names them)"]
+        if not regional and self._core.k:
+            lines += ["", "(accounts not calculated: call calc_all() for production- and consumption-based totals)"]
+        return "\n".join(lines) + "\n"
+
+    def plot_footprint(self, stressor=None, **options):
+        """:func:`mriotrace.plot.footprint` of this system (by, stack, account, top, ax); the Axes."""
+        from . import plot
+
+        return plot.footprint(self, stressor, **options)
+
+    def plot_flows(self, stressor=None, **options):
+        """:func:`mriotrace.plot.flows` of this system (top, ax): the Sankey of Q; the Axes."""
+        from . import plot
+
+        return plot.flows(self, stressor, **options)
+
+    def _repr_html_(self) -> str:
+        import html
+
+        # Showing a system never starts a computation: the report has what is already calculated.
+        return f"<pre>{html.escape(self.report(calculate=False).rstrip())}</pre>"
 
     @property
     def core(self):

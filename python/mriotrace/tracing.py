@@ -21,6 +21,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from . import _core
+from ._core import InputError
 from ._util import as_dense, check_shape
 
 __all__ = ["SPAResult", "spa", "production_layers", "hypothetical_extraction", "linkages", "ghosh",
@@ -84,7 +85,7 @@ def _demand(system, region, product, y) -> tuple[np.ndarray, str]:
     p = -1 if product is None else _sector_position(system, product)
     what = "final demand of " + ("all regions" if region is None else str(region))
     if product is not None:
-        what += f" for {system.get_index()[p]}"
+        what += " for " + "/".join(str(v) for v in system.get_index()[p])  # REGION/SECTOR, as the CLI
     return np.asarray(_core.target_demand(core, r, p)), what
 
 
@@ -125,6 +126,7 @@ class SPAResult:
     truncated: bool
     truncation: str
     files: list = field(default_factory=list)
+    _system: object = field(default=None, repr=False, compare=False)
 
     def __repr__(self) -> str:
         flag = f", TRUNCATED by {self.truncation}" if self.truncated else ""
@@ -134,7 +136,7 @@ class SPAResult:
                 f"{self.search_seconds:.3f} s{flag})")
 
     def plot(self, top: int = 15, **kwargs):
-        """:func:`plot_paths` of this result."""
+        """:func:`plot_paths` of this result (the Figure)."""
         return plot_paths(self, top=top, **kwargs)
 
     def to_parquet(self, path) -> None:
@@ -146,6 +148,41 @@ class SPAResult:
         """The paths as a flat table (``mriotrace.export.spa_frame``) in a CSV file."""
         from . import export
         export.write_csv(export.spa_frame(self), path)
+
+    def report(self, top: int = 20, system=None) -> str:
+        """The readable summary ``mriotrace spa`` prints (one C++ formatter for both): total with its
+        unit, threshold, paths found, coverage by depth and the best `top` paths.
+
+        A result read by ``mriotrace.load_results`` carries no system (the labels the formatter
+        names nodes by): pass the system it was computed on as `system`."""
+        system = system if system is not None else self._system
+        if system is None:
+            raise InputError("this SPA result carries no system (it was read from a file); "
+                             "call report(system=mriotrace.load(SYSTEM_FILE))")
+        df = self.paths
+        nodes = [j for p in df["nodes"] for j in p]
+        offsets = np.concatenate([[0], np.cumsum([len(p) for p in df["nodes"]])]).astype(np.int64)
+        return _core.spa_report(system.core, self.total, self.threshold, self.max_depth, self.paths_found,
+                                self.coverage, np.asarray(self.coverage_by_depth, dtype=float), self.truncated,
+                                self.truncation, np.asarray(df["value"], dtype=float), offsets,
+                                np.asarray(nodes, dtype=np.int64), self.stressor, self.unit, self.demand, int(top))
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = f"<pre>{html.escape(self.report(top=10).rstrip())}</pre>" if self._system is not None else (
+            f"<pre>{html.escape(repr(self))}</pre>")
+        return head + self.to_frame().head(10).to_html(float_format=lambda v: f"{v:.4g}")
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy table of the kept paths: one row per (path, step) with rank, step (0 = emitter),
+        region, sector, the path's value (with ``unit``) and share, depth."""
+        rows = []
+        for rank, (path, value, share) in enumerate(zip(self.paths["path"], self.paths["value"],
+                                                        self.paths["share"])):
+            for step, (region, sector) in enumerate(path):
+                rows.append((rank, step, region, sector, value, self.unit, share, len(path) - 1))
+        return pd.DataFrame(rows, columns=["rank", "step", "region", "sector", "value", "unit", "share", "depth"])
 
 
 def spa(system, stressor: str | None = None, *, region=None, product=None, y=None, s=None, tau: float = 1e-4,
@@ -215,7 +252,7 @@ def _spa_result(system, raw: dict, name: str, unit: str, what: str, files: list)
                      max_depth=raw["max_depth"], paths=df, coverage=raw["coverage"], coverage_by_depth=cov,
                      paths_found=raw["paths_found"], nodes_expanded=raw["nodes_expanded"],
                      setup_seconds=raw["setup_seconds"], search_seconds=raw["search_seconds"],
-                     truncated=raw["truncated"], truncation=raw["truncation"], files=files)
+                     truncated=raw["truncated"], truncation=raw["truncation"], files=files, _system=system)
 
 
 # --- production layers, extraction, linkages, Ghosh ---------------------------------------
@@ -351,81 +388,10 @@ def ghosh(system, stressors=None, *, G: bool = False, threads: int = 0, solver="
 
 # --- plot -------------------------------------------------------------------------------
 
-def plot_paths(result: SPAResult, top: int = 15, ax=None, path=None, label_width: int = 28):
-    """The ``top`` paths as a tree from the final products (left) to the emitters (right).
+def plot_paths(result: SPAResult, top: int = 15, ax=None, path=None):
+    """The ``top`` paths as a tree from the final products (left) to the emitters (right):
+    :func:`mriotrace.plot.spa_tree`. Saves to ``path`` (PNG, SVG, PDF by extension) when given;
+    returns the matplotlib Figure."""
+    from . import plot
 
-    Paths sharing a final product and first suppliers share boxes; a box's
-    number is the sum of the drawn paths through it, the line widths are
-    proportional to it. Saves to ``path`` (PNG, SVG, PDF by extension) when
-    given; returns the matplotlib Figure.
-    """
-    import matplotlib
-    if ax is None and path is not None:
-        matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
-
-    df = result.paths.head(int(top))
-    if df.empty:
-        raise ValueError("the result has no paths to plot (lower tau or check the demand)")
-    # Prefix tree: node = tuple of (region, sector) from the final product outwards.
-    value: dict[tuple, float] = {}
-    children: dict[tuple, list] = {(): []}
-    for p, v in zip(df["path"], df["value"]):
-        chain = tuple(reversed(p))  # final product first
-        for d in range(1, len(chain) + 1):
-            key = chain[:d]
-            if key not in value:
-                value[key] = 0.0
-                children.setdefault(chain[:d - 1], []).append(key)
-                children[key] = []
-            value[key] += v
-    # Leaves get consecutive rows; inner nodes sit at the mean of their children.
-    ypos: dict[tuple, float] = {}
-    counter = [0]
-
-    def place(node):
-        kids = sorted(children[node], key=lambda k: -abs(value[k]))
-        if not kids:
-            ypos[node] = counter[0]
-            counter[0] += 1
-            return
-        for k in kids:
-            place(k)
-        ypos[node] = float(np.mean([ypos[k] for k in kids]))
-
-    for root in sorted(children[()], key=lambda k: -abs(value[k])):
-        place(root)
-    depth_max = max(len(k) for k in value)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(3.2 * depth_max + 1, 0.45 * counter[0] + 1.5))
-    else:
-        fig = ax.figure
-    vmax = max(abs(v) for v in value.values())
-
-    def short(text: str) -> str:
-        return text if len(text) <= label_width else text[:label_width - 1] + "…"
-
-    for node, v in value.items():
-        x, y = len(node) - 1, ypos[node]
-        if len(node) > 1:
-            parent = node[:-1]
-            ax.plot([x - 1 + 0.35, x - 0.35], [ypos[parent], y], color="tab:red", alpha=0.5,
-                    linewidth=0.5 + 6 * abs(v) / vmax, solid_capstyle="butt")
-        region, sector = node[-1]
-        ax.text(x, y, f"{short(str(region))}\n{short(str(sector))}\n{v:.3g} ({100 * v / result.total:.1f} %)",
-                ha="center", va="center", fontsize=7,
-                bbox=dict(boxstyle="round,pad=0.3", fc="white", ec="tab:gray", lw=0.6))
-    ax.set_xlim(-0.6, depth_max - 0.4)
-    ax.set_ylim(counter[0] - 0.5, -0.5)
-    ax.set_xticks(range(depth_max))
-    ax.set_xticklabels(["final product"] + [f"tier {t}" for t in range(1, depth_max)])
-    ax.set_yticks([])
-    for side in ("left", "right", "top"):
-        ax.spines[side].set_visible(False)
-    ax.set_title(f"Top {len(df)} supply-chain paths: {result.stressor} [{result.unit}] of {result.demand}\n"
-                 f"total {result.total:.4g}, these paths cover "
-                 f"{100 * df['value'].sum() / result.total:.1f} %", fontsize=9)
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=150)
-    return fig
+    return plot.spa_tree(result, top=top, ax=ax, path=path).figure

@@ -17,12 +17,13 @@ dimensions; convert between them with your own rate.
 
 from __future__ import annotations
 
+import math
 import re
 from functools import lru_cache
 
 from . import _core
 
-__all__ = ["registry", "parse", "convert", "readable"]
+__all__ = ["registry", "parse", "convert", "readable", "scale_for", "number"]
 
 
 @lru_cache(maxsize=1)
@@ -40,30 +41,32 @@ def registry():
     return ureg
 
 
-_SUBSTANCE = re.compile(r"^(CO2e?|CH4|N2O|SO2|NOx|PM2\.5|H2O)$")
-
-
 def parse(unit: str):
-    """(pint Quantity of 1 `unit`, substance) for a unit label, e.g. "10^4 CNY" -> (1e4 CNY, "");
-    "Mt CO2 (synthetic)" -> (1 Mt, "CO2"). Raises ValueError naming the label when it is not a unit."""
+    """(pint Quantity of 1 `unit`, substance) for a unit label: the unit is the first word (after an
+    optional power of ten), the substance the rest. "10^4 CNY" -> (1e4 CNY, ""); "Mt CO2 (synthetic)"
+    -> (1 Mt, "CO2"); "kg CO2 eq" -> (1 kg, "CO2 eq"). Raises ValueError naming the label when it is
+    not a unit."""
     ureg = registry()
     text = re.sub(r"\s*\(.*\)\s*$", "", unit.strip())  # a trailing note: "(synthetic)"
     words = text.split()
-    substance = ""
-    if len(words) > 1 and _SUBSTANCE.match(words[-1]):
-        substance = words.pop()
     factor = 1.0
     if words and re.fullmatch(r"10\^-?\d+", words[0]):
         factor = 10.0 ** int(words.pop(0)[3:])
-    symbol = " ".join(words).replace("M.", "mega").replace("k.", "kilo").replace("bn.", "giga")
-    symbol = {"t": "tonne", "kt": "kilotonne", "Mt": "megatonne", "Gt": "gigatonne"}.get(symbol, symbol)
-    try:
-        q = ureg.Quantity(factor, symbol) if symbol else None
-    except Exception as e:  # pint's UndefinedUnitError and parse errors
-        raise ValueError(f"unit {unit!r} is not a known unit ({e})") from None
-    if q is None:
+    if not words:
         raise ValueError(f"unit {unit!r} is empty; expected e.g. 'Mt CO2', 'tce', '10^4 CNY'")
-    return q, substance
+
+    def quantity(symbol):
+        symbol = symbol.replace("M.", "mega").replace("k.", "kilo").replace("bn.", "giga")
+        symbol = {"t": "tonne", "kt": "kilotonne", "Mt": "megatonne", "Gt": "gigatonne"}.get(symbol, symbol)
+        return ureg.Quantity(factor, symbol)
+
+    try:
+        return quantity(words[0]), " ".join(words[1:])
+    except Exception as first:  # pint's UndefinedUnitError and parse errors
+        try:  # a unit of several words, no substance
+            return quantity(" ".join(words)), ""
+        except Exception:
+            raise ValueError(f"unit {unit!r} is not a known unit ({first})") from None
 
 
 def convert(value, from_unit: str, to_unit: str):
@@ -80,3 +83,28 @@ def convert(value, from_unit: str, to_unit: str):
 def readable(value: float, unit: str) -> tuple[float, str]:
     """(value, unit) at a readable magnitude within the unit's family, as the reports print it."""
     return _core.readable(float(value), unit)
+
+
+def scale_for(values, unit: str) -> tuple[float, str]:
+    """(factor, unit) to show `values` given in `unit` at a readable magnitude, as the plots and
+    reports do: the unit is kept while the largest |value| is in [1, 10^4), else rescaled within its
+    family (Mt -> kt -> t) by :func:`readable`. Multiply the values by the factor."""
+    finite = [abs(float(v)) for v in values if math.isfinite(float(v))]
+    vmax = max(finite, default=0.0)
+    if not unit or vmax == 0 or 1 <= vmax < 1e4:
+        return 1.0, unit
+    value, new_unit = readable(vmax, unit)
+    return value / vmax, new_unit
+
+
+def number(v: float, sign: bool = False) -> str:
+    """A value as people read it: "2,138", "61.4", "0.523" (3 significant digits below 100,
+    thousands separated above); sign=True adds "+" to positive values."""
+    v = float(v)
+    if not math.isfinite(v):
+        return "n/a"
+    if v == 0:
+        return "0"
+    a = abs(v)
+    text = f"{a:,.0f}" if a >= 99.95 else (f"{a:.1f}" if a >= 9.995 else f"{a:.3g}")
+    return ("-" if v < 0 else ("+" if sign else "")) + text

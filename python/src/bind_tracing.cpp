@@ -6,11 +6,13 @@
 #include <nanobind/stl/string.h>
 #include <nanobind/stl/vector.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "common.hpp"
 #include "mriotrace/error.hpp"
 #include "mriotrace/io/path_writer.hpp"
+#include "mriotrace/spa_report.hpp"
 #include "mriotrace/tracing.hpp"
 
 namespace nb = nanobind;
@@ -134,6 +136,46 @@ void bind_tracing(nb::module_& m) {
       "is found; the best `keep` are returned (0 = all), every one is streamed to `csv` / `h5` when given. "
       "Returns a dict (summary and flat path arrays: values, depths, offsets, nodes emitter first, "
       "intensities, coefficients).");
+
+  m.def(
+      "spa_report",
+      [](const MrioSystem& system, double total, double threshold, int max_depth, Index paths_found, double coverage,
+         const Vector& coverage_by_depth, bool truncated, std::string truncation, ConstVecRef values,
+         const IndexVector& offsets, const IndexVector& nodes, std::string target, std::string unit,
+         std::string demand, size_t top) {
+        // The kept paths back from spa()'s flat arrays, for the one formatter.
+        MRIOTRACE_CHECK(offsets.size() == values.size() + 1, "offsets has ", offsets.size(),
+                        " entries; expected one more than values (", values.size(), ")");
+        SpaResult r;
+        r.total = total;
+        r.threshold = threshold;
+        r.max_depth = max_depth;
+        r.paths_found = paths_found;
+        r.coverage = coverage;
+        r.coverage_by_depth = coverage_by_depth;
+        r.truncated = truncated;
+        r.truncation = std::move(truncation);
+        const size_t P = std::min(top, static_cast<size_t>(values.size()));
+        for (size_t p = 0; p < P; ++p) {
+          SpaPath path;
+          path.value = values[static_cast<Index>(p)];
+          for (auto t = offsets[static_cast<Index>(p)]; t < offsets[static_cast<Index>(p) + 1]; ++t) {
+            MRIOTRACE_CHECK(t >= 0 && t < nodes.size() && nodes[t] >= 0 && nodes[t] < system.n(),
+                            "path ", p, ": node entry ", t, " is outside the system");
+            path.nodes.push_back(static_cast<std::int32_t>(nodes[t]));
+          }
+          r.paths.push_back(std::move(path));
+        }
+        std::string text = spa_report(system.labels(), r, target, unit, demand, P);
+        if (P < static_cast<size_t>(values.size()))
+          text += "     ... " + std::to_string(static_cast<size_t>(values.size()) - P) + " more kept paths\n";
+        return text;
+      },
+      "system"_a, "total"_a, "threshold"_a, "max_depth"_a, "paths_found"_a, "coverage"_a, "coverage_by_depth"_a,
+      "truncated"_a, "truncation"_a, "values"_a, "offsets"_a, "nodes"_a, "target"_a, "unit"_a, "demand"_a,
+      "top"_a = 20,
+      "The SPA summary `mriotrace spa` prints (spa_report.hpp) from spa()'s summary and flat path arrays; "
+      "the best `top` paths.");
 
   m.def(
       "target_demand", [](const MrioSystem& system, Index region, Index product) {

@@ -291,6 +291,14 @@ def test_spa_files_load_as_the_search_returned_them(system, system_file, tmp_pat
         warnings.simplefilter("ignore")  # "carry no Fletcher32 checksum" while the path writer writes none
         top = mriotrace.load_results(tmp_path / "py.h5", keep=5)
         pd.testing.assert_frame_equal(top.paths, mriotrace.load_results(tmp_path / "py.h5").paths.head(5))
+    # A loaded result reports like the search once given its system (it stores no labels of its own).
+    with pytest.raises(mriotrace.InputError, match="carries no system"):
+        top.report()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        whole = mriotrace.load_results(tmp_path / "py.h5")
+    assert whole.report(system=system) == mem.report()
+    assert "<table" in whole._repr_html_()
     # Flat exports of the paths, read back exactly.
     pytest.importorskip("pyarrow")
     for obj, name in ((mem, "mem"), (top, "file")):

@@ -393,10 +393,10 @@ def test_split_waterfall_shows_the_new_sector(system):
     regions, _ = names(system)
     res = mriotrace.run_scenarios(system, split_scenario(system, 1, 3, 2, 0.5, 0.1, 1.0))[0]
     ax = res.waterfall("stressor0", by="region_sector", top=40)
-    labels = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]  # labels are wrapped, not cut
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]  # labels are wrapped, not cut
     assert f"{regions[1]} | {COMPLEX}" in labels
     ax = res.waterfall("stressor0", by="sector", top=40)
-    assert COMPLEX in [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+    assert COMPLEX in [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
 
 
 # ---------------------------------------------------------------- CLI
@@ -695,14 +695,17 @@ def test_baseline_rates_from_two_tables_reproduce_the_later_table(system):
 def test_waterfall_has_full_labels_and_values(system):
     import matplotlib
     matplotlib.use("Agg")
+    from mriotrace.units import number
     res = mriotrace.run_scenarios(system, [split_scenario(system, 1, 2, 3, 0.5, 0.1, 0.5)])[0]
     ax = res.waterfall("stressor0", by="region_sector", top=5)
-    labels = [t.get_text().replace("\n", " ") for t in ax.get_xticklabels()]
+    labels = [t.get_text().replace("\n", " ") for t in ax.get_yticklabels()]
     assert not any(label.endswith("...") for label in labels)
     assert any(f"{system.regions[1]} | {COMPLEX}" in label for label in labels)  # the whole label
     values = [t.get_text() for t in ax.texts]
     shown = res.dF.loc["stressor0"]
     top = shown[shown != 0].abs().sort_values(ascending=False).index[:5]
+    f, _ = mriotrace.units.scale_for(list(shown[top]) + [res.summary.loc["stressor0", "dpba"]],
+                                     res.summary.loc["stressor0", "unit"])
     for key in top:
-        assert f"{shown[key]:+.3g}" in values  # every bar carries its value
+        assert number(shown[key] * f, sign=True) in values  # every bar carries its value
     assert len(values) == len(labels)

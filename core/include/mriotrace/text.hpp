@@ -2,11 +2,36 @@
 // reports for the CLI and Python alike) and the command-line program.
 #pragma once
 
+#include <cstdio>
 #include <string>
 #include <utility>
 #include <vector>
 
 namespace mriotrace {
+
+/// printf into a std::string.
+template <class... Args>
+std::string format(const char* fmt, Args... args) {
+  const int len = std::snprintf(nullptr, 0, fmt, args...);
+  std::string out(static_cast<size_t>(len > 0 ? len : 0), '\0');
+  std::snprintf(out.data(), out.size() + 1, fmt, args...);
+  return out;
+}
+
+/// 1234567 -> "1,234,567".
+inline std::string thousands(long long value) {
+  std::string digits = std::to_string(value < 0 ? -value : value), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return value < 0 ? "-" + out : out;
+}
+
+/// Cut a label to `width` characters, marking the cut with "...".
+inline std::string clip(const std::string& s, size_t width) {
+  return s.size() <= width ? s : s.substr(0, width - 3) + "...";
+}
 
 /// Each line of `text` wrapped at `width` columns. A long line breaks, in this
 /// order of preference, after the last "; ", ", " or space that fits outside

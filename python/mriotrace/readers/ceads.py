@@ -49,6 +49,7 @@ class CeadsInventory:
     households  DataFrame (19 sources) x ("Urban", "Rural")
     total       the sheet's own Scope-1 total (the total row), which
                 by_source.sum() + households.sum() equals
+    unit        "Mt CO2", the unit of every number above (systems built from it declare it)
     """
 
     path: str
@@ -58,6 +59,7 @@ class CeadsInventory:
     by_source: pd.DataFrame
     households: pd.DataFrame
     total: float
+    unit: str = UNIT  # as published: Mt CO2
 
     @property
     def industry(self) -> pd.Series:

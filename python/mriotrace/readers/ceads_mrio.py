@@ -31,6 +31,7 @@ import pandas as pd
 from .._core import InputError
 from ._sheet import is_excel, numbers, read_grid, sheet_names, text, where
 from .ceads import HOUSEHOLDS, UNIT, key
+from .nbs import MONETARY_UNIT
 from .nbs import FINAL_USE_NAMES, _code
 
 #: Chinese province names -> the English names of the CEADs inventories
@@ -121,7 +122,7 @@ class CeadsMrio:
                                name="CO2 emissions (CEADs Scope 1 inventories)")
         return MRIOSystem.from_arrays(self.provinces, list(self.sectors["name"]), cats, Z=self.Z.to_numpy(),
                                       x=self.x.to_numpy(), Y=self.Y.to_numpy(), extensions=exts,
-                                      v=self.v.to_numpy(), monetary_unit="10^4 CNY",
+                                      v=self.v.to_numpy(), monetary_unit=MONETARY_UNIT,
                                       name=name or f"CEADs MRIO {os.path.basename(self.path)}")
 
 

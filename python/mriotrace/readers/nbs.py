@@ -52,6 +52,8 @@ class NbsTable:
     max_imbalance  largest relative imbalance of the published row and column
                 balances (row: uses - IM vs GO; column: inputs vs TI and GO)
     imbalance   dict with the largest "row" and "column" imbalance and where
+    monetary_unit  "10^4 CNY", the unit of every money table above (systems built
+                from it declare it, so reports rescale and check units against it)
     """
 
     path: str
@@ -67,6 +69,7 @@ class NbsTable:
     imports_treatment: str
     max_imbalance: float
     imbalance: dict = field(default_factory=dict)
+    monetary_unit: str = MONETARY_UNIT  # as published: 10^4 CNY (wan yuan)
 
     @property
     def n(self) -> int:
