@@ -19,7 +19,7 @@ APT_PACKAGES=(
   build-essential pkg-config
   libeigen3-dev libopenblas-dev libsuitesparse-dev libtbb-dev libhdf5-dev
   libopenmpi-dev libgtest-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev
-  libtomlplusplus-dev openmpi-bin libzip-dev libexpat1-dev
+  libtomlplusplus-dev openmpi-bin libzip-dev libexpat1-dev libcsv-dev
   clang libclang-rt-14-dev libomp-14-dev
 )
 PIP_PACKAGES=(

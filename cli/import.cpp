@@ -19,13 +19,13 @@ namespace {
 
 // Checks that the package is there before handing over, so a missing package
 // is one clear line, not a Python traceback.
-std::string bootstrap(const std::string& command, const std::string& module) {
+std::string bootstrap(const std::string& command, const std::string& module, const std::string& function) {
   return "import importlib.util, sys\n"
          "if importlib.util.find_spec('mriotrace') is None:\n"
          "    sys.stderr.write('mriotrace: error: the mriotrace Python package is not installed for ' + sys.executable +"
          " '; mriotrace " + command + " needs it (pip install mriotrace, or set MRIOTRACE_PYTHON)\\n'); sys.exit(1)\n"
-         "from " + module + " import main\n"
-         "sys.exit(main(sys.argv[1:]))\n";
+         "from " + module + " import " + function + "\n"
+         "sys.exit(" + function + "(sys.argv[1:]))\n";
 }
 
 std::string find_python(const std::string& command) {
@@ -43,6 +43,18 @@ std::string find_python(const std::string& command) {
 
 }  // namespace
 
+void exec_python(const std::string& module, const std::string& function, const std::string& command,
+                 const std::vector<std::string>& arguments) {
+  const std::string python = find_python(command);
+  std::vector<std::string> args{python, "-c", bootstrap(command, module, function)};
+  args.insert(args.end(), arguments.begin(), arguments.end());
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::execv(python.c_str(), argv.data());
+  throw std::runtime_error("cannot run " + python + " for mriotrace " + command);
+}
+
 std::function<void()> add_python_command(CLI::App& app, const std::string& name, const std::string& description,
                                          const std::string& module) {
   CLI::App* cmd = app.add_subcommand(name, description);
@@ -51,15 +63,9 @@ std::function<void()> add_python_command(CLI::App& app, const std::string& name,
   cmd->allow_extras();
   return [cmd, name, module] {
     if (!cmd->parsed()) return;
-    const std::string python = find_python(name);
-    std::vector<std::string> args{python, "-c", bootstrap(name, module)};
-    for (const std::string& a : cmd->remaining()) args.push_back(a);
-    if (args.size() == 3) args.emplace_back("--help");
-    std::vector<char*> argv;
-    for (std::string& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    ::execv(python.c_str(), argv.data());
-    throw std::runtime_error("cannot run " + python + " for mriotrace " + name);
+    std::vector<std::string> args = cmd->remaining();
+    if (args.empty()) args.emplace_back("--help");
+    exec_python(module, "main", name, args);
   };
 }
 

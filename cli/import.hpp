@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <string>
+#include <vector>
 
 namespace mriotrace::cli {
 
@@ -15,5 +17,12 @@ std::function<void()> add_import_command(CLI::App& app);
 
 /// Registers `datasets` (fetch, list: python -m mriotrace.downloads) the same way.
 std::function<void()> add_datasets_command(CLI::App& app);
+
+/// Replaces this process by `python -c ...` calling module.function(arguments)
+/// (its return value is the exit code), with the interpreter beside this
+/// program ($MRIOTRACE_PYTHON overrides). `command` names the CLI command in
+/// messages. Throws std::runtime_error when no interpreter can be run.
+[[noreturn]] void exec_python(const std::string& module, const std::string& function, const std::string& command,
+                              const std::vector<std::string>& arguments);
 
 }  // namespace mriotrace::cli

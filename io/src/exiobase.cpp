@@ -8,250 +8,44 @@
 // copy never exists (EXIOBASE's 9,800 x 9,800 Z would be 770 MB).
 #include "mriotrace/io/exiobase.hpp"
 
-#include <sys/mman.h>
-#include <unistd.h>
-#include <zip.h>
-
 #include <algorithm>
 #include <charconv>
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <condition_variable>
-#include <deque>
-#include <exception>
-#include <mutex>
-#include <thread>
-#include <map>
 #include <memory>
 #include <nlohmann/json.hpp>
-#include <optional>
 #include <regex>
 #include <string_view>
 #include <unordered_map>
 
 #include "mriotrace/error.hpp"
+#include "table_stream.hpp"
 
 namespace mriotrace::io {
 namespace {
 
 using ::mriotrace::detail::concat;
+using namespace ::mriotrace::io::detail;
 namespace fs = std::filesystem;
 
-// ---------------------------------------------------------------- sources
+// ---------------------------------------------------------------- the release
 
-/// A sequential byte stream (a file on disk or a zip member).
-class ByteSource {
- public:
-  virtual ~ByteSource() = default;
-  /// Up to n bytes into buf; 0 at the end. Throws FileError on a read error.
-  virtual size_t read(char* buf, size_t n) = 0;
-};
-
-class DiskSource final : public ByteSource {
- public:
-  DiskSource(const std::string& path, std::string name) : name_(std::move(name)) {
-    f_ = std::fopen(path.c_str(), "rb");
-    if (f_ == nullptr) throw FileError(concat("cannot open \"", name_, "\""));
-  }
-  ~DiskSource() override { std::fclose(f_); }
-  size_t read(char* buf, size_t n) override {
-    const size_t got = std::fread(buf, 1, n, f_);
-    if (got == 0 && std::ferror(f_)) throw FileError(concat("cannot read \"", name_, "\" (I/O error)"));
-    return got;
-  }
-
- private:
-  std::FILE* f_ = nullptr;
-  std::string name_;
-};
-
-class ZipSource final : public ByteSource {
- public:
-  ZipSource(zip_t* archive, zip_uint64_t index, std::string name) : name_(std::move(name)) {
-    f_ = zip_fopen_index(archive, index, 0);
-    if (f_ == nullptr)
-      throw FileError(concat("cannot open \"", name_, "\" in the zip: ", zip_strerror(archive)));
-  }
-  /// On an archive handle of its own, for reading on another thread (a libzip
-  /// archive must not be used from two threads at once).
-  ZipSource(const std::string& zip_path, zip_uint64_t index, std::string name) : name_(std::move(name)) {
-    int err = 0;
-    own_ = zip_open(zip_path.c_str(), ZIP_RDONLY, &err);
-    if (own_ == nullptr) throw FileError(concat("cannot reopen \"", zip_path, "\" to read \"", name_, "\""));
-    f_ = zip_fopen_index(own_, index, 0);
-    if (f_ == nullptr) {
-      const std::string why = zip_strerror(own_);
-      zip_discard(own_);
-      throw FileError(concat("cannot open \"", name_, "\" in the zip: ", why));
-    }
-  }
-  ~ZipSource() override {
-    zip_fclose(f_);
-    if (own_ != nullptr) zip_discard(own_);
-  }
-  size_t read(char* buf, size_t n) override {
-    const zip_int64_t got = zip_fread(f_, buf, n);
-    // libzip reports a damaged or cut member here (inflate error, CRC mismatch).
-    if (got < 0)
-      throw FileError(concat("cannot read \"", name_, "\": ", zip_file_strerror(f_),
-                             " (truncated or damaged zip?)"));
-    return static_cast<size_t>(got);
-  }
-
- private:
-  zip_file_t* f_ = nullptr;
-  zip_t* own_ = nullptr;
-  std::string name_;
-};
-
-/// Decompresses ahead on a second thread (up to 4 MiB), so that inflating a
-/// zip member and parsing its text overlap.
-class PrefetchSource final : public ByteSource {
- public:
-  explicit PrefetchSource(std::unique_ptr<ByteSource> inner) : inner_(std::move(inner)), worker_([this] { run(); }) {}
-  ~PrefetchSource() override {
-    {
-      std::lock_guard<std::mutex> lock(m_);
-      stop_ = true;
-    }
-    cv_.notify_all();
-    worker_.join();
-  }
-  size_t read(char* buf, size_t n) override {
-    std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return !queue_.empty() || done_; });
-    if (queue_.empty()) {
-      if (error_) std::rethrow_exception(error_);  // after every byte read before the error
-      return 0;
-    }
-    const std::vector<char>& front = queue_.front();
-    const size_t take = std::min(n, front.size() - front_pos_);
-    std::memcpy(buf, front.data() + front_pos_, take);
-    front_pos_ += take;
-    if (front_pos_ == front.size()) {
-      queue_.pop_front();
-      front_pos_ = 0;
-      cv_.notify_all();
-    }
-    return take;
-  }
-
- private:
-  void run() {
-    try {
-      for (;;) {
-        std::vector<char> chunk(size_t{1} << 20);
-        chunk.resize(inner_->read(chunk.data(), chunk.size()));
-        std::unique_lock<std::mutex> lock(m_);
-        if (chunk.empty()) break;
-        cv_.wait(lock, [&] { return queue_.size() < 4 || stop_; });
-        if (stop_) return;
-        queue_.push_back(std::move(chunk));
-        cv_.notify_all();
-      }
-    } catch (...) {
-      std::lock_guard<std::mutex> lock(m_);
-      error_ = std::current_exception();
-    }
-    std::lock_guard<std::mutex> lock(m_);
-    done_ = true;
-    cv_.notify_all();
-  }
-
-  std::unique_ptr<ByteSource> inner_;
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::deque<std::vector<char>> queue_;
-  size_t front_pos_ = 0;
-  bool done_ = false, stop_ = false;
-  std::exception_ptr error_;
-  std::thread worker_;  // last: starts once the members above exist
-};
-
-/// The EXIOBASE release: a folder or a zip, with the folder holding Y.txt.
-class Release {
+/// The EXIOBASE release: a folder or a zip (table_stream.hpp's Archive), with
+/// root() the folder holding Y.txt.
+class Release : public Archive {
  public:
   /// prefetch: zip members are decompressed ahead on a second thread.
-  explicit Release(const std::string& path, bool prefetch = false) : path_(path), prefetch_(prefetch) {
-    std::error_code ec;
-    if (fs::is_directory(path, ec)) {
-      is_zip_ = false;
-    } else if (fs::is_regular_file(path, ec)) {
-      int err = 0;
-      zip_ = zip_open(path.c_str(), ZIP_RDONLY | ZIP_CHECKCONS, &err);
-      if (zip_ == nullptr) {
-        zip_error_t ze;
-        zip_error_init_with_code(&ze, err);
-        const std::string why = zip_error_strerror(&ze);
-        zip_error_fini(&ze);
-        throw FileError(concat("cannot read EXIOBASE zip \"", path, "\": ", why,
-                               " (expected the published IOT_<year>_<ixi|pxp>.zip, complete)"));
-      }
-      const zip_int64_t count = zip_get_num_entries(zip_, 0);
-      for (zip_int64_t i = 0; i < count; ++i)
-        if (const char* name = zip_get_name(zip_, static_cast<zip_uint64_t>(i), 0))
-          entries_.emplace(name, static_cast<zip_uint64_t>(i));
-    } else {
-      throw FileError(concat("cannot read EXIOBASE \"", path, "\": no such file or folder"));
-    }
-    root_ = find_root();
-  }
-  ~Release() {
-    if (zip_ != nullptr) zip_discard(zip_);  // read-only: nothing to write back
-  }
-  Release(const Release&) = delete;
-  Release& operator=(const Release&) = delete;
-
-  const std::string& root() const { return root_; }
-  bool has(const std::string& rel) const {
-    if (is_zip_) return entries_.count(root_ + rel) > 0;
-    std::error_code ec;
-    return fs::is_regular_file(fs::path(path_) / root_ / rel, ec);
-  }
-  bool has_folder(const std::string& rel) const {
-    if (is_zip_) {
-      const std::string prefix = root_ + rel + "/";
-      const auto it = entries_.lower_bound(prefix);
-      return it != entries_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
-    }
-    std::error_code ec;
-    return fs::is_directory(fs::path(path_) / root_ / rel, ec);
-  }
-  /// "IOT_2011_ixi.zip:IOT_2011_ixi/Z.txt" or "folder/Z.txt": for messages.
-  std::string name(const std::string& rel) const {
-    return is_zip_ ? concat(path_, ":", root_, rel) : (fs::path(path_) / root_ / rel).string();
-  }
-  /// Uncompressed size in bytes (0 if unknown).
-  std::uint64_t size(const std::string& rel) const {
-    if (is_zip_) {
-      zip_stat_t st;
-      zip_stat_init(&st);
-      const auto it = entries_.find(root_ + rel);
-      if (it == entries_.end() || zip_stat_index(zip_, it->second, 0, &st) != 0 || !(st.valid & ZIP_STAT_SIZE)) return 0;
-      return st.size;
-    }
-    std::error_code ec;
-    const auto n = fs::file_size(fs::path(path_) / root_ / rel, ec);
-    return ec ? 0 : n;
-  }
-  std::unique_ptr<ByteSource> open(const std::string& rel) const {
-    if (!has(rel))
-      throw FileError(concat("EXIOBASE \"", path_, "\" has no ", root_ + rel, is_zip_ ? " in the zip" : "",
-                             "; expected the published layout (see docs/global-databases.md)"));
-    if (is_zip_ && prefetch_)
-      return std::make_unique<PrefetchSource>(std::make_unique<ZipSource>(path_, entries_.at(root_ + rel), name(rel)));
-    if (is_zip_) return std::make_unique<ZipSource>(zip_, entries_.at(root_ + rel), name(rel));
-    return std::make_unique<DiskSource>((fs::path(path_) / root_ / rel).string(), name(rel));
+  explicit Release(const std::string& path, bool prefetch = false) : Archive(path, "EXIOBASE", prefetch) {
+    set_root(find_root());
   }
 
  private:
   /// "" when Y.txt is at the top, else "<dir>/" of the single shallowest Y.txt.
   std::string find_root() const {
     std::vector<std::string> found;
-    if (is_zip_) {
+    if (is_zip()) {
       size_t best = std::string::npos;
-      for (const auto& [name, index] : entries_) {
+      for (const auto& name : files()) {
         if (name != "Y.txt" && !(name.size() > 6 && name.compare(name.size() - 6, 6, "/Y.txt") == 0)) continue;
         const size_t depth = static_cast<size_t>(std::count(name.begin(), name.end(), '/'));
         if (depth < best) found.clear(), best = depth;
@@ -259,79 +53,21 @@ class Release {
       }
     } else {
       std::error_code ec;
-      if (fs::is_regular_file(fs::path(path_) / "Y.txt", ec)) return "";
-      for (const auto& entry : fs::directory_iterator(path_, ec))
+      if (fs::is_regular_file(fs::path(path()) / "Y.txt", ec)) return "";
+      for (const auto& entry : fs::directory_iterator(path(), ec))
         if (entry.is_directory() && fs::is_regular_file(entry.path() / "Y.txt", ec))
           found.push_back(entry.path().filename().string() + "/");
     }
     if (found.size() == 1) return found[0];
     if (found.empty())
-      throw FileError(concat("EXIOBASE \"", path_, "\" holds no Y.txt (at the top or in one folder); expected ",
+      throw FileError(concat("EXIOBASE \"", path(), "\" holds no Y.txt (at the top or in one folder); expected ",
                              "the published layout IOT_<year>_<ixi|pxp>/{Z or A,Y,x}.txt"));
-    throw InputError(concat("EXIOBASE \"", path_, "\" holds ", found.size(), " tables (", found[0], ", ", found[1],
+    throw InputError(concat("EXIOBASE \"", path(), "\" holds ", found.size(), " tables (", found[0], ", ", found[1],
                             ", ...); expected one: pass the folder of one of them"));
   }
-
-  std::string path_, root_;
-  bool prefetch_ = false;
-  bool is_zip_ = true;
-  zip_t* zip_ = nullptr;
-  std::map<std::string, zip_uint64_t> entries_;
 };
 
-// ---------------------------------------------------------------- lines and cells
-
-/// Splits a byte stream into lines; holds one chunk and one line.
-class LineReader {
- public:
-  explicit LineReader(std::unique_ptr<ByteSource> src) : src_(std::move(src)), buf_(1 << 20) {}
-  /// The next line without its "\n" / "\r\n"; false at the end.
-  bool next(std::string& line) {
-    line.clear();
-    for (;;) {
-      if (pos_ == end_) {
-        end_ = src_->read(buf_.data(), buf_.size());
-        pos_ = 0;
-        if (end_ == 0) {
-          if (line.empty()) return false;
-          break;  // last line without a newline
-        }
-      }
-      const char* start = buf_.data() + pos_;
-      const void* nl = std::memchr(start, '\n', end_ - pos_);
-      if (nl == nullptr) {
-        line.append(start, end_ - pos_);
-        pos_ = end_;
-        continue;
-      }
-      const size_t len = static_cast<const char*>(nl) - start;
-      line.append(start, len);
-      pos_ += len + 1;
-      break;
-    }
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    ++number_;
-    return true;
-  }
-  Index line_number() const { return number_; }
-
- private:
-  std::unique_ptr<ByteSource> src_;
-  std::vector<char> buf_;
-  size_t pos_ = 0, end_ = 0;
-  Index number_ = 0;
-};
-
-void split_tabs(std::string_view line, std::vector<std::string_view>& cells) {
-  cells.clear();
-  size_t start = 0;
-  for (;;) {
-    const size_t tab = line.find('\t', start);
-    cells.push_back(line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start));
-    if (tab == std::string_view::npos) return;
-    start = tab + 1;
-  }
-}
+// ---------------------------------------------------------------- tables
 
 /// Layout of one file: index columns and header rows.
 struct Shape {
@@ -568,88 +304,24 @@ void expect_rows(const TsvTable& t, Index got, Index want) {
                            " (truncated?)"));
 }
 
-/// Capacity for `bound` entries without committing memory: glibc serves an
-/// allocation this large with mmap, and untouched pages of it are never
-/// resident, so a generous upper bound costs address space only, and the
-/// vector never reallocates (a reallocation would copy it and, while it
-/// copies, hold both).
-template <class T>
-void reserve_upper_bound(std::vector<T>& v, std::uint64_t bound) {
-  v.reserve(static_cast<size_t>(std::min<std::uint64_t>(bound, std::uint64_t{1} << 34)));
-}
-
-/// Hands the whole pages inside [from, to) back to the OS: the caller has read
-/// them for the last time. Only for buffers of 64 MiB or more, which glibc
-/// maps with mmap of their own (freeing them unmaps; no allocator data lives
-/// inside), so that scattering Z's rows into the column-major matrix does not
-/// hold both copies in full.
-void release_consumed(const void* buffer_start, size_t buffer_bytes, const void* from, const void* to) {
-  if (buffer_bytes < (size_t{64} << 20)) return;
-  static const auto page = static_cast<std::uintptr_t>(sysconf(_SC_PAGESIZE));
-  const std::uintptr_t lo = std::max(reinterpret_cast<std::uintptr_t>(from), reinterpret_cast<std::uintptr_t>(buffer_start));
-  const std::uintptr_t a = (lo + page - 1) & ~(page - 1);
-  const std::uintptr_t b = reinterpret_cast<std::uintptr_t>(to) & ~(page - 1);
-  if (b > a) madvise(reinterpret_cast<void*>(a), b - a, MADV_DONTNEED);
-}
-
 /// Z (or A) (n x n) into a sparse matrix (axes from its header). With
 /// `column_scale` (1/x, 0 where x = 0) every entry is scaled as it is read, so
 /// Z becomes A = Z diag(x)^-1 (the product MrioSystem::build would form from Z)
 /// without Z and A ever being held together.
 SparseMatrix read_square(TsvTable& t, const Axes& axes, std::uint64_t bytes, const Vector* column_scale) {
   const Index n = axes.n();
-  // Rows stream in as compressed sparse rows (32-bit column indices: n < 2^31),
-  // with the count of each column, then are scattered once into the
-  // column-major matrix: peak 12 + 16 bytes per nonzero.
-  std::vector<std::int32_t> cols;
-  std::vector<double> vals;
-  std::vector<Index> row_start{0};
   // A nonzero takes at least 2 bytes of text ("1\t").
-  const std::uint64_t bound = std::min<std::uint64_t>(bytes == 0 ? 0 : bytes / 2 + 1,
-                                                      static_cast<std::uint64_t>(n) * static_cast<std::uint64_t>(n));
-  reserve_upper_bound(cols, bound);
-  reserve_upper_bound(vals, bound);
-  row_start.reserve(static_cast<size_t>(n) + 1);
-  std::vector<Index> col_count(static_cast<size_t>(n), 0);
+  SparseRowBuilder rows(n, n, bytes == 0 ? 0 : bytes / 2 + 1);
   std::vector<std::string_view> index;
   std::vector<double> row;
   Index r = 0;
   while (t.next(index, row)) {
     check_row_label(t, index, r, axes);
-    for (Index j = 0; j < n; ++j) {
-      const double v = column_scale ? row[static_cast<size_t>(j)] * (*column_scale)[j] : row[static_cast<size_t>(j)];
-      if (v != 0) {
-        cols.push_back(static_cast<std::int32_t>(j));
-        vals.push_back(v);
-        ++col_count[static_cast<size_t>(j)];
-      }
-    }
-    row_start.push_back(static_cast<Index>(cols.size()));
+    rows.add_row(r, row.data(), column_scale ? column_scale->data() : nullptr);
     ++r;
   }
   expect_rows(t, r, n);
-  const Index nnz = static_cast<Index>(vals.size());
-  SparseMatrix m(n, n);
-  m.resizeNonZeros(nnz);
-  Index* outer = m.outerIndexPtr();
-  outer[0] = 0;
-  for (Index j = 0; j < n; ++j) outer[j + 1] = outer[j] + col_count[static_cast<size_t>(j)];
-  std::vector<Index> next(outer, outer + n);
-  Index released = 0;  // entries of cols/vals before this one are handed back
-  for (Index i = 0; i < n; ++i) {
-    for (Index e = row_start[static_cast<size_t>(i)]; e < row_start[static_cast<size_t>(i) + 1]; ++e) {
-      const Index at = next[static_cast<size_t>(cols[static_cast<size_t>(e)])]++;
-      m.innerIndexPtr()[at] = i;  // rows ascending within each column
-      m.valuePtr()[at] = vals[static_cast<size_t>(e)];
-    }
-    const Index done = row_start[static_cast<size_t>(i) + 1];
-    if (done - released >= (Index{1} << 20) || i + 1 == n) {
-      release_consumed(cols.data(), cols.capacity() * sizeof(std::int32_t), cols.data() + released, cols.data() + done);
-      release_consumed(vals.data(), vals.capacity() * sizeof(double), vals.data() + released, vals.data() + done);
-      released = done;
-    }
-  }
-  return m;
+  return rows.finish();
 }
 
 /// A table whose rows are the n (region, sector) pairs and whose columns are
@@ -734,22 +406,6 @@ std::vector<std::pair<std::string, std::string>> read_units(const Release& relea
   return out;
 }
 
-std::string escape_part(const std::string& s) {
-  std::string out;
-  for (char ch : s) {
-    switch (ch) {
-      case '%': out += "%25"; break;
-      case '/': out += "%2F"; break;
-      case ':': out += "%3A"; break;
-      case '[': out += "%5B"; break;
-      case ']': out += "%5D"; break;
-      case ',': out += "%2C"; break;
-      default: out += ch;
-    }
-  }
-  return out;
-}
-
 struct Extension {
   std::string folder, index_name;
   std::vector<std::string> labels, units;
@@ -811,9 +467,7 @@ Extension read_extension(const Release& release, const std::string& folder, cons
 }  // namespace
 
 std::string flat_stressor_name(const std::string& ext, const std::string& index_name, const std::string& label) {
-  std::string head = escape_part(ext);
-  if (!index_name.empty() && index_name != "stressor") head += "[" + escape_part(index_name) + "]";
-  return head + "::" + escape_part(label);
+  return flat_name(ext, {index_name.empty() ? std::string("stressor") : index_name}, {label});
 }
 
 ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& options) {
@@ -971,28 +625,8 @@ ExiobaseTable read_exiobase3(const std::string& path, const ExiobaseOptions& opt
     }
     (use_F ? in.F : in.S) = std::move(stacked);
   }
-  // Eigen 3.4's sparse matrices have no move constructor: std::move(in) would
-  // copy A (154 MB for EXIOBASE). The input is swapped into a prvalue that
-  // initialises build's parameter in place, and the system is returned the same way.
-  auto take_input = [&in]() {
-    SystemInput moved;
-    moved.labels = std::move(in.labels);
-    moved.Z.swap(in.Z);
-    moved.A.swap(in.A);
-    moved.x = std::move(in.x);
-    moved.Y = std::move(in.Y);
-    moved.F = std::move(in.F);
-    moved.S = std::move(in.S);
-    moved.F_Y = std::move(in.F_Y);
-    return moved;
-  };
-  try {
-    // new T(prvalue) initialises in place: the system is never moved.
-    return ExiobaseTable{std::shared_ptr<MrioSystem>(new MrioSystem(MrioSystem::build(take_input(), options.threads))),
-                         out.root, out.kind, out.year, std::move(out.extensions), std::move(out.extension_rows)};
-  } catch (const InputError& e) {
-    throw InputError(concat("EXIOBASE \"", path, "\" is inconsistent: ", e.what()));
-  }
+  return ExiobaseTable{build_shared(in, options.threads, concat("EXIOBASE \"", path, "\"")), out.root, out.kind,
+                       out.year, std::move(out.extensions), std::move(out.extension_rows)};
 }
 
 }  // namespace mriotrace::io

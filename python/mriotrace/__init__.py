@@ -23,7 +23,8 @@ from ._core import FileError, InputError, NumericError
 from . import batch, concordance, datasets, export, math, readers, results, sda, tracing
 from .characterization import characterize
 from .footprint_split import footprint_by_category, footprint_by_product
-from .global_readers import ExiobaseTable, read_exiobase3, read_exiobase3_table
+from .global_readers import (ExiobaseTable, read_eora26, read_exiobase3, read_exiobase3_table, read_figaro, read_gloria,
+                             read_oecd_icio)
 from .io import UseeioModel, file_kind, inspect, load, load_results, read_useeio, save, save_results
 from .pymrio_compat import from_pymrio, to_pymrio
 from .scenario import (Scenario, ScenarioFile, ScenarioResult, apply_scenario, operation_parameters, parse_scenarios,
@@ -42,5 +43,6 @@ __all__ = [
     "UseeioModel", "datasets", "readers", "concordance", "math", "tracing", "batch", "sda", "InputError", "NumericError", "FileError", "__version__",
     "Scenario", "ScenarioFile", "ScenarioResult", "run_scenarios", "read_scenarios", "parse_scenarios", "apply_scenario",
     "operation_parameters", "read_exiobase3", "read_exiobase3_table", "ExiobaseTable",
+    "read_oecd_icio", "read_gloria", "read_eora26", "read_figaro",
     "characterize", "footprint_by_category", "footprint_by_product",
 ]

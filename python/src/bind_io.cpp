@@ -1,4 +1,4 @@
-// Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3) and the synthetic datasets.
+// Bindings of the file formats (HDF5, USEEIO JSON, EXIOBASE 3, GLORIA, Eora26, OECD ICIO, WIOD 2016, FIGARO) and the synthetic datasets.
 // File errors surface as mriotrace.FileError (an OSError).
 #include <nanobind/stl/shared_ptr.h>
 #include <nanobind/stl/string.h>
@@ -11,8 +11,12 @@
 #include "common.hpp"
 #include "mriotrace/datasets.hpp"
 #include "mriotrace/error.hpp"
+#include "mriotrace/io/eora26.hpp"
 #include "mriotrace/io/exiobase.hpp"
+#include "mriotrace/io/figaro.hpp"
+#include "mriotrace/io/gloria.hpp"
 #include "mriotrace/io/hdf5.hpp"
+#include "mriotrace/io/oecd_icio.hpp"
 #include "mriotrace/io/useeio.hpp"
 #include "mriotrace/io/wiod2016.hpp"
 
@@ -168,6 +172,142 @@ void bind_io(nb::module_& m) {
       },
       "path"_a, "satellite"_a = true, "impacts"_a = true, "threads"_a = 0,
       "Read an EXIOBASE 3 zip or folder: dict(system, root, kind, year, extensions, extension_rows).");
+
+  nb::class_<io::GloriaLabels>(m, "GloriaLabels", "Labels of the GLORIA ReadMe workbook (lists of str).")
+      .def(nb::init<>())
+      .def_rw("regions", &io::GloriaLabels::regions)
+      .def_rw("sectors", &io::GloriaLabels::sectors)
+      .def_rw("final_demand", &io::GloriaLabels::final_demand)
+      .def_rw("value_added", &io::GloriaLabels::value_added)
+      .def_rw("sat_indicator", &io::GloriaLabels::sat_indicator)
+      .def_rw("sat_head", &io::GloriaLabels::sat_head)
+      .def_rw("sat_unit", &io::GloriaLabels::sat_unit);
+
+  m.def(
+      "read_gloria",
+      [](const std::string& mrio, const std::string& satellites, const io::GloriaLabels& labels, const std::string& year,
+         const std::string& version, const std::string& price, const std::string& construct, bool with_satellites,
+         bool value_added, int threads) {
+        io::GloriaOptions o;
+        o.year = year;
+        o.version = version;
+        o.price = price;
+        o.construct = construct;
+        o.satellites = with_satellites;
+        o.value_added = value_added;
+        o.threads = threads;
+        io::GloriaTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_gloria(mrio, satellites, labels, o);
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["year"] = table.year;
+        d["version"] = table.version;
+        d["dropped_regions"] = nb::cast(table.dropped_regions);
+        d["files"] = nb::cast(table.files);
+        return d;
+      },
+      "mrio"_a, "satellites"_a, "labels"_a, "year"_a = "", "version"_a = "", "price"_a = "bp", "construct"_a = "B",
+      "with_satellites"_a = true, "value_added"_a = true, "threads"_a = 0,
+      "Read GLORIA's csv tables (zip or folder) with its labels: dict(system, year, version, dropped_regions, files).");
+
+  m.def(
+      "read_eora26",
+      [](const std::string& path, const std::string& year, const std::string& price, const std::string& money_unit,
+         bool satellites, bool value_added, int threads) {
+        io::Eora26Table table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_eora26(path, io::Eora26Options{year, price, money_unit, satellites, value_added, threads});
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["year"] = table.year;
+        d["price"] = table.price;
+        d["dropped"] = nb::cast(table.dropped);
+        d["dropped_flows"] = table.dropped_flows;
+        return d;
+      },
+      "path"_a, "year"_a = "", "price"_a = "bp", "money_unit"_a = "k.USD", "satellites"_a = true,
+      "value_added"_a = true, "threads"_a = 0,
+      "Read an Eora26 zip or folder: dict(system, year, price, dropped, dropped_flows).");
+
+  m.def(
+      "read_figaro",
+      [](const std::string& path, const std::string& year, const std::string& kind, int threads) {
+        io::FigaroTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_figaro(path, io::FigaroOptions{year, kind, threads});
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["file"] = table.file;
+        d["year"] = table.year;
+        d["kind"] = table.kind;
+        return d;
+      },
+      "path"_a, "year"_a = "", "kind"_a = "", "threads"_a = 0,
+      "Read a FIGARO input-output csv (or a folder / zip of them): dict(system, file, year, kind).");
+
+  m.def(
+      "read_gloria_sut",
+      [](const std::string& mrio, const std::string& satellites, const io::GloriaLabels& labels, const std::string& year,
+         const std::string& version, const std::string& price, bool with_satellites, bool value_added, int threads) {
+        io::GloriaOptions o;
+        o.year = year;
+        o.version = version;
+        o.price = price;
+        o.satellites = with_satellites;
+        o.value_added = value_added;
+        o.threads = threads;
+        auto* sut = new io::GloriaSut;
+        {
+          nb::gil_scoped_release release;
+          try {
+            *sut = io::read_gloria_sut(mrio, satellites, labels, o);
+          } catch (...) {
+            delete sut;
+            throw;
+          }
+        }
+        sut->U.makeCompressed();
+        sut->V.makeCompressed();
+        nb::capsule owner(sut, [](void* p) noexcept { delete static_cast<io::GloriaSut*>(p); });
+        nb::dict d;
+        d["regions"] = nb::cast(sut->regions);
+        d["U"] = csc_views(sut->U, owner);  // views kept alive by the capsule
+        d["V"] = csc_views(sut->V, owner);
+        d["Y"] = to_numpy(std::move(sut->Y));
+        d["VA"] = to_numpy(std::move(sut->VA));
+        d["TQ"] = to_numpy(std::move(sut->TQ));
+        d["YQ"] = to_numpy(std::move(sut->YQ));
+        d["year"] = sut->year;
+        d["version"] = sut->version;
+        d["dropped_regions"] = nb::cast(sut->dropped_regions);
+        d["files"] = nb::cast(sut->files);
+        return d;
+      },
+      "mrio"_a, "satellites"_a, "labels"_a, "year"_a = "", "version"_a = "", "price"_a = "bp",
+      "with_satellites"_a = true, "value_added"_a = true, "threads"_a = 0,
+      "GLORIA's supply-use tables: dict(regions, U, V as ((n, n), data, indices, indptr) CSC views, Y, VA, TQ, YQ, "
+      "year, version, dropped_regions, files).");
+
+  m.def(
+      "read_oecd_icio",
+      [](const std::string& path, const std::string& year, int threads) {
+        io::OecdIcioTable table = [&] {
+          nb::gil_scoped_release release;
+          return io::read_oecd_icio(path, io::OecdIcioOptions{year, threads});
+        }();
+        nb::dict d;
+        d["system"] = nb::cast(table.system);
+        d["file"] = table.file;
+        d["year"] = table.year;
+        d["merged"] = nb::cast(table.merged);
+        return d;
+      },
+      "path"_a, "year"_a = "", "threads"_a = 0,
+      "Read an OECD ICIO 2023 csv (or a zip of them): dict(system, file, year, merged).");
 
   m.def(
       "read_wiod2016",

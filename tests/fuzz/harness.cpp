@@ -140,7 +140,7 @@ MrioSystem make_base_system() {
 }
 
 Accounts footprint(const MrioSystem& s) {
-  const LeontiefSolver solver(s, SolverOptions{SolverKind::Auto, 1});
+  const LeontiefSolver solver = make_solver(s, SolverOptions{SolverKind::Auto, 1});
   return calc_accounts(s, solver);
 }
 

@@ -20,6 +20,7 @@ import pytest
 import mriotrace
 from conftest import assert_close
 from exiobase_fixture import write_exiobase3
+from global_fixtures import rewrite_zip
 
 pymrio = pytest.importorskip("pymrio")
 
@@ -145,16 +146,7 @@ def test_legacy_F_hh_and_options(tmp_path):
 
 def _rewrite_member(src: Path, dst: Path, member: str, edit) -> Path:
     """Copy a zip, passing one member's text through edit (None: leave it out)."""
-    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w", zipfile.ZIP_DEFLATED) as zout:
-        for info in zin.infolist():
-            data = zin.read(info.filename)
-            if info.filename == member:
-                text = edit(data.decode())
-                if text is None:
-                    continue
-                data = text.encode()
-            zout.writestr(info.filename, data)
-    return dst
+    return rewrite_zip(src, dst, lambda name: name == member, edit)
 
 
 def _replace_cell(text: str, line: int, column: int, value: str) -> str:
