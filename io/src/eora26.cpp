@@ -274,12 +274,8 @@ Eora26Table read_eora26(const std::string& path, const Eora26Options& options) {
   }
   const Index k = static_cast<Index>(F_rows.size());
   if (k > 0) {
-    in.F.resize(k, n);
-    in.F_Y.resize(k, R * c);
-    for (Index i = 0; i < k; ++i) {
-      in.F.row(i) = Eigen::Map<const Eigen::RowVectorXd>(F_rows[static_cast<size_t>(i)].data(), n);
-      in.F_Y.row(i) = Eigen::Map<const Eigen::RowVectorXd>(FY_rows[static_cast<size_t>(i)].data(), R * c);
-    }
+    in.F = stack_rows(F_rows, n);
+    in.F_Y = stack_rows(FY_rows, R * c);
   }
   l.regions = regions;
   l.sectors = sectors;

@@ -544,6 +544,16 @@ std::shared_ptr<MrioSystem> build_shared(SystemInput& in, int threads, const std
   }
 }
 
+Matrix stack_rows(const std::vector<std::vector<double>>& rows, Index cols) {
+  Matrix out(static_cast<Index>(rows.size()), cols);
+  for (size_t i = 0; i < rows.size(); ++i) {
+    MRIOTRACE_CHECK(static_cast<Index>(rows[i].size()) == cols, "row ", i, " has ", rows[i].size(),
+                    " values; expected ", cols);
+    out.row(static_cast<Index>(i)) = Eigen::Map<const Eigen::RowVectorXd>(rows[i].data(), cols);
+  }
+  return out;
+}
+
 void flows_to_coefficients(SystemInput& in) {
   SparseMatrix& Z = in.Z;
   in.x = in.Y.rowwise().sum();

@@ -201,6 +201,9 @@ std::shared_ptr<MrioSystem> build_shared(SystemInput& in, int threads, const std
 /// together (build would form A beside Z: 12 bytes more per nonzero).
 void flows_to_coefficients(SystemInput& in);
 
+/// Rows collected while streaming (each `cols` long) as one rows.size() x cols matrix.
+Matrix stack_rows(const std::vector<std::vector<double>>& rows, Index cols);
+
 /// The flat stressor name (python/mriotrace/_names.py) of row `parts` of
 /// extension `ext` whose index levels are `level_names`: the bracket with the
 /// names is left out when they are pymrio's defaults ("stressor",

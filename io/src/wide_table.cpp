@@ -305,11 +305,9 @@ WideTable read_wide_table(CsvReader& csv, const WideLayout& layout, int threads)
   flows_to_coefficients(in);
   const Index k = static_cast<Index>(ext_labels.size());
   if (k > 0) {
-    in.F.resize(k, n);
-    in.F_Y.resize(k, R * c);
+    in.F = stack_rows(F_rows, n);
+    in.F_Y = stack_rows(FY_rows, R * c);
     for (Index i = 0; i < k; ++i) {
-      in.F.row(i) = Eigen::Map<const Eigen::RowVectorXd>(F_rows[static_cast<size_t>(i)].data(), n);
-      in.F_Y.row(i) = Eigen::Map<const Eigen::RowVectorXd>(FY_rows[static_cast<size_t>(i)].data(), R * c);
       in.labels.stressors.push_back(flat_name(layout.extension, {layout.extension_index_name}, {ext_labels[static_cast<size_t>(i)]}));
       in.labels.stressor_units.push_back(layout.monetary_unit);
     }
