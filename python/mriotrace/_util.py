@@ -81,3 +81,17 @@ def safe_reciprocal(x: np.ndarray) -> np.ndarray:
     out = np.zeros_like(x)
     np.divide(1.0, x, out=out, where=x != 0)
     return out
+
+
+def cli_parser(command: str):
+    """argparse.ArgumentParser class for the Python side of `mriotrace COMMAND` (importers,
+    datasets): errors as one line and exit code 2, like the C++ front end."""
+    import argparse
+    import sys
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message):
+            sys.stderr.write(f"mriotrace: error: {message} (see mriotrace {command} --help)\n")
+            sys.exit(2)
+
+    return _Parser

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._core import FileError, InputError
+from ._util import cli_parser
 
 try:  # Python >= 3.11
     import tomllib
@@ -272,10 +273,7 @@ def _content_range_total(value: str):
 
 
 # ------------------------------------------------------------------ CLI
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, like the C++ front end
-        sys.stderr.write(f"mriotrace: error: {message} (see mriotrace datasets --help)\n")
-        sys.exit(2)
+_Parser = cli_parser("datasets")
 
 
 def _parser() -> argparse.ArgumentParser:

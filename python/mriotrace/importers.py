@@ -13,11 +13,10 @@ import argparse
 import sys
 import warnings
 
+from ._util import cli_parser
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, exit 2, like the C++ front end
-        sys.stderr.write(f"mriotrace: error: {message} (see mriotrace import --help)\n")
-        sys.exit(2)
+
+_Parser = cli_parser("import")
 
 
 def _parser() -> argparse.ArgumentParser:
