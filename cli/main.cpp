@@ -125,8 +125,8 @@ int main(int argc, char** argv) {
       ->delimiter(',');
   cmd_fp->add_option("--threads", fp.threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
       ->check(whole_at_least(0, "0 (all cores) or a thread count"));
-  cmd_fp->add_option("--solver", fp.solver, "Linear solver (gmres, power: iterative)")
-      ->check(CLI::IsMember({"auto", "dense", "umfpack", "klu", "gmres", "power"}))
+  cmd_fp->add_option("--solver", fp.solver, "Linear solver (mixed: single-precision LU refined in double; gmres, power: iterative)")
+      ->check(CLI::IsMember({"auto", "dense", "mixed", "umfpack", "klu", "gmres", "power"}))
       ->capture_default_str();
   cmd_fp->add_flag("--sector-level", fp.sector_level,
                    "Also compute sector-level accounts (M, D_cba, ...); to CSV as OUT_sectors.csv");

@@ -112,6 +112,7 @@ inline std::string name_list(const std::vector<std::string>& names, size_t inden
 inline std::string solver_name(SolverKind kind) {
   switch (kind) {
     case SolverKind::DenseLU: return "dense LU (LAPACK)";
+    case SolverKind::MixedLU: return "mixed-precision dense LU (LAPACK, refined)";
     case SolverKind::SparseLU: return "sparse LU (UMFPACK)";
     case SolverKind::KLU: return "sparse LU (KLU)";
     case SolverKind::GMRES: return "block-Jacobi GMRES";
@@ -127,7 +128,8 @@ inline std::string solver_summary(const SolveDiagnostics& d, const std::string& 
   std::string used = solver_name(d.kind);
   if (d.fell_back)
     used += format(", some solves fell back to %s (%s)",
-                   d.last_kind == SolverKind::DenseLU || d.last_kind == SolverKind::SparseLU || d.last_kind == SolverKind::KLU
+                   d.last_kind == SolverKind::DenseLU || d.last_kind == SolverKind::SparseLU || d.last_kind == SolverKind::KLU ||
+                           d.last_kind == SolverKind::MixedLU
                        ? solver_name(d.last_kind).c_str()
                        : "a direct LU",
                    d.fallback_reason.empty() ? "did not converge" : d.fallback_reason.c_str());

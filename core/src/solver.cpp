@@ -37,6 +37,9 @@ constexpr Index kBlockedCheckColumns = 64;
 // column costs 2 nnz(A) flops per column, about as much as dgetrs's 2 n^2 at
 // MRIO densities, while LU with partial pivoting is backward stable anyway.
 constexpr Index kProbeColumns = 4;
+// Auto uses mixed-precision dense LU only above this size: below it a double
+// factorisation takes milliseconds and its answers need no refinement.
+constexpr Index kMixedMinN = 2000;
 
 }  // namespace
 
@@ -47,7 +50,8 @@ SolverKind solver_kind_from_string(const std::string& name) {
   if (name == "klu") return SolverKind::KLU;
   if (name == "gmres") return SolverKind::GMRES;
   if (name == "power" || name == "power-series") return SolverKind::PowerSeries;
-  throw InputError("unknown solver \"" + name + "\"; expected one of: auto, dense, umfpack, klu, gmres, power");
+  if (name == "mixed" || name == "mixed-lu") return SolverKind::MixedLU;
+  throw InputError("unknown solver \"" + name + "\"; expected one of: auto, dense, mixed, umfpack, klu, gmres, power");
 }
 
 std::string to_string(SolverKind kind) {
@@ -58,6 +62,7 @@ std::string to_string(SolverKind kind) {
     case SolverKind::GMRES: return "gmres";
     case SolverKind::PowerSeries: return "power";
     case SolverKind::KLU: return "klu";
+    case SolverKind::MixedLU: return "mixed";
   }
   return "unknown";
 }
@@ -129,6 +134,7 @@ std::unique_ptr<solvers::Backend> make_backend(SolverKind kind, const SolverOpti
     case SolverKind::KLU: return solvers::make_klu(o);
     case SolverKind::GMRES: return solvers::make_gmres(o);
     case SolverKind::PowerSeries: return solvers::make_power_series(o);
+    case SolverKind::MixedLU: return solvers::make_mixed_lu(o);
     case SolverKind::Auto: break;
   }
   throw InputError("solver kind auto has no backend of its own; expected a resolved kind");
@@ -150,6 +156,10 @@ struct LeontiefSolver::Impl {
   // Direct backend of an iterative solver, factored on first need.
   mutable std::unique_ptr<solvers::Backend> lazy_direct;
   mutable std::mutex direct_mutex;
+  // Double dense LU behind a mixed-precision one whose refinement failed
+  // (I - A too ill-conditioned for single precision), factored on first need.
+  mutable std::unique_ptr<solvers::Backend> exact_direct;
+  mutable std::mutex exact_mutex;
   // CSR copies of A and A^T for the residual check of large direct solves,
   // built at the first one (12 bytes per nonzero each).
   mutable kernels::Csr check_csr[2];
@@ -223,6 +233,7 @@ struct LeontiefSolver::Impl {
     row_abs_sum_max = n ? rows.maxCoeff() : 0;
     col_abs_sum_max = n ? cols.maxCoeff() : 0;
     lazy_direct.reset();
+    exact_direct.reset();
     {
       std::lock_guard<std::mutex> lock(check_mutex);
       check_csr[0] = check_csr[1] = kernels::Csr();
@@ -277,8 +288,8 @@ struct LeontiefSolver::Impl {
     ThreadScope scope(options.threads);
     const auto t0 = Clock::now();
     const solvers::Source parts = split().source();
-    if (kind == SolverKind::DenseLU) {
-      backend->factor(parts);  // I - A written into the LU array from the split, no copy of A
+    if (kind == SolverKind::DenseLU || kind == SolverKind::MixedLU) {
+      backend->factor(parts);  // I - A written into the dense array from the split, no copy of A
     } else {
       const SparseMatrix whole = parts.whole();  // UMFPACK and KLU need A (not kept after)
       backend->analyse(whole);
@@ -296,6 +307,32 @@ struct LeontiefSolver::Impl {
     check_rcond();
     lazy_direct = std::move(backend);
     return *lazy_direct;
+  }
+
+  /// The double dense LU that finishes what mixed precision could not refine.
+  const solvers::Backend& ensure_exact() const {
+    std::lock_guard<std::mutex> lock(exact_mutex);
+    if (exact_direct) return *exact_direct;
+    auto backend = make_backend(SolverKind::DenseLU, options);
+    ThreadScope scope(options.threads);
+    const auto t0 = Clock::now();
+    backend->factor(A.rows() == n ? source(A) : split().source());
+    {
+      std::lock_guard<std::mutex> dlock(diag_mutex);
+      diag.factor_seconds += seconds_since(t0);
+      diag.rcond_estimate = backend->rcond();
+    }
+    check_rcond();
+    exact_direct = std::move(backend);
+    return *exact_direct;
+  }
+
+  /// Which dense backend auto builds for blocks of m right-hand sides: mixed
+  /// precision halves the factorisation but adds refinement (about one more
+  /// solve and one residual product, 4 n^2 flops a column, against dense's
+  /// 2 n^2), so it wins while m < n / 6 (docs/solvers.md).
+  SolverKind dense_kind_for(Index m) const {
+    return n > kMixedMinN && 6 * m < n ? SolverKind::MixedLU : SolverKind::DenseLU;
   }
 
   /// The direct backend that answers, or null (an iterative solver before any need).
@@ -318,14 +355,45 @@ struct LeontiefSolver::Impl {
     const double nd = static_cast<double>(n), md = static_cast<double>(m);
     const double iterative_flops = sweeps * split().flops_per_sweep() * md;
     const solvers::Backend* d = direct();
-    const bool have_dense = d && d->kind() == SolverKind::DenseLU;
-    const double dense_flops = ((have_dense ? 0.0 : 2.0 / 3.0 * nd * nd * nd) + 2.0 * nd * nd * md) / kDenseSpeedup;
+    const SolverKind kind = d ? d->kind() : dense_kind_for(m);
+    if (kind != SolverKind::DenseLU && kind != SolverKind::MixedLU) return false;  // a sparse fallback: keep sweeping
+    const bool mixed = kind == SolverKind::MixedLU;
+    const double factor_flops = d ? 0.0 : (mixed ? 1.0 / 3.0 : 2.0 / 3.0) * nd * nd * nd;
+    const double dense_flops = (factor_flops + (mixed ? 4.0 : 2.0) * nd * nd * md) / kDenseSpeedup;
     return dense_flops < iterative_flops;
   }
 
-  Matrix direct_solve(const solvers::Backend& backend, const Eigen::Ref<const Matrix>& B, bool transposed) const {
+  /// X = op(I - A)^-1 B from a direct backend. A mixed-precision backend that
+  /// cannot refine to double accuracy hands the block to double dense LU
+  /// (noted in the diagnostics as a fallback). `used`: the backend that
+  /// answered; `residual`: its backward error when the backend measured it
+  /// (mixed precision does, on every column), else 0.
+  Matrix direct_solve(const solvers::Backend& backend, const Eigen::Ref<const Matrix>& B, bool transposed,
+                      SolverKind& used, double& residual, Index& iterations) const {
     Matrix X;
-    backend.solve(B, nullptr, transposed, X);
+    const solvers::SolveReport r = backend.solve(B, nullptr, transposed, X);
+    used = backend.kind();
+    residual = 0;
+    iterations = 0;
+    if (!r.failure.empty()) {
+      if (!options.fallback)
+        throw NumericError(r.failure + "; not returning an unrefined answer (use solver \"dense\", or enable "
+                                       "fallback)");
+      {
+        std::lock_guard<std::mutex> lock(diag_mutex);
+        diag.fell_back = true;
+        diag.fallback_reason = r.failure;
+      }
+      const solvers::Backend& exact = ensure_exact();
+      exact.solve(B, nullptr, transposed, X);
+      used = exact.kind();
+    } else if (used == SolverKind::MixedLU) {
+      residual = r.backward_error;
+      iterations = r.iterations;
+      std::lock_guard<std::mutex> lock(diag_mutex);
+      diag.kernel_seconds += r.kernel_seconds;                  // residual products in double
+      diag.preconditioner_seconds += r.preconditioner_seconds;  // single-precision corrections
+    }
     return X;
   }
 
@@ -373,20 +441,18 @@ struct LeontiefSolver::Impl {
           diag.fell_back = true;
           diag.fallback_reason = r.failure;
         }
-        used = d.kind();
-        X = direct_solve(d, B, transposed);
+        X = direct_solve(d, B, transposed, used, residual, iterations);
         rel2 = -1;  // measured below
-        residual = 0;
       }
     } else {
-      // auto: many right-hand sides go to dense LU
-      const solvers::Backend& d = iterative() ? ensure_direct(SolverKind::DenseLU) : *primary;
-      used = d.kind();
-      X = direct_solve(d, B, transposed);
+      // auto: many right-hand sides go to dense LU (mixed precision while they are few)
+      const solvers::Backend& d = iterative() ? ensure_direct(dense_kind_for(m)) : *primary;
+      X = direct_solve(d, B, transposed, used, residual, iterations);
     }
     // Iterative answers were checked on their own true residual (computed
-    // with the split I - A = M - A_T); direct ones here.
-    if (!is_iterative(used)) {
+    // with the split I - A = M - A_T), mixed-precision ones by their
+    // refinement (every column, against the double I - A); the others here.
+    if (!is_iterative(used) && used != SolverKind::MixedLU) {
       // Dense LU answers with many columns: checked on kProbeColumns random
       // combinations (probed_residual); everything else column by column.
       residual = used == SolverKind::DenseLU && m > kProbeColumns ? probed_residual(B, X, transposed)
@@ -397,12 +463,15 @@ struct LeontiefSolver::Impl {
                                           " exceeds ", options.max_residual,
                                           "; I - A is (nearly) singular (reciprocal condition estimate ",
                                           diag.rcond_estimate, ")"));
+    } else if (used == SolverKind::MixedLU && !(residual <= options.max_residual)) {
+      throw NumericError(detail::concat("Leontief solve is inaccurate: backward error ", residual, " exceeds ",
+                                        options.max_residual, " after mixed-precision refinement"));
     }
     std::lock_guard<std::mutex> lock(diag_mutex);
     diag.solve_seconds += seconds_since(t0);
     diag.rhs_solved += m;
     diag.last_kind = used;
-    diag.iterations = is_iterative(used) ? iterations : 0;
+    diag.iterations = is_iterative(used) || used == SolverKind::MixedLU ? iterations : 0;
     diag.last_relative_residual = rel2 >= 0 ? rel2 : residual;
     diag.max_relative_residual = std::max(diag.max_relative_residual, residual);
     return X;
@@ -417,16 +486,8 @@ struct LeontiefSolver::Impl {
   /// (all four |g_pj| < 0.01 with probability 4e-9), round-off of m columns as
   /// about sqrt(m) times theirs. Costs 4 sparse products instead of m.
   double probed_residual(const Eigen::Ref<const Matrix>& B, const Matrix& X, bool transposed) const {
-    const Index m = B.cols();
-    const double norm_IA = 1.0 + (transposed ? col_abs_sum_max : row_abs_sum_max);
-    Matrix W(m, kProbeColumns);
-    std::mt19937_64 rng(20261203);
-    std::normal_distribution<double> gauss;
-    for (Index j = 0; j < m; ++j) {
-      const double scale = norm_IA * X.col(j).cwiseAbs().maxCoeff() + B.col(j).cwiseAbs().maxCoeff();
-      if (!std::isfinite(scale)) return INFINITY;  // an overflowed or NaN column is no answer
-      for (Index p = 0; p < kProbeColumns; ++p) W(j, p) = scale > 0 ? gauss(rng) / scale : 0.0;
-    }
+    const Matrix W = solvers::probe_weights(B, X, 1.0 + (transposed ? col_abs_sum_max : row_abs_sum_max), kProbeColumns);
+    if (W.size() == 0) return INFINITY;
     const Matrix Bp = B * W, Xp = X * W;
     Matrix Rp = Bp - Xp;
     if (A.rows() == n) {
@@ -443,9 +504,7 @@ struct LeontiefSolver::Impl {
     } else {  // only the iterative split I - A = M - A_T is kept
       Rp = split().residual(Bp, Xp, transposed);
     }
-    double worst = 0;
-    for (Index i = 0; i < Rp.size(); ++i) worst = std::max(worst, std::isnan(Rp.data()[i]) ? INFINITY : std::abs(Rp.data()[i]));
-    return worst;
+    return solvers::max_abs(Rp);
   }
 
   /// Normwise backward error max_j ||b_j - (I - A) x_j||_inf / (||I - A||_inf ||x_j||_inf + ||b_j||_inf).

@@ -658,7 +658,8 @@ class MRIOSystem:
     def solver(self, solver: str = "auto", threads: int = 0, max_residual: float = 1e-8, **iterative):
         """A factorisation of I - A (``mriotrace._core.LeontiefSolver``) for repeated solves.
 
-        solver: "auto", "dense" (LAPACK LU), "umfpack" (sparse LU), "klu" (sparse LU for near-triangular systems), "gmres" or
+        solver: "auto", "dense" (LAPACK LU), "mixed" (single-precision LU refined in double to
+        dense LU's accuracy), "umfpack" (sparse LU), "klu" (sparse LU for near-triangular systems), "gmres" or
         "power" (iterative, block-Jacobi preconditioned by each region's domestic
         block); threads: 0 = OMP_NUM_THREADS / all cores. Each solve checks its
         relative residual. Iterative keywords (docs/solvers.md): tol=1e-13,
@@ -677,7 +678,7 @@ class MRIOSystem:
         each extension (or those named in `extensions`). L is never formed:
         R solves give the regional accounts and Q; sector-level accounts add
         k + R*k transposed solves (k = stressors of all selected extensions).
-        solver: "auto", "dense", "umfpack", "klu", "gmres" or "power"; tol: relative residual
+        solver: "auto", "dense", "mixed", "umfpack", "klu", "gmres" or "power"; tol: relative residual
         of the iterative solvers (further keywords: see ``solver``). Solver
         diagnostics (backend and why, iterations, residual, times, fallback) are
         kept in ``self.diagnostics``. Returns self.

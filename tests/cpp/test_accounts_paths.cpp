@@ -83,7 +83,7 @@ TEST(SectorPathTest, BothPathsMatchPymriosAlgorithmForEveryBackend) {
   // k = 2 stressors, R = 5 regions of 8 sectors: R*k = 10 < n = 40, so auto takes Multipliers.
   const MrioSystem sys = random_system(5, 8, 2, 3);
   const Reference ref = pymrio_way(sys, sys.S());
-  for (SolverKind kind : {SolverKind::DenseLU, SolverKind::SparseLU, SolverKind::KLU, SolverKind::GMRES,
+  for (SolverKind kind : {SolverKind::DenseLU, SolverKind::MixedLU, SolverKind::SparseLU, SolverKind::KLU, SolverKind::GMRES,
                           SolverKind::PowerSeries, SolverKind::Auto}) {
     const LeontiefSolver solver = make_solver(sys, with(kind, 2));
     const Accounts auto_path = calc_accounts(sys, solver);

@@ -62,8 +62,10 @@ struct Variant {
   SolverKind kind;
   bool blocks;  // block-Jacobi blocks of N (iterative)
 };
-const Variant kVariants[] = {{SolverKind::DenseLU, false}, {SolverKind::SparseLU, false}, {SolverKind::KLU, false},
-                             {SolverKind::GMRES, true},    {SolverKind::GMRES, false},   {SolverKind::PowerSeries, true}};
+const Variant kVariants[] = {{SolverKind::DenseLU, false}, {SolverKind::MixedLU, false},
+                             {SolverKind::SparseLU, false}, {SolverKind::KLU, false},
+                             {SolverKind::GMRES, true},    {SolverKind::GMRES, false},
+                             {SolverKind::PowerSeries, true}};
 
 SolverOptions options_for(const Variant& v, Index N, int threads) {
   SolverOptions o;

@@ -385,7 +385,7 @@ TEST(SolverIterativeTest, BadOptionsAreRejectedWithTheReason) {
   expect_message([&] { LeontiefSolver(big, with([](SolverOptions& o) { o.block_size = 50000; })); },
                  "block_size = 50000 would need 2 n block_size doubles = 80 GB");
   EXPECT_THROW(LeontiefSolver(A, with([](SolverOptions& o) { o.tolerance = 0; })), InputError);
-  expect_message([] { solver_kind_from_string("cg"); }, "expected one of: auto, dense, umfpack, klu, gmres, power");
+  expect_message([] { solver_kind_from_string("cg"); }, "expected one of: auto, dense, mixed, umfpack, klu, gmres, power");
   EXPECT_EQ(solver_kind_from_string("gmres"), SolverKind::GMRES);
   EXPECT_EQ(solver_kind_from_string("power"), SolverKind::PowerSeries);
   EXPECT_EQ(solver_kind_from_string("power-series"), SolverKind::PowerSeries);
@@ -472,4 +472,98 @@ TEST(SolverDirectTest, BlockedResidualCheckIsReal) {
       expect_message([&] { (void)(transposed ? refuse.solve_transposed(B) : refuse.solve(B)); },
                      "relative residual");
     }
+}
+
+// Mixed-precision dense LU (solvers/mixed_lu.cpp): single-precision factors,
+// answers refined in double to the tolerance on every column.
+TEST(SolverMixedTest, RefinedAnswersMatchDoubleLuPlainAndTransposedForOneAndTwoThreads) {
+  const MrioSystem sys = make_system(6, 50, 0.5, 0.2);
+  const Matrix B = random_rhs(sys.n(), 40, 5);
+  const LeontiefSolver dense(sys.A(), opts(SolverKind::DenseLU, 1, 0));
+  const Matrix X = dense.solve(B), Xt = dense.solve_transposed(B);
+  Matrix first;
+  for (int threads : {1, 2}) {
+    const LeontiefSolver mixed(sys.A(), opts(SolverKind::MixedLU, threads, 0));
+    EXPECT_EQ(mixed.diagnostics().kind, SolverKind::MixedLU);
+    EXPECT_GT(mixed.diagnostics().rcond_estimate, 0.0);
+    const Matrix Xm = mixed.solve(B);
+    EXPECT_EQ(mixed.diagnostics().last_kind, SolverKind::MixedLU);
+    EXPECT_FALSE(mixed.diagnostics().fell_back);
+    // Single precision alone gives ~1e-7; refinement needs at least one step more.
+    EXPECT_GE(mixed.diagnostics().iterations, 2);
+    EXPECT_LE(mixed.diagnostics().last_relative_residual, 1e-13);
+    EXPECT_LE(max_elementwise_rel(Xm, X), 1e-12) << threads << " threads";
+    EXPECT_LE(max_elementwise_rel(mixed.solve_transposed(B), Xt), 1e-12) << threads << " threads";
+    if (threads == 1)
+      first = Xm;
+    else  // OpenBLAS's threaded sgetrf may round differently; refinement brings both to the tolerance
+      EXPECT_LE(max_elementwise_rel(Xm, first), 1e-12);
+  }
+  // One column and the columns one by one: the same answers.
+  const LeontiefSolver mixed(sys.A(), opts(SolverKind::MixedLU, 1, 0));
+  for (Index j : {0, 17, 39}) EXPECT_LE(max_elementwise_rel(mixed.solve(B.col(j)), X.col(j)), 1e-12);
+  // A tighter tolerance is met too (it costs another step).
+  SolverOptions tight = opts(SolverKind::MixedLU, 1, 0);
+  tight.tolerance = 1e-15;
+  const LeontiefSolver strict(sys.A(), tight);
+  EXPECT_LE(max_elementwise_rel(strict.solve(B), X), 1e-13);
+  EXPECT_LE(strict.diagnostics().last_relative_residual, 1e-15);
+}
+
+TEST(SolverMixedTest, IllConditionedSystemFallsBackToDoubleLuOrSaysWhy) {
+  // Spectral radius 1 - 1e-9: kappa ~ 1e9 is beyond single precision, so the
+  // refinement cannot shrink the error and double LU must answer.
+  const SparseMatrix A = near_singular(60, 1.0 - 1e-9);
+  const Matrix B = random_rhs(60, 8, 17);
+  const LeontiefSolver dense(A, opts(SolverKind::DenseLU, 1, 0));
+  const Matrix X = dense.solve(B);
+  const LeontiefSolver mixed(A, opts(SolverKind::MixedLU, 1, 0));
+  const Matrix Xm = mixed.solve(B);
+  EXPECT_TRUE(mixed.diagnostics().fell_back);
+  EXPECT_EQ(mixed.diagnostics().last_kind, SolverKind::DenseLU);
+  EXPECT_NE(mixed.diagnostics().fallback_reason.find("mixed-precision refinement"), std::string::npos)
+      << mixed.diagnostics().fallback_reason;
+  EXPECT_LE(max_rel_diff(Xm, X), 1e-9);
+  SolverOptions no_fallback = opts(SolverKind::MixedLU, 1, 0);
+  no_fallback.fallback = false;
+  const LeontiefSolver refuse(A, no_fallback);
+  expect_message([&] { (void)refuse.solve(B); }, "not returning an unrefined answer");
+}
+
+TEST(SolverMixedTest, EntriesBeyondSinglePrecisionAreNeverAnsweredInSingle) {
+  // Upper triangular (its eigenvalues are the zero diagonal) with one
+  // coefficient beyond float's range: single-precision factors would hold
+  // inf. Double LU decides instead, and refuses it as dense LU does (kappa ~ 1e78).
+  Matrix Ad = Matrix::Zero(3, 3);
+  Ad(0, 1) = 1e39;
+  Ad(1, 2) = 0.5;
+  const SparseMatrix A = Ad.sparseView();
+  expect_message([&] { LeontiefSolver dense(A, opts(SolverKind::DenseLU, 1, 0)); }, "numerically singular");
+  const LeontiefSolver mixed(A, opts(SolverKind::MixedLU, 1, 0));
+  expect_message([&] { (void)mixed.solve(Matrix::Ones(3, 2)); }, "numerically singular");
+  EXPECT_TRUE(mixed.diagnostics().fell_back);
+  EXPECT_NE(mixed.diagnostics().fallback_reason.find("outside single precision's range"), std::string::npos)
+      << mixed.diagnostics().fallback_reason;
+}
+
+TEST(SolverMixedTest, AutoHandsAFewHundredColumnsToMixedAndMoreToDoubleLu) {
+  // n = 2100 > 2000, 30 % dense, region blocks: a few hundred right-hand sides
+  // are cheaper by a dense factorisation than by sweeps; below n / 6 of them,
+  // by the single-precision one.
+  const auto sys = make_system(7, 300, 0.5, 0.3);
+  const LeontiefSolver s = make_solver(sys, opts(SolverKind::Auto, 0, 0));
+  ASSERT_EQ(s.diagnostics().kind, SolverKind::GMRES);
+  const Matrix B = random_rhs(sys.n(), 200, 9);
+  const Matrix X = s.solve_transposed(B);
+  EXPECT_EQ(s.diagnostics().last_kind, SolverKind::MixedLU);
+  const LeontiefSolver dense(sys.A(), opts(SolverKind::DenseLU, 0, 0));
+  EXPECT_LE(max_elementwise_rel(X, dense.solve_transposed(B)), 1e-12);
+  // Many columns: a double LU (4 n^2 flops a column of refinement would cost more).
+  const LeontiefSolver t = make_solver(sys, opts(SolverKind::Auto, 0, 0));
+  const Matrix L = t.leontief_inverse();
+  EXPECT_EQ(t.diagnostics().last_kind, SolverKind::DenseLU);
+  EXPECT_LE(max_elementwise_rel(Matrix(L.transpose() * B), X), 1e-10);
+  EXPECT_EQ(solver_kind_from_string("mixed"), SolverKind::MixedLU);
+  EXPECT_EQ(solver_kind_from_string("mixed-lu"), SolverKind::MixedLU);
+  EXPECT_EQ(to_string(SolverKind::MixedLU), "mixed");
 }

@@ -130,7 +130,7 @@ def test_unknown_extension_and_stressor(small_system):
         small_system.stressors.get_row_data("CO2")
     with pytest.raises(ValueError, match=r'unknown stressor "CO2"; known stressors: "stressor0"'):
         small_system.core.stressor_index("CO2")  # the engine's own check
-    with pytest.raises(ValueError, match='unknown solver "lu2"; expected one of: auto, dense, umfpack'):
+    with pytest.raises(ValueError, match='unknown solver "lu2"; expected one of: auto, dense, mixed, umfpack'):
         small_system.calc_all(solver="lu2")
 
 

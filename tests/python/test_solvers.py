@@ -138,7 +138,7 @@ def test_fallback_or_clear_error_on_a_nearly_singular_system():
     (dict(max_iterations=0), "max_iterations = 0"),
     (dict(restart=0), "restart = 0"),
     (dict(block_size=7), "block_size = 7 does not divide n = 120"),
-    (dict(solver="cg"), 'unknown solver "cg"; expected one of: auto, dense, umfpack, klu, gmres, power'),
+    (dict(solver="cg"), 'unknown solver "cg"; expected one of: auto, dense, mixed, umfpack, klu, gmres, power'),
 ])
 def test_bad_solver_options(kwargs, message):
     s = _generated()

@@ -46,7 +46,7 @@
 
 namespace mriotrace {
 
-enum class SolverKind { Auto, DenseLU, SparseLU, GMRES, PowerSeries, KLU };
+enum class SolverKind { Auto, DenseLU, SparseLU, GMRES, PowerSeries, KLU, MixedLU };
 
 /// "auto", "dense", "umfpack", "klu", "gmres", "power" <-> SolverKind (aliases: "lu",
 /// "lapack", "sparse", "power-series"). Throws InputError on an unknown name.
@@ -88,8 +88,10 @@ struct SolveDiagnostics {
                                        ///< direct: the normwise backward error (as max_relative_residual)
   bool fell_back = false;              ///< an iterative solve did not converge and a direct solver finished it
   std::string fallback_reason;         ///< why (iterations, residual reached, convergence factor)
-  double kernel_seconds = 0;           ///< cumulative time in A x block products (iterative)
-  double preconditioner_seconds = 0;   ///< cumulative time applying M^-1 (iterative)
+  double kernel_seconds = 0;           ///< cumulative time in A x block products (iterative; mixed:
+                                       ///< the double residual products)
+  double preconditioner_seconds = 0;   ///< cumulative time applying M^-1 (iterative; mixed: the
+                                       ///< single-precision corrections)
   // Added with refactor:
   Index analyses = 0;                  ///< symbolic analyses this solver ran (UMFPACK, KLU; 0 when it
                                        ///< reused another's, or for backends that need none)

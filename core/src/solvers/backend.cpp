@@ -1,6 +1,8 @@
 // Pieces shared by the backends (backend.hpp).
 #include "backend.hpp"
 
+#include <cmath>
+#include <random>
 #include <utility>
 
 namespace mriotrace::solvers {
@@ -14,6 +16,27 @@ SparseMatrix Source::whole() const {
   out.setFromTriplets(t.begin(), t.end());
   out.makeCompressed();
   return out;
+}
+
+Matrix probe_weights(const Eigen::Ref<const Matrix>& B, const Eigen::Ref<const Matrix>& X, double norm_IA,
+                     Index probes) {
+  const Index m = B.cols();
+  Matrix W(m, probes);
+  std::mt19937_64 rng(20261203);
+  std::normal_distribution<double> gauss;
+  for (Index j = 0; j < m; ++j) {
+    const double scale = norm_IA * X.col(j).cwiseAbs().maxCoeff() + B.col(j).cwiseAbs().maxCoeff();
+    if (!std::isfinite(scale)) return Matrix();  // an overflowed or NaN column is no answer
+    for (Index p = 0; p < probes; ++p) W(j, p) = scale > 0 ? gauss(rng) / scale : 0.0;
+  }
+  return W;
+}
+
+double max_abs(const Matrix& M) {
+  double worst = 0;
+  for (Index i = 0; i < M.size(); ++i)
+    worst = std::max(worst, std::isnan(M.data()[i]) ? INFINITY : std::abs(M.data()[i]));
+  return worst;
 }
 
 IminusA i_minus(const SparseMatrix& A) {

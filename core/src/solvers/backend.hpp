@@ -20,7 +20,7 @@
 // auto's choices, the fallback of an unconverged iterative solve and the
 // diagnostics) live in solver.cpp, once.
 //
-// One file per backend: dense_lu.cpp, umfpack.cpp, klu.cpp, gmres.cpp,
+// One file per backend: dense_lu.cpp, mixed_lu.cpp, umfpack.cpp, klu.cpp, gmres.cpp,
 // power_series.cpp (the last two share the split of split.hpp).
 #pragma once
 
@@ -65,7 +65,8 @@ struct Source {
   SparseMatrix whole() const;
 };
 
-/// What one solve of a block reports back (direct backends leave the defaults).
+/// What one solve of a block reports back (direct backends leave the defaults;
+/// mixed-precision LU reports its refinement like an iterative backend).
 struct SolveReport {
   Index iterations = 0;           ///< max sweeps over the column batches
   Index total_iterations = 0;     ///< sum of sweeps over the column batches
@@ -113,10 +114,23 @@ class Backend {
 
 /// The backend of a kind (not Auto), unanalysed and unfactored. One per file.
 std::unique_ptr<Backend> make_dense_lu(const SolverOptions& options);
+std::unique_ptr<Backend> make_mixed_lu(const SolverOptions& options);
 std::unique_ptr<Backend> make_umfpack(const SolverOptions& options);
 std::unique_ptr<Backend> make_klu(const SolverOptions& options);
 std::unique_ptr<Backend> make_gmres(const SolverOptions& options);
 std::unique_ptr<Backend> make_power_series(const SolverOptions& options);
+
+/// Weights W (m x probes) that turn an answer X (n x m) of op(I - A) X = B
+/// into `probes` random combinations whose residual estimates the worst
+/// column's normwise backward error: column j is scaled by its own
+/// denominator ||op(I - A)||_inf ||x_j||_inf + ||b_j||_inf (norm_IA: that norm, or
+/// the bound 1 + ||op(A)||_inf) and weighted by g ~ N(0, 1) from a fixed seed, so
+/// max |B W - op(I - A) X W| ~ max_j |g_j| e_j. Empty when a column is not finite
+/// (no answer). Used by the dense backends' checks (solver.cpp, mixed_lu.cpp).
+Matrix probe_weights(const Eigen::Ref<const Matrix>& B, const Eigen::Ref<const Matrix>& X, double norm_IA,
+                     Index probes);
+/// max |m_ij|, infinity when an entry is NaN.
+double max_abs(const Matrix& M);
 
 /// The pattern of I - A as 64-bit CSC arrays (what UMFPACK and KLU analyse),
 /// and the values of I - A on it.
