@@ -6,6 +6,10 @@
 // Backends (docs/solvers.md):
 //   DenseLU      LAPACK dgetrf/dgetrs (multi-threaded OpenBLAS): small or dense-ish
 //                systems, many right-hand sides, L itself.
+//   MixedLU      LAPACK sgetrf/sgetrs (single precision), every answer refined in
+//                double until each column's backward error <= tolerance; a stalled
+//                refinement finishes with DenseLU. Auto hands it blocks of fewer
+//                than n / 6 right-hand sides (sector-level accounts).
 //   SparseLU     SuiteSparse UMFPACK: sparse systems whose factors stay sparse.
 //   KLU          SuiteSparse KLU (block triangular form + AMD ordering, no
 //                BLAS): very sparse systems with little fill, on request
@@ -48,8 +52,8 @@ namespace mriotrace {
 
 enum class SolverKind { Auto, DenseLU, SparseLU, GMRES, PowerSeries, KLU, MixedLU };
 
-/// "auto", "dense", "umfpack", "klu", "gmres", "power" <-> SolverKind (aliases: "lu",
-/// "lapack", "sparse", "power-series"). Throws InputError on an unknown name.
+/// "auto", "dense", "mixed", "umfpack", "klu", "gmres", "power" <-> SolverKind (aliases:
+/// "lu", "lapack", "mixed-lu", "sparse", "power-series"). Throws InputError on an unknown name.
 SolverKind solver_kind_from_string(const std::string& name);
 std::string to_string(SolverKind kind);
 
@@ -58,7 +62,8 @@ struct SolverOptions {
   int threads = 0;              ///< 0 = respect OMP_NUM_THREADS / core count
   double max_residual = 1e-8;   ///< relative residual above which a solve fails (iterative: max(max_residual, tolerance))
   // Iterative solvers (GMRES, PowerSeries, and Auto when it picks one):
-  double tolerance = 1e-13;     ///< per column ||b - (I-A)x||_2 / ||b||_2 to reach (> 0, < 1)
+  double tolerance = 1e-13;     ///< per column ||b - (I-A)x||_2 / ||b||_2 to reach (> 0, < 1);
+                                ///< MixedLU: the normwise backward error per column to reach
   Index max_iterations = 1000;  ///< sweeps over A per solve (over all restarts) before giving up (>= 1)
   /// Sectors per region: the diagonal blocks of the block-Jacobi preconditioner
   /// (must divide n; 0 = no preconditioner). Solvers built from an MrioSystem set N.
