@@ -328,11 +328,12 @@ struct LeontiefSolver::Impl {
   }
 
   /// Which dense backend auto builds for blocks of m right-hand sides: mixed
-  /// precision halves the factorisation but adds refinement (about one more
-  /// solve and one residual product, 4 n^2 flops a column, against dense's
-  /// 2 n^2), so it wins while m < n / 6 (docs/solvers.md).
+  /// precision halves the factorisation (1/3 n^3 flops' time instead of 2/3)
+  /// but its refinement costs two residual products and three single
+  /// solves, about 7 n^2 a column against dense's 2 n^2 (measured on L,
+  /// docs/solvers.md), so it wins while m < n / 15.
   SolverKind dense_kind_for(Index m) const {
-    return n > kMixedMinN && 6 * m < n ? SolverKind::MixedLU : SolverKind::DenseLU;
+    return n > kMixedMinN && 15 * m < n ? SolverKind::MixedLU : SolverKind::DenseLU;
   }
 
   /// The direct backend that answers, or null (an iterative solver before any need).
@@ -359,7 +360,7 @@ struct LeontiefSolver::Impl {
     if (kind != SolverKind::DenseLU && kind != SolverKind::MixedLU) return false;  // a sparse fallback: keep sweeping
     const bool mixed = kind == SolverKind::MixedLU;
     const double factor_flops = d ? 0.0 : (mixed ? 1.0 / 3.0 : 2.0 / 3.0) * nd * nd * nd;
-    const double dense_flops = (factor_flops + (mixed ? 4.0 : 2.0) * nd * nd * md) / kDenseSpeedup;
+    const double dense_flops = (factor_flops + (mixed ? 7.0 : 2.0) * nd * nd * md) / kDenseSpeedup;
     return dense_flops < iterative_flops;
   }
 

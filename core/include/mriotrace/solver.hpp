@@ -9,7 +9,7 @@
 //   MixedLU      LAPACK sgetrf/sgetrs (single precision), every answer refined in
 //                double until each column's backward error <= tolerance; a stalled
 //                refinement finishes with DenseLU. Auto hands it blocks of fewer
-//                than n / 6 right-hand sides (sector-level accounts).
+//                than n / 15 right-hand sides (sector-level accounts).
 //   SparseLU     SuiteSparse UMFPACK: sparse systems whose factors stay sparse.
 //   KLU          SuiteSparse KLU (block triangular form + AMD ordering, no
 //                BLAS): very sparse systems with little fill, on request
