@@ -28,6 +28,8 @@ const std::vector<Family>& families() {
       {{"kJ", 1e-6}, {"MJ", 1e-3}, {"GJ", 1}, {"TJ", 1e3}, {"PJ", 1e6}, {"EJ", 1e9}},
       {{"CNY", 1}, {"10^4 CNY", 1e4}, {"10^8 CNY", 1e8}},
       {{"USD", 1}, {"k.USD", 1e3}, {"M.USD", 1e6}, {"bn.USD", 1e9}},
+      // EXIOBASE and FIGARO publish in M.EUR.
+      {{"EUR", 1}, {"k.EUR", 1e3}, {"M.EUR", 1e6}, {"bn.EUR", 1e9}},
   };
   return all;
 }

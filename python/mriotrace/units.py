@@ -1,6 +1,6 @@
 """Units of MRIO tables and scenarios: one pint registry with the units planners use.
 
-Monetary (CNY, "10^4 CNY", "10^8 CNY", USD, "M.USD"), energy (tce, kgce, Mtce,
+Monetary (CNY, "10^4 CNY", "10^8 CNY", USD, "M.USD", EUR, "M.EUR"), energy (tce, kgce, Mtce,
 J and its multiples: GJ, PJ) and mass (t, kt, Mt, kg, "kg CO2e", "Mt CO2"). A
 unit label may carry a substance and a note after the unit ("Mt CO2
 (synthetic)"): the substance must match in a conversion, the note is ignored.
@@ -11,7 +11,7 @@ unit label may carry a substance and a note after the unit ("Mt CO2
     units.readable(1.9e-6, "Mt CO2 (synthetic)")       # (1.9, "t CO2 (synthetic)"), as the reports print
     units.convert(1.0, "Mt CO2", "PJ")                # ValueError naming both units
 
-Exchange rates are not physical constants: CNY and USD are separate
+Exchange rates are not physical constants: CNY, USD and EUR are separate
 dimensions; convert between them with your own rate.
 """
 
@@ -28,7 +28,7 @@ __all__ = ["registry", "parse", "convert", "readable", "scale_for", "number"]
 
 @lru_cache(maxsize=1)
 def registry():
-    """The pint UnitRegistry with tce, CNY and USD defined."""
+    """The pint UnitRegistry with tce, CNY, USD and EUR defined."""
     import pint
 
     ureg = pint.UnitRegistry()
@@ -38,6 +38,7 @@ def registry():
     ureg.define("Mtce = 1e6 * tce")
     ureg.define("yuan = [currency_cny] = CNY")
     ureg.define("us_dollar = [currency_usd] = USD")
+    ureg.define("euro = [currency_eur] = EUR")  # EXIOBASE and FIGARO: M.EUR
     return ureg
 
 

@@ -86,3 +86,14 @@ def test_useeio_units_parse_and_read_well():
     assert units.parse("kg CO2 eq")[1] == "CO2 eq"
     assert units.readable(6.3e12, "kg CO2 eq") == pytest.approx((6.3, "Gt CO2 eq"))
     assert np.isfinite(units.convert(1.0, "kg CO2 eq", "Mt CO2 eq"))
+
+
+def test_euro_tables_units_parse_convert_and_read_well():
+    # EXIOBASE and FIGARO systems are labelled M.EUR (io/src/exiobase.cpp, figaro.cpp).
+    assert units.convert(2.5, "M.EUR", "EUR") == pytest.approx(2.5e6)
+    assert units.convert(1.0, "bn.EUR", "M.EUR") == pytest.approx(1e3)
+    assert units.readable(3.2e7, "EUR") == pytest.approx((32.0, "M.EUR"))
+    assert units.readable(4.5e-3, "M.EUR") == pytest.approx((4.5, "k.EUR"))
+    # A currency is its own dimension: no silent exchange rate.
+    with pytest.raises(ValueError, match="'M.EUR' and 'M.USD' do not match"):
+        units.convert(1.0, "M.EUR", "M.USD")
