@@ -121,7 +121,7 @@ void run_sda_command(const BatchCommands::Options& o) {
   so.method = method;
   so.split_demand = o.split_demand;
   so.threads = o.sda_threads;
-  for (const auto& name : o.stressors) so.stressors.push_back(s0.stressor_index(name));
+  so.stressors = named_stressors(s0, o.stressors);
   Stopwatch clock;
   const Decomposition d = structural_decomposition(s0, s1, so);
   progress(format("%s SDA over %zu factors in %.2f s", to_string(method).c_str(), d.factors.size(), clock.seconds()));
@@ -204,7 +204,7 @@ BatchCommands add_batch_commands(CLI::App& app) {
   c.sda_cmd->add_option("--method", o.method, "exact (mean over all orderings) or polar")
       ->check(CLI::IsMember({"exact", "polar"}))
       ->capture_default_str();
-  c.sda_cmd->add_option("--stressor", o.stressors, "Stressor(s) (repeatable); default: all")->delimiter(',');
+  c.sda_cmd->add_option("--stressor", o.stressors, "Stressor(s) (repeatable, or comma-separated); default: all");
   c.sda_cmd->add_flag("--split-demand", o.split_demand, "Split demand into mix and level (4 factors)");
   c.sda_cmd->add_option("--threads", o.sda_threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
       ->check(CLI::Range(0, 4096));

@@ -80,7 +80,7 @@ void run_footprint(const FootprintOptions& o) {
   AccountsOptions ao;
   ao.regional = true;
   ao.sector_level = o.sector_level;
-  for (const auto& name : o.stressors) ao.stressors.push_back(system.stressor_index(name));
+  ao.stressors = named_stressors(system, o.stressors);
 
   progress(format("factorising I - A (n = %s, %s nonzeros, solver %s)", thousands(system.n()).c_str(),
                   thousands(system.A().nonZeros()).c_str(), o.solver.c_str()));

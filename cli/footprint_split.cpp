@@ -14,6 +14,7 @@
 #include "mriotrace/io/csv.hpp"
 #include "mriotrace/io/hdf5.hpp"
 #include "mriotrace/solver.hpp"
+#include "util.hpp"
 
 namespace mriotrace::cli {
 
@@ -30,15 +31,14 @@ FootprintSplitCommand add_footprint_split_command(CLI::App& app) {
   cmd->add_option("--by", o->by, "category (region x Y category) or product (region x product)")
       ->required()
       ->check(CLI::IsMember({"category", "product"}));
-  cmd->add_option("--stressor", o->stressors, "Stressor(s) (repeatable); default: all")->take_all()->delimiter(',');
+  cmd->add_option("--stressor", o->stressors, "Stressor(s) (repeatable, or comma-separated); default: all")->take_all();
   cmd->add_option("--threads", o->threads, "Threads (0 = OMP_NUM_THREADS or all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("-o,--output", o->output, "Output CSV file")->required();
   return FootprintSplitCommand{[cmd, o] {
     if (!cmd->parsed()) return;
     const MrioSystem s = io::load_system(o->file);
     MRIOTRACE_CHECK(s.k() > 0 && s.Y().cols() > 0, o->file, " has no stressors or no final demand; expected both");
-    std::vector<Index> rows;
-    for (const auto& name : o->stressors) rows.push_back(s.stressor_index(name));
+    std::vector<Index> rows = named_stressors(s, o->stressors);
     if (rows.empty())
       for (Index i = 0; i < s.k(); ++i) rows.push_back(i);
     const LeontiefSolver solver = make_solver(s, SolverOptions{SolverKind::Auto, o->threads});

@@ -120,9 +120,9 @@ int main(int argc, char** argv) {
   auto* cmd_fp = app.add_subcommand(
       "footprint", "Consumption- and production-based accounts of a system (D_cba, D_pba, Q, ...)");
   cmd_fp->add_option("FILE", fp.file, "HDF5 file holding a system")->required();
-  cmd_fp->add_option("--stressor", fp.stressors, "Stressor(s) to account for (repeatable); default: all")
-      ->take_all()
-      ->delimiter(',');
+  cmd_fp->add_option("--stressor", fp.stressors,
+                     "Stressor(s) to account for (repeatable, or comma-separated); default: all")
+      ->take_all();
   cmd_fp->add_option("--threads", fp.threads, "Threads (0 = OMP_NUM_THREADS or all cores)")
       ->check(whole_at_least(0, "0 (all cores) or a thread count"));
   cmd_fp->add_option("--solver", fp.solver, "Linear solver (mixed: single-precision LU refined in double; gmres, power: iterative)")

@@ -117,8 +117,7 @@ std::string demand_name(const std::string& region) {
 
 /// Stressor rows (default: all) and their names.
 std::vector<Index> stressor_rows(const MrioSystem& sys, const std::vector<std::string>& names) {
-  std::vector<Index> rows;
-  for (const auto& n : names) rows.push_back(sys.stressor_index(n));
+  std::vector<Index> rows = named_stressors(sys, names);
   if (rows.empty())
     for (Index i = 0; i < sys.k(); ++i) rows.push_back(i);
   if (rows.empty()) throw InputError("the system has no stressors; expected at least one to trace");
@@ -344,7 +343,7 @@ TracingCommands add_tracing_commands(CLI::App& app) {
   auto lay_o = std::make_shared<LayersCli>();
   auto* lay_cmd = app.add_subcommand("layers", "Production layers: a footprint split into supply tiers s A^t y");
   add_common(lay_cmd, *lay_o);
-  lay_cmd->add_option("--stressor", lay_o->stressors, "Stressor(s) (repeatable); default: all")->delimiter(',');
+  lay_cmd->add_option("--stressor", lay_o->stressors, "Stressor(s) (repeatable, or comma-separated); default: all");
   lay_cmd->add_option("--tiers", lay_o->tiers, "Tiers 0..T before the remainder")->capture_default_str();
   lay_cmd->add_option("-o,--output", lay_o->output, "CSV: stressor, unit, tier, region of emission, emitted");
 
@@ -353,7 +352,7 @@ TracingCommands add_tracing_commands(CLI::App& app) {
       app.add_subcommand("extract", "Hypothetical extraction: emissions lost when sectors are removed");
   add_common(ext_cmd, *ext_o);
   ext_cmd->add_option("--sector", ext_o->sectors, "Sector to extract, REGION/SECTOR (repeatable)")->required();
-  ext_cmd->add_option("--stressor", ext_o->stressors, "Stressor(s) (repeatable); default: all")->delimiter(',');
+  ext_cmd->add_option("--stressor", ext_o->stressors, "Stressor(s) (repeatable, or comma-separated); default: all");
   ext_cmd->add_option("--mode", ext_o->mode, "full, backward (no purchases) or forward (no sales as input)")
       ->check(CLI::IsMember({"full", "backward", "forward"}))
       ->capture_default_str();
@@ -365,7 +364,7 @@ TracingCommands add_tracing_commands(CLI::App& app) {
   auto* lnk_cmd = app.add_subcommand(
       "linkages", "Backward, forward, environmental linkages and Ghosh downstream multipliers");
   add_common(lnk_cmd, *lnk_o, false);
-  lnk_cmd->add_option("--stressor", lnk_o->stressors, "Stressor(s) (repeatable); default: all")->delimiter(',');
+  lnk_cmd->add_option("--stressor", lnk_o->stressors, "Stressor(s) (repeatable, or comma-separated); default: all");
   lnk_cmd->add_option("--top", lnk_o->top, "Sectors to print per ranking")->capture_default_str();
   lnk_cmd->add_option("-o,--output", lnk_o->output, "CSV with every sector's linkages");
 

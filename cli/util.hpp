@@ -11,7 +11,9 @@
 #include <string>
 #include <vector>
 
+#include "mriotrace/error.hpp"
 #include "mriotrace/solver.hpp"
+#include "mriotrace/system.hpp"
 #include "mriotrace/text.hpp"
 #include "mriotrace/types.hpp"
 
@@ -139,6 +141,34 @@ inline std::string solver_summary(const SolveDiagnostics& d, const std::string& 
                          d.threads == 1 ? "" : "s", d.factor_seconds) +
          prefix + format("solves: %s right-hand sides in %.3f s, max relative residual %.1e",
                          thousands(d.rhs_solved).c_str(), d.solve_seconds, d.max_relative_residual);
+}
+
+/// Rows of the stressors given by --stressor (repeatable), in order. A value
+/// is one name or several separated by commas ("CO2,CH4"); a value that is
+/// itself a stressor's name is taken whole, since published satellite names
+/// can hold commas. An unknown name is an InputError listing the known ones.
+inline std::vector<Index> named_stressors(const MrioSystem& sys, const std::vector<std::string>& given) {
+  const auto& names = sys.labels().stressors;
+  std::vector<Index> rows;
+  for (const std::string& value : given) {
+    if (std::find(names.begin(), names.end(), value) != names.end()) {
+      rows.push_back(sys.stressor_index(value));
+      continue;
+    }
+    size_t start = 0;
+    while (start <= value.size()) {
+      size_t comma = value.find(',', start);
+      if (comma == std::string::npos) comma = value.size();
+      std::string piece = value.substr(start, comma - start);
+      const auto first = piece.find_first_not_of(" \t"), last = piece.find_last_not_of(" \t");
+      piece = first == std::string::npos ? std::string() : piece.substr(first, last - first + 1);
+      if (piece.empty())
+        throw InputError("--stressor \"" + value + "\" has an empty name; expected names separated by commas");
+      rows.push_back(sys.stressor_index(piece));
+      start = comma + 1;
+    }
+  }
+  return rows;
 }
 
 }  // namespace mriotrace::cli

@@ -340,3 +340,31 @@ def test_bad_command_lines(system_file, tmp_path):
     assert_one_line_error(run("footprint", system_file, "--threads", "-2", "-o", tmp_path / "o.csv"), 2, "--threads")
     assert_one_line_error(run("generate", "--regions", "2", "--sectors", "2", "-o", tmp_path / "nodir" / "g.h5"), 1,
                           "nodir")
+
+
+def test_stressor_names_with_commas_are_taken_whole(tmp_path):
+    # Published satellite names can hold commas ("CO2, fossil"): --stressor takes a value that
+    # is a stressor's name whole, and splits other values at commas ("a,b" = two stressors).
+    import mriotrace
+
+    rng = np.random.default_rng(4)
+    Z = rng.random((6, 6)) * 0.1
+    Y = rng.random((6, 2)) + 1.0
+    F = rng.random((3, 6))
+    names = ["CO2, fossil", "CH4", "N2O"]
+    system = mriotrace.MRIOSystem.from_arrays(
+        ["A", "B"], ["s1", "s2", "s3"], ["hh"], Z=Z, Y=Y,
+        extensions={"stressors": dict(F=F, stressors=names, unit="t")})
+    path = tmp_path / "commas.h5"
+    system.save(path)
+
+    def stressors_of(*given):
+        out = tmp_path / "fp.csv"
+        ok("footprint", path, *given, "-o", out)
+        return sorted({r[0] for r in list(csv.reader(out.open()))[1:]})
+
+    assert stressors_of("--stressor", "CO2, fossil") == ["CO2, fossil"]
+    assert stressors_of("--stressor", "CH4,N2O") == ["CH4", "N2O"]
+    assert stressors_of("--stressor", "CO2, fossil", "--stressor", "N2O") == ["CO2, fossil", "N2O"]
+    res = run("footprint", path, "--stressor", "CO2", "-o", tmp_path / "bad.csv")
+    assert_one_line_error(res, 1, 'unknown stressor "CO2"', '"CO2, fossil"')
