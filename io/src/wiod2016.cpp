@@ -99,8 +99,15 @@ class Workbook {
       throw FileError(concat("cannot read \"", path, "\" as an .xlsx workbook (a zip): ", why,
                              " (truncated download, or an .xls/.xlsb file? expected an Excel .xlsx)"));
     }
-    read_sheets();
-    read_shared_strings();
+    // The destructor does not run for a constructor that throws: a damaged
+    // workbook.xml or sharedStrings.xml must not leak the open archive.
+    try {
+      read_sheets();
+      read_shared_strings();
+    } catch (...) {
+      zip_discard(zip_);
+      throw;
+    }
   }
   ~Workbook() {
     if (zip_ != nullptr) zip_discard(zip_);
