@@ -413,16 +413,27 @@ const StoreBase& store_base() {
   return base;
 }
 
-// A batch results file with edits (the *_edits design): read_batch_file
-// must refuse it or give the base file's contents, bit for bit.
-Outcome run_h5_batch_edits(const std::uint8_t* data, std::size_t size) {
-  const StoreBase& base = store_base();
-  const Bytes file = apply_edits(base.batch_file, data, size);
+/// An input of an *_edits target on one of the files above: `difference`
+/// reads the edited file (through the guard, as the product does) and names
+/// what differs from the base file's contents ("" = nothing); a difference
+/// is a silent change.
+Outcome run_store_edits(const Bytes& base_file, const std::uint8_t* data, std::size_t size, const char* reader,
+                        const std::function<std::string(const std::string& path)>& difference) {
+  const Bytes file = apply_edits(base_file, data, size);
   const std::string path = (scratch() / "input.h5").string();
   write_file(path, file.data(), file.size());
   return guarded_call([&] {
-    if (const std::string d = batch_difference(batch::read_batch_file(path), base.batch); !d.empty())
-      verdict("SILENT CHANGE", "read_batch_file gives a different " + d + " than the base file");
+    if (const std::string d = difference(path); !d.empty())
+      verdict("SILENT CHANGE", std::string(reader) + " gives a different " + d + " than the base file");
+  });
+}
+
+// A batch results file with edits: read_batch_file must refuse it or give
+// the base file's contents, bit for bit.
+Outcome run_h5_batch_edits(const std::uint8_t* data, std::size_t size) {
+  const StoreBase& base = store_base();
+  return run_store_edits(base.batch_file, data, size, "read_batch_file", [&](const std::string& path) {
+    return batch_difference(batch::read_batch_file(path), base.batch);
   });
 }
 
@@ -430,12 +441,8 @@ Outcome run_h5_batch_edits(const std::uint8_t* data, std::size_t size) {
 // base file's paths and summary, bit for bit.
 Outcome run_h5_paths_edits(const std::uint8_t* data, std::size_t size) {
   const StoreBase& base = store_base();
-  const Bytes file = apply_edits(base.paths_file, data, size);
-  const std::string path = (scratch() / "input.h5").string();
-  write_file(path, file.data(), file.size());
-  return guarded_call([&] {
-    if (const std::string d = paths_difference(io::read_spa_paths(path), base.paths); !d.empty())
-      verdict("SILENT CHANGE", "read_spa_paths gives a different " + d + " than the base file");
+  return run_store_edits(base.paths_file, data, size, "read_spa_paths", [&](const std::string& path) {
+    return paths_difference(io::read_spa_paths(path), base.paths);
   });
 }
 
