@@ -173,6 +173,11 @@ Eora26Table read_eora26(const std::string& path, const Eora26Options& options) {
                               l[3], "; expected the sectors of ", regions[0], " in the same order in every region"));
     row_map.push_back(r * static_cast<Index>(sectors.size()) + s);
   }
+  // Empty tables would make every later matrix k x 0 (and Eigen's row
+  // access on one undefined): refuse them here, naming the label file.
+  if (regions.empty())
+    throw InputError(concat("\"", lab->name(lab_root + "labels_T.txt"), "\" has no region besides ", dropped_region,
+                            "; expected countries x sectors, then ROW"));
   const Index R = static_cast<Index>(regions.size()), N = static_cast<Index>(sectors.size()), n = R * N;
   const Index nT = static_cast<Index>(lab_T.size());
   if (nT - static_cast<Index>(std::count(row_map.begin(), row_map.end(), -1)) != n)
@@ -195,6 +200,9 @@ Eora26Table read_eora26(const std::string& path, const Eora26Options& options) {
                               l[3], " of ", l[1], " is not one of ", regions[0], "'s"));
     fd_map.push_back(ci - categories.begin());  // the category; its region's offset is added below
   }
+  if (categories.empty())
+    throw InputError(concat("\"", lab->name(lab_root + "labels_FD.txt"), "\" has no final-demand category of ",
+                            regions[0], " (the first region of labels_T.txt); expected its categories, region by region"));
   const Index c = static_cast<Index>(categories.size()), nFD = static_cast<Index>(lab_FD.size());
   // A (region, category) listed twice would be two columns written into one
   // column of Y: the first one's numbers silently lost.
