@@ -162,11 +162,22 @@ Eora26Table read_eora26(const std::string& path, const Eora26Options& options) {
     const Index r = static_cast<Index>(regions.size()) - 1;
     const Index s = static_cast<Index>(row_map.size()) - r * static_cast<Index>(sectors.size()) -
                     static_cast<Index>(std::count(row_map.begin(), row_map.end(), -1));
+    // s < 0: the region before this one ended early (had fewer sectors).
+    if (s < 0)
+      throw InputError(concat("\"", lab->name(lab_root + "labels_T.txt"), "\" line ", row_map.size() + 1, ": ", reg,
+                              " starts after only ", static_cast<Index>(sectors.size()) + s, " sectors of ",
+                              regions[regions.size() - 2], "; expected the ", sectors.size(), " sectors of ", regions[0],
+                              " in every region"));
     if (s >= static_cast<Index>(sectors.size()) || sectors[static_cast<size_t>(s)] != l[3])
       throw InputError(concat("\"", lab->name(lab_root + "labels_T.txt"), "\" line ", row_map.size() + 1, ": ", reg, " ",
                               l[3], "; expected the sectors of ", regions[0], " in the same order in every region"));
     row_map.push_back(r * static_cast<Index>(sectors.size()) + s);
   }
+  // Empty tables would make every later matrix k x 0 (and Eigen's row
+  // access on one undefined): refuse them here, naming the label file.
+  if (regions.empty())
+    throw InputError(concat("\"", lab->name(lab_root + "labels_T.txt"), "\" has no region besides ", dropped_region,
+                            "; expected countries x sectors, then ROW"));
   const Index R = static_cast<Index>(regions.size()), N = static_cast<Index>(sectors.size()), n = R * N;
   const Index nT = static_cast<Index>(lab_T.size());
   if (nT - static_cast<Index>(std::count(row_map.begin(), row_map.end(), -1)) != n)
@@ -189,11 +200,21 @@ Eora26Table read_eora26(const std::string& path, const Eora26Options& options) {
                               l[3], " of ", l[1], " is not one of ", regions[0], "'s"));
     fd_map.push_back(ci - categories.begin());  // the category; its region's offset is added below
   }
+  if (categories.empty())
+    throw InputError(concat("\"", lab->name(lab_root + "labels_FD.txt"), "\" has no final-demand category of ",
+                            regions[0], " (the first region of labels_T.txt); expected its categories, region by region"));
   const Index c = static_cast<Index>(categories.size()), nFD = static_cast<Index>(lab_FD.size());
+  // A (region, category) listed twice would be two columns written into one
+  // column of Y: the first one's numbers silently lost.
+  std::vector<char> fd_seen(static_cast<size_t>(R * c), 0);
   for (Index j = 0; j < nFD; ++j)
     if (fd_map[static_cast<size_t>(j)] >= 0) {
       const Index r = std::find(regions.begin(), regions.end(), lab_FD[static_cast<size_t>(j)][1]) - regions.begin();
       fd_map[static_cast<size_t>(j)] += r * c;
+      if (fd_seen[static_cast<size_t>(fd_map[static_cast<size_t>(j)])]++)
+        throw InputError(concat("\"", lab->name(lab_root + "labels_FD.txt"), "\" line ", j + 1, ": category ",
+                                lab_FD[static_cast<size_t>(j)][3], " of ", lab_FD[static_cast<size_t>(j)][1],
+                                " is listed twice; expected each category once per region"));
     }
   const double money = options.money_unit == "M.USD" ? 1e-3 : 1.0;
 

@@ -184,8 +184,11 @@ Archive::Archive(const std::string& path, std::string what, bool prefetch)
 Archive::Archive(const Archive& outer, const std::string& rel)
     : path_(outer.name(rel)), what_(outer.what_), prefetch_(false) {
   {
+    // The size is what the outer zip's directory claims, not what inflates:
+    // reserve it only up to a bound (the vector grows past it if the data
+    // really is larger), so a damaged or hostile entry cannot ask for 4 GiB up front.
     const std::uint64_t size = outer.size(rel);
-    memory_.reserve(static_cast<size_t>(size));
+    memory_.reserve(static_cast<size_t>(std::min<std::uint64_t>(size, std::uint64_t{64} << 20)));
     auto src = outer.open(rel);
     std::vector<char> buf(size_t{1} << 20);
     for (size_t got; (got = src->read(buf.data(), buf.size())) > 0;) memory_.insert(memory_.end(), buf.data(), buf.data() + got);

@@ -44,15 +44,19 @@ std::string column_name(int col) {
 
 std::string cell_name(int row, int col) { return column_name(col) + std::to_string(row); }
 
-/// "E7" -> (7, 4); false if it is not a cell reference.
+// An .xlsx sheet's size (Excel's limits, ECMA-376): references beyond it are
+// damage, and bounding them keeps the row and column arithmetic in int.
+constexpr int kMaxRows = 1 << 20, kMaxCols = 1 << 14;  // 1048576 rows, columns A..XFD
+
+/// "E7" -> (7, 4); false if it is not a cell reference inside a sheet.
 bool parse_ref(std::string_view ref, int& row, int& col) {
   size_t i = 0;
   int c = 0;
-  while (i < ref.size() && ref[i] >= 'A' && ref[i] <= 'Z') c = c * 26 + (ref[i++] - 'A' + 1);
-  if (i == 0 || i == ref.size()) return false;
+  while (i < ref.size() && i < 4 && ref[i] >= 'A' && ref[i] <= 'Z') c = c * 26 + (ref[i++] - 'A' + 1);
+  if (i == 0 || i == ref.size() || c > kMaxCols) return false;
   int r = 0;
   const auto res = std::from_chars(ref.data() + i, ref.data() + ref.size(), r);
-  if (res.ec != std::errc() || res.ptr != ref.data() + ref.size()) return false;
+  if (res.ec != std::errc() || res.ptr != ref.data() + ref.size() || r < 1 || r > kMaxRows) return false;
   row = r;
   col = c - 1;
   return true;
@@ -99,8 +103,15 @@ class Workbook {
       throw FileError(concat("cannot read \"", path, "\" as an .xlsx workbook (a zip): ", why,
                              " (truncated download, or an .xls/.xlsb file? expected an Excel .xlsx)"));
     }
-    read_sheets();
-    read_shared_strings();
+    // The destructor does not run for a constructor that throws: a damaged
+    // workbook.xml or sharedStrings.xml must not leak the open archive.
+    try {
+      read_sheets();
+      read_shared_strings();
+    } catch (...) {
+      zip_discard(zip_);
+      throw;
+    }
   }
   ~Workbook() {
     if (zip_ != nullptr) zip_discard(zip_);
@@ -300,6 +311,9 @@ void Workbook::stream(const std::string& sheet, const std::function<void(const R
       const char* r = attr(atts, "r");
       int n = row.number + 1;
       if (r != nullptr) std::from_chars(r, r + std::strlen(r), n);
+      if (n < 1 || n > kMaxRows)
+        throw InputError(concat(what, ": row number ", n, " (after row ", row.number, ") is outside a sheet's rows 1 to ",
+                                kMaxRows, " (damaged workbook?)"));
       row.number = n;
       row.size = 0;
       last_col = -1;

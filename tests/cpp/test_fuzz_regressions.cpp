@@ -1,4 +1,5 @@
-// Every input the fuzzer found a defect with (tests/data/fuzz-regressions/<target>/)
+// Every input that showed a defect (found by the fuzzer, or while writing a
+// target and reproduced through it; tests/data/fuzz-regressions/<target>/)
 // is run through the same target function as in the fuzz binaries
 // (tests/fuzz/harness.cpp) and must be refused with the error listed in that
 // folder's expected.tsv ("<file>\t<part of the message>"). A target function

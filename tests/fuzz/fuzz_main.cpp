@@ -43,15 +43,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   // inherited from this process: it would save the input as a crash of the
   // target, although the guard contains it (the parent sees a clean FileError).
   pthread_atfork(nullptr, nullptr, [] { __sanitizer_set_death_callback([] {}); });
-  {
-  }
-  // The empty input is the undamaged base input for the edit and folder
-  // targets: it must read (else every comparison would be void).
-  const std::string name = g_target->name;
-  const bool base_must_read =
-      name == "h5_system_edits" || name == "h5_results_edits" || name == "useeio_json" || name == "exiobase";
   const auto first = g_target->run(nullptr, 0);
-  if (base_must_read && !first.accepted) {
+  if (g_target->base_must_read && !first.accepted) {
     std::fprintf(stderr, "mriotrace-fuzz: %s: the base input does not read: %s\n", g_target->name, first.error.c_str());
     std::abort();
   }

@@ -35,6 +35,7 @@ struct TargetInfo {
   Target run;
   std::size_t max_len;  ///< libFuzzer -max_len for this target
   const char* input;    ///< what the bytes of one input mean (printed by the runner)
+  bool base_must_read;  ///< the empty input is the undamaged base input, which must read
 };
 
 /// All targets, in the order the runner runs them.

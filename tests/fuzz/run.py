@@ -3,8 +3,9 @@
 into build/fuzz) for a bounded time each, and report per target: executions,
 crashes, timeouts (hangs), leaks, out-of-memory, silent changes, unclean errors.
 
-    tests/fuzz/run.py --seconds 20                 # the short run of ./dev.sh test
-    tests/fuzz/run.py --seconds 300 --report docs/reliability-fuzz.json --keep-corpus
+    tests/fuzz/run.py --total-seconds 140          # the short run of ./dev.sh test: 140 s split evenly
+    tests/fuzz/run.py --seconds 300 --report docs/reliability-fuzz.json --keep-corpus   # 300 s per target
+    tests/fuzz/run.py --list                       # the targets, one a line
 
 Exit code 1 when any target found anything (its input is kept under
 <work>/artifacts/<target>/ and named in the output), else 0. See
@@ -24,8 +25,11 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-TARGETS = ["h5_system_edits", "h5_results_edits", "h5_bytes", "toml_scenario", "toml_job", "useeio_json", "exiobase"]
-MAX_LEN = {"h5_system_edits": 320, "h5_results_edits": 320, "h5_bytes": 16384}
+TARGETS = ["h5_system_edits", "h5_results_edits", "h5_bytes", "h5_batch_edits", "h5_paths_edits", "toml_scenario",
+           "toml_job", "useeio_json", "exiobase", "gloria", "eora26", "oecd_icio", "figaro", "wiod2016"]
+# As in harness.cpp's targets() (libFuzzer needs it on the command line); 8192 otherwise.
+MAX_LEN = {"h5_system_edits": 320, "h5_results_edits": 320, "h5_bytes": 16384, "h5_batch_edits": 320,
+           "h5_paths_edits": 320, "wiod2016": 32768}
 # Extra read-only seed folders: committed repro files.
 EXTRA_SEEDS = {"h5_bytes": [ROOT / "tests/data/corrupt-h5"]}
 # The HDF5 read guard's time limit while fuzzing: a parse that loops is cut
@@ -176,18 +180,29 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--build", type=Path, default=ROOT / "build" / "fuzz", help="the fuzz build folder")
     ap.add_argument("--work", type=Path, default=None, help="corpus, artifacts and logs (default <build>/run)")
-    ap.add_argument("--seconds", type=float, default=20, help="fuzzing time per target")
+    budget = ap.add_mutually_exclusive_group()
+    budget.add_argument("--seconds", type=float, help="fuzzing time per target")
+    budget.add_argument("--total-seconds", type=float,
+                        help="fuzzing time over all targets, split evenly (default 140: the CI budget)")
     ap.add_argument("--targets", default=",".join(TARGETS), help="comma-separated targets")
+    ap.add_argument("--list", action="store_true", help="print the targets, one a line, and exit")
     ap.add_argument("--keep-corpus", action="store_true", help="continue from the corpus of an earlier run")
     ap.add_argument("--report", type=Path, help="write the results as JSON here")
     args = ap.parse_args()
+    names = [n for n in args.targets.split(",") if n]
+    if args.list:
+        print("\n".join(names))
+        return 0
+    if args.seconds is None:
+        args.seconds = (args.total_seconds if args.total_seconds is not None else 140) / len(names)
+    if args.seconds < 1:
+        ap.error(f"{args.seconds:g} s per target: libFuzzer's -max_total_time counts whole seconds")
     work = args.work or args.build / "run"
     seeds = work / "seeds"
     if seeds.exists():
         shutil.rmtree(seeds)
     subprocess.run([str(args.build / "tests" / "fuzz" / "mriotrace_fuzz_seeds"), str(seeds)], check=True,
                    stdout=subprocess.DEVNULL, env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
-    names = [n for n in args.targets.split(",") if n]
     started = dt.datetime.now(dt.timezone.utc)
     results = []
     for name in names:
@@ -205,6 +220,7 @@ def main() -> int:
         args.report.parent.mkdir(parents=True, exist_ok=True)
         args.report.write_text(json.dumps({
             "started": started.isoformat(timespec="seconds"), "seconds_per_target": args.seconds,
+            "total_seconds": args.seconds * len(names),
             "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
             "total": total, "targets": results}, indent=2) + "\n")
     return 1 if failed else 0
