@@ -299,14 +299,20 @@ struct LeontiefSolver::Impl {
       }
       backend->factor(source(whole));
     }
+    record_factor(*backend, t0);
+    lazy_direct = std::move(backend);
+    return *lazy_direct;
+  }
+
+  /// A lazily built backend's factorisation into the diagnostics (its time,
+  /// its condition estimate), refused when that says I - A is singular.
+  void record_factor(const solvers::Backend& backend, Clock::time_point t0) const {
     {
       std::lock_guard<std::mutex> dlock(diag_mutex);
       diag.factor_seconds += seconds_since(t0);
-      diag.rcond_estimate = backend->rcond();
+      diag.rcond_estimate = backend.rcond();
     }
     check_rcond();
-    lazy_direct = std::move(backend);
-    return *lazy_direct;
   }
 
   /// The double dense LU that finishes what mixed precision could not refine.
@@ -317,12 +323,7 @@ struct LeontiefSolver::Impl {
     ThreadScope scope(options.threads);
     const auto t0 = Clock::now();
     backend->factor(A.rows() == n ? source(A) : split().source());
-    {
-      std::lock_guard<std::mutex> dlock(diag_mutex);
-      diag.factor_seconds += seconds_since(t0);
-      diag.rcond_estimate = backend->rcond();
-    }
-    check_rcond();
+    record_factor(*backend, t0);
     exact_direct = std::move(backend);
     return *exact_direct;
   }

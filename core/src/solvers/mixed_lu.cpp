@@ -77,7 +77,11 @@ class MixedLU final : public Backend {
     const Index n = src.n;
     MRIOTRACE_CHECK(n <= 46340, "dense LU of n = ", n, " exceeds LAPACK's 32-bit index range; use solver \"umfpack\"");
     D = Matrix::Identity(n, n);
-    src.for_each([&](Index i, Index j, double v) { D(i, j) -= v; });
+    double biggest = 0;  // largest |a_ij|, for the range check below
+    src.for_each([&](Index i, Index j, double v) {
+      D(i, j) -= v;
+      biggest = std::max(biggest, std::abs(v));
+    });
     // The bounds 1 + ||A|| of ||I - A|| that solver.cpp's checks use too
     // (norms of the n x n array itself would cost a pass over it each).
     norm_inf = 1.0 + src.norm_rows;
@@ -86,8 +90,6 @@ class MixedLU final : public Backend {
     ThreadScope scope(options_.threads);
     // Entries beyond float's range would turn into inf: leave such systems to
     // double LU (which refuses them: kappa is then beyond 1e38 anyway).
-    double biggest = 0;
-    src.for_each([&](Index, Index, double v) { biggest = std::max(biggest, std::abs(v)); });
     if (!(biggest + 1.0 < 0.5 * FLT_MAX)) {
       failure = detail::concat("an entry of I - A (", biggest, ") is outside single precision's range");
       lu.resize(0, 0);
@@ -220,22 +222,13 @@ class MixedLU final : public Backend {
     const Index n = D.rows(), k = static_cast<Index>(cols.size());
     const bool all = k == X.cols();
     Matrix Xa, Ra;
-    if (!all) {
-      Xa.resize(n, k);
-      Ra.resize(n, k);
-      parallel_for(0, k, options_.threads, [&](std::int64_t c) {
-        Xa.col(c) = X.col(cols[static_cast<size_t>(c)]);
-        Ra.col(c) = B.col(cols[static_cast<size_t>(c)]);
-      }, 16);
-    } else {
+    if (!all)
+      gather(cols, B, X, Ra, Xa);
+    else
       R = B;
-    }
     const Matrix& Xk = all ? X : Xa;
     Matrix& Rk = all ? R : Ra;
-    if (transposed)
-      Rk.noalias() -= D.transpose() * Xk;
-    else
-      Rk.noalias() -= D * Xk;
+    subtract_product(Xk, transposed, Rk);
     const double norm = transposed ? norm_1 : norm_inf;  // ||op(I - A)||_inf
     std::vector<double> err(static_cast<size_t>(k));
     parallel_for(0, k, options_.threads, [&](std::int64_t c) {
@@ -253,27 +246,37 @@ class MixedLU final : public Backend {
   /// probe instead of 2 n^2 a column.
   double probed_error(const std::vector<Index>& cols, const Eigen::Ref<const Matrix>& B, const Matrix& X,
                       bool transposed) const {
-    const Index n = D.rows(), k = static_cast<Index>(cols.size()), m = X.cols();
+    const Index k = static_cast<Index>(cols.size()), m = X.cols();
     Matrix Bk, Xk;  // the columns of cols (B and X themselves when that is all)
-    if (k < m) {
-      Bk.resize(n, k);
-      Xk.resize(n, k);
-      parallel_for(0, k, options_.threads, [&](std::int64_t c) {
-        Bk.col(c) = B.col(cols[static_cast<size_t>(c)]);
-        Xk.col(c) = X.col(cols[static_cast<size_t>(c)]);
-      }, 16);
-    }
+    if (k < m) gather(cols, B, X, Bk, Xk);
     const Eigen::Ref<const Matrix> Bc = k < m ? Eigen::Ref<const Matrix>(Bk) : B;
     const Eigen::Ref<const Matrix> Xc = k < m ? Eigen::Ref<const Matrix>(Xk) : Eigen::Ref<const Matrix>(X);
     const Matrix W = probe_weights(Bc, Xc, transposed ? norm_1 : norm_inf, kProbes);
     if (W.size() == 0) return INFINITY;
     const Matrix Xp = Xc * W;
     Matrix Rp = Bc * W;
-    if (transposed)
-      Rp.noalias() -= D.transpose() * Xp;
-    else
-      Rp.noalias() -= D * Xp;
+    subtract_product(Xp, transposed, Rp);
     return max_abs(Rp);
+  }
+
+  /// Bk, Xk = the columns `cols` of B and X, in that order.
+  void gather(const std::vector<Index>& cols, const Eigen::Ref<const Matrix>& B, const Matrix& X, Matrix& Bk,
+              Matrix& Xk) const {
+    const Index n = D.rows(), k = static_cast<Index>(cols.size());
+    Bk.resize(n, k);
+    Xk.resize(n, k);
+    parallel_for(0, k, options_.threads, [&](std::int64_t c) {
+      Bk.col(c) = B.col(cols[static_cast<size_t>(c)]);
+      Xk.col(c) = X.col(cols[static_cast<size_t>(c)]);
+    }, 16);
+  }
+
+  /// R -= op(I - A) X with the double I - A (one dgemm).
+  void subtract_product(const Matrix& X, bool transposed, Matrix& R) const {
+    if (transposed)
+      R.noalias() -= D.transpose() * X;
+    else
+      R.noalias() -= D * X;
   }
 
   Matrix D;   // I - A in double: the residuals' matrix
